@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ControllersConfig(AppConfig):
+    name = "controllers"
+    verbose_name = "Controllers and processors"

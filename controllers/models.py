@@ -1,0 +1,242 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.text import slugify
+from django_countries.fields import CountryField
+
+from ropa.constraints import choice_constraint
+from ropa.history import history
+
+from .enums import DPOEngagement, JointScope
+
+
+class DataProtectionOfficer(models.Model):
+    """A data protection officer (Art. 37-39), named in the record (Art. 30(1)(a))."""
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(
+        help_text="Published contact for data subjects (Art. 37(7))."
+    )
+    phone = models.CharField(max_length=50, blank=True)
+    engagement = models.CharField(
+        max_length=20, choices=DPOEngagement.choices, default=DPOEngagement.INTERNAL
+    )
+    address = models.TextField(blank=True)
+
+    history = history()
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "data protection officer"
+        constraints = (
+            choice_constraint(
+                "engagement",
+                DPOEngagement,
+                name="controllers_dataprotectionofficer_engagement_valid",
+            ),
+            models.UniqueConstraint(
+                fields=("name", "email"),
+                name="controllers_dataprotectionofficer_name_email_unique",
+            ),
+        )
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>"
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def group_companies(self):
+        return self.filter(is_group_company=True)
+
+
+class Organisation(models.Model):
+    """A legal entity: a controller, joint controller, processor or representative."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(
+        max_length=200,
+        unique=True,
+        blank=True,
+        help_text="Used in links, e.g. the privacy notice of one company. "
+        "Filled from the name when left empty.",
+    )
+    registration_number = models.CharField(max_length=100, blank=True)
+    country = CountryField(
+        help_text="Country of establishment. Outside the EEA, an Art. 27 "
+        "representative is needed."
+    )
+    address = models.TextField(blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    website = models.URLField(blank=True)
+    is_group_company = models.BooleanField(
+        "group company",
+        default=False,
+        help_text="A company of the group whose register this is.",
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subsidiaries",
+        help_text="The parent company within the group.",
+    )
+    dpo = models.ForeignKey(
+        DataProtectionOfficer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        verbose_name="data protection officer",
+        help_text="Art. 30(1)(a) and 30(2)(a): the DPO, where one is designated.",
+    )
+    representative = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="represented_organisations",
+        verbose_name="Art. 27 representative",
+        help_text="Art. 27: the representative in the Union of a controller or "
+        "processor established outside it.",
+    )
+
+    objects = OrganisationQuerySet.as_manager()
+    history = history()
+
+    class Meta:
+        ordering = ("name",)
+        constraints = (
+            models.CheckConstraint(
+                condition=~models.Q(parent=models.F("pk")),
+                name="controllers_organisation_not_own_parent",
+            ),
+        )
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)[:200]
+        super().save(*args, **kwargs)
+
+    @property
+    def has_contact_details(self):
+        return bool(self.email or self.phone)
+
+
+class JointControllerArrangement(models.Model):
+    """The arrangement between joint controllers required by Art. 26."""
+
+    reference = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=200, unique=True)
+    parties = models.ManyToManyField(
+        Organisation,
+        related_name="joint_arrangements",
+        help_text="Art. 26(1): the joint controllers (at least two).",
+    )
+    joint_scope = models.CharField(
+        "when joint",
+        max_length=20,
+        choices=JointScope.choices,
+        default=JointScope.WHEN_JOINT,
+        help_text="Whether the parties are always joint controllers for the "
+        "purposes covered, or only where they carry out the processing together.",
+    )
+    scope = models.TextField(help_text="The processing the arrangement covers.")
+    responsibilities = models.TextField(
+        "allocation of responsibilities",
+        help_text="Art. 26(1): who complies with which obligation, in particular "
+        "data subjects' rights and the information of Art. 13 and 14.",
+    )
+    contact_point = models.TextField(
+        blank=True,
+        help_text="Art. 26(1): the contact point for data subjects, if designated.",
+    )
+    essence = models.TextField(
+        "essence for data subjects",
+        blank=True,
+        help_text="Art. 26(2): the essence of the arrangement made available to "
+        "data subjects.",
+    )
+    essence_published = models.BooleanField(
+        default=False,
+        help_text="Art. 26(2): the essence is made available to data subjects.",
+    )
+    document_reference = models.CharField(max_length=255, blank=True)
+    signed_on = models.DateField(null=True, blank=True)
+    review_on = models.DateField("next review", null=True, blank=True)
+
+    history = history(m2m_fields=("parties",))
+
+    class Meta:
+        ordering = ("reference",)
+        verbose_name = "joint controller arrangement"
+        constraints = (
+            choice_constraint(
+                "joint_scope",
+                JointScope,
+                name="controllers_jointcontrollerarrangement_joint_scope_valid",
+            ),
+        )
+
+    def __str__(self):
+        return f"{self.reference} {self.name}"
+
+
+class ProcessorAgreement(models.Model):
+    """The contract with a processor required by Art. 28(3)."""
+
+    reference = models.CharField(max_length=50, unique=True)
+    processor = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="agreements_as_processor"
+    )
+    controller = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="agreements_as_controller",
+        help_text="The controller on whose behalf the processor acts.",
+    )
+    services = models.TextField(help_text="The processing the processor carries out.")
+    document_reference = models.CharField(max_length=255, blank=True)
+    signed_on = models.DateField(null=True, blank=True)
+    expires_on = models.DateField(null=True, blank=True)
+    sub_processors = models.ManyToManyField(
+        Organisation,
+        blank=True,
+        related_name="agreements_as_sub_processor",
+        help_text="Art. 28(2) and (4): sub-processors authorised by the controller.",
+    )
+    transfers_covered = models.TextField(
+        blank=True,
+        help_text="Transfers to third countries the agreement covers, and under "
+        "which Chapter V mechanism.",
+    )
+
+    history = history(m2m_fields=("sub_processors",))
+
+    class Meta:
+        ordering = ("reference",)
+        verbose_name = "processor agreement"
+        constraints = (
+            models.CheckConstraint(
+                condition=~models.Q(processor=models.F("controller")),
+                name="controllers_processoragreement_distinct_parties",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_on__isnull=True)
+                | models.Q(signed_on__isnull=True)
+                | models.Q(expires_on__gte=models.F("signed_on")),
+                name="controllers_processoragreement_expires_after_signed",
+            ),
+        )
+
+    def __str__(self):
+        return f"{self.reference} {self.processor} for {self.controller}"
+
+    def clean(self):
+        if self.processor_id and self.processor_id == self.controller_id:
+            raise ValidationError(
+                {"processor": "A processor cannot act on its own behalf."}
+            )

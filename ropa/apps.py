@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class RopaConfig(AppConfig):
+    name = "ropa"
+    verbose_name = "Register of processing activities"
+
+    def ready(self):
+        from . import signals  # noqa: F401

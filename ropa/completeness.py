@@ -1,0 +1,423 @@
+"""
+Art. 30 completeness, computed from the record rather than typed in.
+
+Each rule is a boolean SQL expression that is true when the record lacks
+something Art. 30 asks for. The register's querysets annotate every rule as a
+``gap_<key>`` column, so the admin list, its filter, the dashboard and the
+review report read completeness from one query, and ``gaps_for`` turns the
+columns of one record into readable gaps.
+
+Conditional elements count only where they apply: transfers only where data
+leaves the EEA, the Art. 9(2) condition only for special category data, the
+Art. 10 authority only for criminal data, the legitimate interest only for
+basis (f).
+"""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+)
+
+from subjects.enums import Sensitivity
+
+from .enums import ActivityRole, LawfulBasisChoice, TransferMechanism
+from .geography import adequate_countries, eea_countries
+
+CONTROLLER = ActivityRole.CONTROLLER
+PROCESSOR = ActivityRole.PROCESSOR
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One missing Art. 30 element of one record."""
+
+    key: str
+    element: str
+    title: str
+    reason: str
+
+    def __str__(self):
+        return f"Art. {self.element} {self.title}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Element:
+    controller: str
+    processor: str
+    title: str
+
+
+A = Element("30(1)(a)", "30(2)(a)", "controller, processor and contact details")
+B = Element("30(1)(b)", "30(2)(b)", "purposes of the processing")
+C = Element("30(1)(c)", "", "categories of data subjects and personal data")
+D = Element("30(1)(d)", "", "categories of recipients")
+E = Element("30(1)(e)", "30(2)(c)", "transfers to third countries")
+F = Element("30(1)(f)", "", "time limits for erasure")
+G = Element("30(1)(g)", "30(2)(d)", "security measures")
+
+
+def _model(name):
+    app_label, model_name = name.split(".")
+    return apps.get_model(app_label, model_name)
+
+
+def _activity():
+    return OuterRef("pk")
+
+
+def _orgs(**filters):
+    return _model("controllers.Organisation").objects.filter(
+        activities=_activity(), **filters
+    )
+
+
+def _data_categories(**filters):
+    return _model("subjects.PersonalDataCategory").objects.filter(
+        activities=_activity(), **filters
+    )
+
+
+def _bases(**filters):
+    return _model("ropa.LawfulBasis").objects.filter(activity=_activity(), **filters)
+
+
+def _transfers(**filters):
+    return _model("ropa.InternationalTransfer").objects.filter(
+        activity=_activity(), **filters
+    )
+
+
+def _rules(**filters):
+    return _model("ropa.RetentionRule").objects.filter(activity=_activity(), **filters)
+
+
+def _blank(field):
+    return ExpressionWrapper(Q(**{field: ""}), output_field=BooleanField())
+
+
+def _no_controller(on):
+    return ~Exists(_orgs())
+
+
+def _no_contact_details(on):
+    return Exists(_orgs(email="", phone=""))
+
+
+def _no_representative(on):
+    return Exists(
+        _orgs(representative__isnull=True).exclude(
+            country__in=sorted(eea_countries(on))
+        )
+    )
+
+
+def _joint_without_parties(on):
+    arrangements = (
+        _model("controllers.JointControllerArrangement")
+        .objects.filter(pk=OuterRef("joint_arrangement_id"))
+        .annotate(party_count=Count("parties"))
+        .filter(party_count__lt=2)
+    )
+    return Exists(arrangements)
+
+
+def _no_client_controller(on):
+    return ~Exists(
+        _model("controllers.Organisation").objects.filter(
+            processed_for_activities=_activity()
+        )
+    )
+
+
+def _no_purpose(on):
+    return _blank("purpose")
+
+
+def _no_lawful_basis(on):
+    return ~Exists(_bases())
+
+
+def _legitimate_interest_unstated(on):
+    return Exists(
+        _bases(basis=LawfulBasisChoice.LEGITIMATE_INTERESTS, legitimate_interest="")
+    )
+
+
+def _special_without_condition(on):
+    return Exists(_data_categories(sensitivity=Sensitivity.SPECIAL)) & ~Exists(
+        _bases().exclude(special_category_condition="")
+    )
+
+
+def _criminal_without_authority(on):
+    return Exists(_data_categories(sensitivity=Sensitivity.CRIMINAL)) & ~Exists(
+        _bases().exclude(criminal_data_authority="")
+    )
+
+
+def _no_subjects(on):
+    return ~Exists(
+        _model("subjects.DataSubjectCategory").objects.filter(activities=_activity())
+    )
+
+
+def _no_data_categories(on):
+    return ~Exists(_data_categories())
+
+
+def _no_recipients(on):
+    return ~Exists(_model("ropa.Recipient").objects.filter(activities=_activity()))
+
+
+def _transfer_not_recorded(on):
+    recorded = _model("ropa.InternationalTransfer").objects.filter(
+        activity=OuterRef(OuterRef("pk"))
+    )
+    recipients = (
+        _model("ropa.Recipient")
+        .objects.filter(activities=_activity())
+        .exclude(country="")
+        .exclude(country__in=sorted(eea_countries(on)))
+        .exclude(country__in=recorded.values("country"))
+    )
+    return Exists(recipients)
+
+
+def _adequacy_not_in_force(on):
+    return Exists(
+        _transfers(mechanism=TransferMechanism.ADEQUACY).exclude(
+            country__in=sorted(adequate_countries(on))
+        )
+    )
+
+
+def _safeguards_undocumented(on):
+    return Exists(
+        _transfers(
+            mechanism=TransferMechanism.COMPELLING_INTERESTS,
+            safeguards_documentation="",
+        )
+    )
+
+
+def _no_retention(on):
+    return ~Exists(_rules())
+
+
+def _category_without_retention(on):
+    covered = _model("ropa.RetentionRule").objects.filter(
+        activity=OuterRef(OuterRef("pk")), personal_data_category__isnull=False
+    )
+    uncovered = _data_categories().exclude(
+        pk__in=covered.values("personal_data_category")
+    )
+    return (
+        Exists(_rules())
+        & ~Exists(_rules(personal_data_category__isnull=True))
+        & Exists(uncovered)
+    )
+
+
+def _no_security(on):
+    return ~Exists(
+        _model("ropa.SecurityMeasure").objects.filter(activities=_activity())
+    ) & Q(security_description="")
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    element: Element
+    reason: str
+    expression: object
+    roles: tuple = (CONTROLLER, PROCESSOR)
+
+    def gap(self, role):
+        return Gap(
+            key=self.key,
+            element=getattr(self.element, role),
+            title=self.element.title,
+            reason=self.reason,
+        )
+
+
+RULES = (
+    Rule("no_organisation", A, "no responsible organisation is named", _no_controller),
+    Rule(
+        "no_contact_details",
+        A,
+        "a responsible organisation has no e-mail or phone",
+        _no_contact_details,
+    ),
+    Rule(
+        "no_representative",
+        A,
+        "an organisation established outside the EEA has no Art. 27 representative",
+        _no_representative,
+    ),
+    Rule(
+        "joint_without_parties",
+        A,
+        "the joint controller arrangement names fewer than two parties",
+        _joint_without_parties,
+        roles=(CONTROLLER,),
+    ),
+    Rule(
+        "no_client_controller",
+        A,
+        "no controller on whose behalf the processor acts is named",
+        _no_client_controller,
+        roles=(PROCESSOR,),
+    ),
+    Rule("no_purpose", B, "the purpose is not described", _no_purpose),
+    Rule(
+        "no_lawful_basis",
+        B,
+        "no Art. 6(1) lawful basis is recorded",
+        _no_lawful_basis,
+        roles=(CONTROLLER,),
+    ),
+    Rule(
+        "legitimate_interest_unstated",
+        B,
+        "a legitimate interests basis does not state the interest pursued",
+        _legitimate_interest_unstated,
+        roles=(CONTROLLER,),
+    ),
+    Rule(
+        "special_without_condition",
+        B,
+        "special category data is processed without an Art. 9(2) condition",
+        _special_without_condition,
+        roles=(CONTROLLER,),
+    ),
+    Rule(
+        "criminal_without_authority",
+        B,
+        "criminal offence data is processed without an Art. 10 authority",
+        _criminal_without_authority,
+        roles=(CONTROLLER,),
+    ),
+    Rule(
+        "no_data_subjects",
+        C,
+        "no category of data subjects is recorded",
+        _no_subjects,
+        roles=(CONTROLLER,),
+    ),
+    Rule(
+        "no_data_categories",
+        C,
+        "no category of personal data is recorded",
+        _no_data_categories,
+        roles=(CONTROLLER,),
+    ),
+    Rule(
+        "no_recipients",
+        D,
+        "no recipient is recorded",
+        _no_recipients,
+        roles=(CONTROLLER,),
+    ),
+    Rule(
+        "transfer_not_recorded",
+        E,
+        "a recipient outside the EEA has no transfer recorded for its country",
+        _transfer_not_recorded,
+    ),
+    Rule(
+        "adequacy_not_in_force",
+        E,
+        "a transfer relies on an adequacy decision that is not in force",
+        _adequacy_not_in_force,
+    ),
+    Rule(
+        "safeguards_undocumented",
+        E,
+        "a transfer on compelling legitimate interests (Art. 49(1) second "
+        "subparagraph) has no documentation of its safeguards",
+        _safeguards_undocumented,
+    ),
+    Rule(
+        "no_retention",
+        F,
+        "no retention rule is recorded",
+        _no_retention,
+        roles=(CONTROLLER,),
+    ),
+    Rule(
+        "category_without_retention",
+        F,
+        "a category of personal data has no retention rule",
+        _category_without_retention,
+        roles=(CONTROLLER,),
+    ),
+    Rule(
+        "no_security",
+        G,
+        "no security measure and no general description is recorded",
+        _no_security,
+    ),
+)
+
+RULES_BY_KEY = {rule.key: rule for rule in RULES}
+
+
+def column(rule):
+    return f"gap_{rule.key}"
+
+
+def annotations(on=None):
+    """The ``gap_<key>`` annotations of every rule, evaluated on a date."""
+    return {
+        column(rule): ExpressionWrapper(
+            rule.expression(on), output_field=BooleanField()
+        )
+        for rule in RULES
+    }
+
+
+def incomplete_q():
+    """Matches annotated records that lack any element that applies to them."""
+    condition = Q(pk__in=[])
+    for role in (CONTROLLER, PROCESSOR):
+        gaps = Q(pk__in=[])
+        for rule in RULES:
+            if role in rule.roles:
+                gaps |= Q(**{column(rule): True})
+        condition |= Q(role=role) & gaps
+    return condition
+
+
+def gaps_from_row(role, row):
+    """The gaps of a record of ``role`` from its ``gap_<key>`` values."""
+    return [
+        rule.gap(role) for rule in RULES if role in rule.roles and row.get(column(rule))
+    ]
+
+
+def gaps_for(activity, on=None):
+    """
+    The gaps of one activity.
+
+    Reads the ``gap_<key>`` annotations when the activity came from
+    ``with_completeness()`` (no query), otherwise computes them in one query.
+    """
+    columns = [column(rule) for rule in RULES]
+    if on is None and all(hasattr(activity, name) for name in columns):
+        row = {name: getattr(activity, name) for name in columns}
+    else:
+        row = (
+            type(activity)
+            .objects.with_completeness(on)
+            .values(*columns)
+            .get(pk=activity.pk)
+        )
+    return gaps_from_row(activity.role, row)
