@@ -6,6 +6,7 @@ deleted category would silently vanish from every activity that names it. This
 raises ``ProtectedError`` instead, the same error a PROTECT foreign key raises.
 """
 
+from django.conf import settings
 from django.db.models import ProtectedError
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
@@ -13,6 +14,7 @@ from django.dispatch import receiver
 from controllers.models import Organisation, ProcessorAgreement
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
+from .history import appears_in_history
 from .models import ProcessingActivity, Recipient, SecurityMeasure
 
 # The many-to-many fields of ProcessingActivity that point at each model.
@@ -51,3 +53,16 @@ for model in ACTIVITY_LINKS:
     receiver(pre_delete, sender=model, dispatch_uid=f"protect-{model._meta.label}")(
         _refuse_when_used
     )
+
+
+@receiver(
+    pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="protect-history-users"
+)
+def _refuse_user_in_history(sender, instance, **kwargs):
+    # history_user is SET_NULL: deleting would erase who changed the register.
+    if appears_in_history(instance):
+        raise ProtectedError(
+            f"Cannot delete user '{instance}': they appear in the register's "
+            "history. Deactivate the account instead.",
+            {instance},
+        )

@@ -1,0 +1,113 @@
+from django.contrib import admin
+from django.db.models import Count
+
+from ropa.admin_base import RegisterAdmin
+
+from .models import (
+    DataProtectionOfficer,
+    JointControllerArrangement,
+    Organisation,
+    ProcessorAgreement,
+)
+
+
+@admin.register(DataProtectionOfficer)
+class DataProtectionOfficerAdmin(RegisterAdmin):
+    list_display = ("name", "email", "phone", "engagement")
+    list_filter = ("engagement",)
+    search_fields = ("name", "email")
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(RegisterAdmin):
+    list_display = (
+        "name",
+        "country",
+        "is_group_company",
+        "parent",
+        "dpo",
+        "representative",
+    )
+    list_filter = ("is_group_company", "country")
+    search_fields = ("name", "registration_number", "email")
+    list_select_related = ("parent", "dpo", "representative")
+    autocomplete_fields = ("parent", "dpo", "representative")
+    prepopulated_fields = {"slug": ("name",)}
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "registration_number", "country")}),
+        ("Contact details", {"fields": ("address", "email", "phone", "website")}),
+        (
+            "Group and representation",
+            {
+                "description": "Art. 30(1)(a): the DPO and, for an organisation "
+                "established outside the Union, its Art. 27 representative.",
+                "fields": ("is_group_company", "parent", "dpo", "representative"),
+            },
+        ),
+    )
+
+
+@admin.register(JointControllerArrangement)
+class JointControllerArrangementAdmin(RegisterAdmin):
+    list_display = (
+        "reference",
+        "name",
+        "joint_scope",
+        "party_count",
+        "signed_on",
+        "review_on",
+    )
+    list_filter = ("joint_scope", "essence_published")
+    search_fields = ("reference", "name", "scope")
+    autocomplete_fields = ("parties",)
+    fieldsets = (
+        (None, {"fields": ("reference", "name", "parties", "joint_scope", "scope")}),
+        (
+            "Art. 26 arrangement",
+            {
+                "description": "Art. 26(1) and (2): the respective responsibilities, "
+                "and the essence of the arrangement made available to data subjects.",
+                "fields": (
+                    "responsibilities",
+                    "contact_point",
+                    "essence",
+                    "essence_published",
+                ),
+            },
+        ),
+        ("Document", {"fields": ("document_reference", "signed_on", "review_on")}),
+    )
+
+    def get_queryset(self, request):
+        # One count per row in the list, computed in the list's own query.
+        return super().get_queryset(request).annotate(party_count=Count("parties"))
+
+    @admin.display(description="parties", ordering="party_count")
+    def party_count(self, obj):
+        return obj.party_count
+
+
+@admin.register(ProcessorAgreement)
+class ProcessorAgreementAdmin(RegisterAdmin):
+    list_display = ("reference", "processor", "controller", "signed_on", "expires_on")
+    list_filter = ("expires_on",)
+    search_fields = ("reference", "processor__name", "controller__name", "services")
+    list_select_related = ("processor", "controller")
+    autocomplete_fields = ("processor", "controller", "sub_processors")
+    fieldsets = (
+        (None, {"fields": ("reference", "processor", "controller", "services")}),
+        (
+            "Art. 28 contract",
+            {
+                "description": "Art. 28(2)-(4): the contract, its term and the "
+                "sub-processors the controller authorised.",
+                "fields": (
+                    "document_reference",
+                    "signed_on",
+                    "expires_on",
+                    "sub_processors",
+                    "transfers_covered",
+                ),
+            },
+        ),
+    )

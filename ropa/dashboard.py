@@ -1,0 +1,79 @@
+"""The figures on the admin index: where the register needs the DPO's attention."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from .enums import ActivityStatus, TransferMechanism
+from .models import InternationalTransfer, ProcessingActivity
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    count: int
+    url: str
+
+
+def _url(model, **params):
+    opts = model._meta
+    base = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def by_status():
+    counts = dict(
+        ProcessingActivity.objects.values_list("status").annotate(n=Count("pk"))
+    )
+    return [
+        Figure(label, counts.get(value, 0), _url(ProcessingActivity, status=value))
+        for value, label in ActivityStatus.choices
+    ]
+
+
+def attention():
+    """Active records that are incomplete, or high-risk without a finished DPIA."""
+    active = ProcessingActivity.objects.active()
+    return [
+        Figure(
+            "Incomplete records",
+            active.incomplete().count(),
+            _url(ProcessingActivity, status="active", completeness="incomplete"),
+        ),
+        Figure(
+            "High-risk activities without a completed DPIA",
+            active.high_risk_without_dpia().count(),
+            _url(ProcessingActivity, status="active", dpia="missing"),
+        ),
+    ]
+
+
+def transfers_by_mechanism():
+    counts = dict(
+        InternationalTransfer.objects.filter(activity__status=ActivityStatus.ACTIVE)
+        .values_list("mechanism")
+        .annotate(n=Count("pk"))
+    )
+    return [
+        Figure(
+            label,
+            counts[value],
+            _url(
+                InternationalTransfer,
+                mechanism__exact=value,
+                activity__status__exact=ActivityStatus.ACTIVE,
+            ),
+        )
+        for value, label in TransferMechanism.choices
+        if value in counts
+    ]
+
+
+def dashboard():
+    return {
+        "by_status": by_status(),
+        "attention": attention(),
+        "transfers": transfers_by_mechanism(),
+    }

@@ -1,0 +1,14 @@
+from django import template
+
+from ..dashboard import dashboard
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def register_dashboard(context):
+    """The dashboard's figures, for users who may see the register."""
+    user = context["request"].user
+    if not user.has_perm("ropa.view_processingactivity"):
+        return None
+    return dashboard()

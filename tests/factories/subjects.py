@@ -1,0 +1,33 @@
+import factory
+
+from subjects.enums import Sensitivity, SpecialCategory
+from subjects.models import DataSubjectCategory, PersonalDataCategory
+
+
+class DataSubjectCategoryFactory(factory.django.DjangoModelFactory):
+    name = factory.Sequence(lambda n: f"Data subject category {n:04d}")
+    description = "People whose data the activity processes."
+    vulnerable = False
+
+    class Meta:
+        model = DataSubjectCategory
+
+
+class PersonalDataCategoryFactory(factory.django.DjangoModelFactory):
+    """Ordinary personal data; traits ``special``, ``criminal``, ``national_id``."""
+
+    name = factory.Sequence(lambda n: f"Personal data category {n:04d}")
+    description = "Data the activity processes."
+    examples = "Name, e-mail address"
+    sensitivity = Sensitivity.ORDINARY
+    special_category = ""
+
+    class Meta:
+        model = PersonalDataCategory
+
+    class Params:
+        special = factory.Trait(
+            sensitivity=Sensitivity.SPECIAL, special_category=SpecialCategory.HEALTH
+        )
+        criminal = factory.Trait(sensitivity=Sensitivity.CRIMINAL)
+        national_id = factory.Trait(sensitivity=Sensitivity.NATIONAL_ID)

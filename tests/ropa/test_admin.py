@@ -1,0 +1,437 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils.html import escape
+
+from ropa.dashboard import dashboard
+from ropa.enums import ActivityStatus, DPIAStatus, LawfulBasisChoice
+from ropa.models import ProcessingActivity
+from subjects.enums import Sensitivity, SpecialCategory
+from tests.factories import (
+    GroupCompanyFactory,
+    InternationalTransferFactory,
+    LawfulBasisFactory,
+    OrganisationFactory,
+    PersonalDataCategoryFactory,
+    ProcessingActivityFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:ropa_processingactivity_changelist")
+
+
+def change_url(activity):
+    return reverse("admin:ropa_processingactivity_change", args=(activity.pk,))
+
+
+def listed(response):
+    return {activity.reference for activity in response.context["cl"].result_list}
+
+
+def count_queries(client, django_assert_max_num_queries, url, params=None):
+    with django_assert_max_num_queries(1000) as captured:
+        assert client.get(url, params or {}).status_code == 200
+    return len(captured.captured_queries)
+
+
+# ---------------------------------------------------------------------------
+# The list
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"completeness": "incomplete"},
+        {"q": "activity"},
+        {"status": "all", "transfers": "yes", "special_data": "no"},
+        {"lawful_bases__basis__exact": "contract", "dpia": "missing"},
+    ],
+)
+def test_changelist_query_count_does_not_grow_with_rows(
+    dpo_client, django_assert_max_num_queries, params
+):
+    # Session, user, permissions; the count for the paginator; one query for
+    # the page with every Art. 30 rule as a column; one prefetch of the
+    # organisations; one query per filter with choices from the database
+    # (organisations, business functions). None of them per row.
+    ProcessingActivityFactory()
+    one = count_queries(dpo_client, django_assert_max_num_queries, CHANGELIST, params)
+    ProcessingActivityFactory.create_batch(49)
+    fifty = count_queries(dpo_client, django_assert_max_num_queries, CHANGELIST, params)
+    assert one == fifty
+
+
+def test_changelist_opens_on_active_records(dpo_client):
+    active = ProcessingActivityFactory()
+    retired = ProcessingActivityFactory(status=ActivityStatus.RETIRED)
+    draft = ProcessingActivityFactory(status=ActivityStatus.DRAFT)
+
+    assert listed(dpo_client.get(CHANGELIST)) == {active.reference}
+    assert listed(dpo_client.get(CHANGELIST, {"status": "retired"})) == {
+        retired.reference
+    }
+    assert listed(dpo_client.get(CHANGELIST, {"status": "all"})) == {
+        active.reference,
+        retired.reference,
+        draft.reference,
+    }
+
+
+def test_changelist_shows_gaps_and_filters_on_completeness(dpo_client):
+    complete = ProcessingActivityFactory()
+    incomplete = ProcessingActivityFactory(lawful_basis=False, retention=False)
+
+    response = dpo_client.get(CHANGELIST)
+    content = response.content.decode()
+    assert "30(1)(b), 30(1)(f)" in content
+    assert "no Art. 6(1) lawful basis is recorded" in content
+
+    incomplete_list = dpo_client.get(CHANGELIST, {"completeness": "incomplete"})
+    assert listed(incomplete_list) == {incomplete.reference}
+    complete_list = dpo_client.get(CHANGELIST, {"completeness": "complete"})
+    assert listed(complete_list) == {complete.reference}
+
+
+def test_changelist_filters_on_organisation(dpo_client):
+    ours = GroupCompanyFactory()
+    mine = ProcessingActivityFactory(organisations=[ours])
+    ProcessingActivityFactory()
+
+    response = dpo_client.get(CHANGELIST, {"organisation": ours.pk})
+    assert listed(response) == {mine.reference}
+
+
+def test_changelist_filters_on_business_function_and_role(dpo_client):
+    hr = ProcessingActivityFactory(business_function="HR")
+    processor = ProcessingActivityFactory(processor_record=True)
+
+    by_function = dpo_client.get(CHANGELIST, {"business_function": "HR"})
+    assert listed(by_function) == {hr.reference}
+    by_role = dpo_client.get(CHANGELIST, {"role__exact": "processor"})
+    assert listed(by_role) == {processor.reference}
+
+
+def test_changelist_filters_on_lawful_basis_without_duplicates(dpo_client):
+    both = ProcessingActivityFactory(lawful_basis=LawfulBasisChoice.CONSENT)
+    LawfulBasisFactory(activity=both, legitimate_interests=True)
+    ProcessingActivityFactory()
+
+    response = dpo_client.get(
+        CHANGELIST, {"lawful_bases__basis__exact": LawfulBasisChoice.CONSENT}
+    )
+    assert listed(response) == {both.reference}
+    assert response.context["cl"].result_count == 1
+
+
+def test_changelist_filters_on_special_category_data(dpo_client):
+    health = PersonalDataCategoryFactory(
+        sensitivity=Sensitivity.SPECIAL, special_category=SpecialCategory.HEALTH
+    )
+    special = ProcessingActivityFactory(personal_data_categories=[health])
+    ordinary = ProcessingActivityFactory()
+
+    assert listed(dpo_client.get(CHANGELIST, {"special_data": "yes"})) == {
+        special.reference
+    }
+    assert listed(dpo_client.get(CHANGELIST, {"special_data": "no"})) == {
+        ordinary.reference
+    }
+
+
+def test_changelist_filters_on_transfers(dpo_client):
+    transfer = InternationalTransferFactory()
+    local = ProcessingActivityFactory()
+
+    assert listed(dpo_client.get(CHANGELIST, {"transfers": "yes"})) == {
+        transfer.activity.reference
+    }
+    assert listed(dpo_client.get(CHANGELIST, {"transfers": "no"})) == {local.reference}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("required", {"PA-R", "PA-D"}), ("missing", {"PA-R"}), ("not_required", {"PA-N"})],
+)
+def test_changelist_filters_on_dpia(dpo_client, value, expected):
+    refs = {"PA-R": "PA-0901", "PA-D": "PA-0902", "PA-N": "PA-0903"}
+    ProcessingActivityFactory(
+        reference=refs["PA-R"], dpia_required=True, dpia_status=DPIAStatus.IN_PROGRESS
+    )
+    ProcessingActivityFactory(
+        reference=refs["PA-D"], dpia_required=True, dpia_status=DPIAStatus.COMPLETED
+    )
+    ProcessingActivityFactory(reference=refs["PA-N"])
+
+    response = dpo_client.get(CHANGELIST, {"dpia": value})
+    assert listed(response) == {refs[key] for key in expected}
+
+
+@pytest.mark.parametrize("field", ["reference", "name", "purpose"])
+def test_changelist_search(dpo_client, field):
+    wanted = ProcessingActivityFactory(
+        reference="PA-7777", name="Payroll", purpose="To pay salaries."
+    )
+    ProcessingActivityFactory()
+    term = {"reference": "PA-7777", "name": "payroll", "purpose": "salaries"}[field]
+
+    assert listed(dpo_client.get(CHANGELIST, {"q": term})) == {wanted.reference}
+
+
+# ---------------------------------------------------------------------------
+# The form and its history
+# ---------------------------------------------------------------------------
+
+
+def form_data(activity, **changes):
+    """The change form's POST data for ``activity``, with ``changes`` applied."""
+    data = {
+        "reference": activity.reference,
+        "status": activity.status,
+        "role": activity.role,
+        "organisations": [org.pk for org in activity.organisations.all()],
+        "name": activity.name,
+        "purpose": activity.purpose,
+        "business_function": activity.business_function,
+        "data_subject_categories": [
+            c.pk for c in activity.data_subject_categories.all()
+        ],
+        "personal_data_categories": [
+            c.pk for c in activity.personal_data_categories.all()
+        ],
+        "recipients": [r.pk for r in activity.recipients.all()],
+        "security_measures": [m.pk for m in activity.security_measures.all()],
+        "systems": activity.systems,
+        "data_location": activity.data_location,
+        "profiling": activity.profiling,
+        "in_notice": "on",
+        "notice_order": activity.notice_order,
+        "retention_policy_followed": "unknown",
+    }
+    for prefix in ("lawful_bases", "transfers", "retention_rules"):
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
+    data.update(changes)
+    return data
+
+
+def test_admin_edit_records_user_and_change_in_history(dpo_client, dpo_user):
+    activity = ProcessingActivityFactory(name="Orders")
+    old_category = activity.personal_data_categories.get()
+    new_category = PersonalDataCategoryFactory(name="Order history")
+
+    response = dpo_client.post(
+        change_url(activity),
+        form_data(
+            activity,
+            name="Order management",
+            personal_data_categories=[new_category.pk],
+            change_reason="Renamed after the yearly review",
+        ),
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    latest = activity.history.latest()
+    assert latest.history_user == dpo_user
+    assert latest.history_change_reason == "Renamed after the yearly review"
+    assert latest.name == "Order management"
+    assert list(
+        latest.personal_data_categories.values_list("personaldatacategory", flat=True)
+    ) == [new_category.pk]
+    before = activity.history.filter(name="Orders").latest()
+    delta = latest.diff_against(before)
+    assert {change.field for change in delta.changes} == {
+        "name",
+        "personal_data_categories",
+    }
+    (m2m_change,) = [c for c in delta.changes if c.field == "personal_data_categories"]
+    assert [row["personaldatacategory"] for row in m2m_change.old] == [old_category.pk]
+    assert [row["personaldatacategory"] for row in m2m_change.new] == [new_category.pk]
+
+
+def test_admin_edit_without_reason_records_the_changed_fields(dpo_client):
+    activity = ProcessingActivityFactory()
+
+    dpo_client.post(change_url(activity), form_data(activity, purpose="New purpose."))
+
+    assert activity.history.latest().history_change_reason == (
+        "Changed in the admin: Purpose"
+    )
+
+
+def test_admin_inline_rows_record_user_and_reason(dpo_client, dpo_user):
+    activity = ProcessingActivityFactory(lawful_basis=False)
+    data = form_data(
+        activity,
+        change_reason="Basis documented",
+        **{
+            "lawful_bases-TOTAL_FORMS": "1",
+            "lawful_bases-0-basis": LawfulBasisChoice.CONTRACT,
+            "lawful_bases-0-explanation": "The customer contract.",
+        },
+    )
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 302
+    basis = activity.lawful_bases.get()
+    record = basis.history.get()
+    assert record.history_user == dpo_user
+    assert record.history_change_reason == "Basis documented"
+
+
+def test_change_form_reports_missing_elements(dpo_client):
+    activity = ProcessingActivityFactory(recipients=[])
+
+    response = dpo_client.get(change_url(activity))
+
+    assert "Art. 30(1)(d) categories of recipients: no recipient is recorded" in (
+        response.content.decode()
+    )
+
+
+def test_view_only_user_sees_the_form_without_a_reason_field(viewer_client):
+    activity = ProcessingActivityFactory()
+
+    response = viewer_client.get(change_url(activity))
+
+    assert response.status_code == 200
+    assert b'name="change_reason"' not in response.content
+
+
+def test_view_only_user_cannot_save(viewer_client):
+    activity = ProcessingActivityFactory(name="Orders")
+
+    response = viewer_client.post(change_url(activity), form_data(activity, name="X"))
+
+    assert response.status_code == 403
+    activity.refresh_from_db()
+    assert activity.name == "Orders"
+
+
+# ---------------------------------------------------------------------------
+# History is read-only
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("client_fixture", ["viewer_client", "dpo_client"])
+def test_history_revert_post_is_refused(request, client_fixture):
+    client = request.getfixturevalue(client_fixture)
+    activity = ProcessingActivityFactory(name="Orders")
+    first = activity.history.earliest()
+    activity.name = "Renamed"
+    activity.save()
+    count = activity.history.count()
+    url = reverse(
+        "admin:ropa_processingactivity_simple_history",
+        args=(activity.pk, first.history_id),
+    )
+
+    response = client.post(url, form_data(activity, name="Orders"))
+
+    assert response.status_code == 403
+    activity.refresh_from_db()
+    assert activity.name == "Renamed"
+    assert activity.history.count() == count
+
+
+# ---------------------------------------------------------------------------
+# Deletion
+# ---------------------------------------------------------------------------
+
+
+def test_deleting_a_used_organisation_is_refused_with_the_activities(dpo_client):
+    organisation = OrganisationFactory(email="info@example.com")
+    activity = ProcessingActivityFactory(organisations=[organisation])
+    url = reverse("admin:controllers_organisation_delete", args=(organisation.pk,))
+
+    page = dpo_client.get(url)
+    assert activity.reference in page.content.decode()
+    response = dpo_client.post(url, {"post": "yes"})
+
+    # The admin answers a refused delete with the confirmation page again.
+    assert response.status_code == 200
+    assert "is used by processing activity" in response.content.decode()
+    assert type(organisation).objects.filter(pk=organisation.pk).exists()
+
+
+def test_deleting_a_user_in_history_is_refused(superuser_client, dpo_user):
+    activity = ProcessingActivityFactory()
+    activity._history_user = dpo_user
+    activity.name = "Changed by the DPO"
+    activity.save()
+    url = reverse("admin:auth_user_delete", args=(dpo_user.pk,))
+
+    response = superuser_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 403
+    assert get_user_model().objects.filter(pk=dpo_user.pk).exists()
+
+
+def test_deleting_a_user_without_history_is_allowed(superuser_client):
+    user = UserFactory()
+    url = reverse("admin:auth_user_delete", args=(user.pk,))
+
+    response = superuser_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
+
+
+# ---------------------------------------------------------------------------
+# Dashboard
+# ---------------------------------------------------------------------------
+
+
+def test_dashboard_counts_link_to_the_filtered_lists(dpo_client):
+    ProcessingActivityFactory.create_batch(2)
+    ProcessingActivityFactory(status=ActivityStatus.DRAFT)
+    ProcessingActivityFactory(lawful_basis=False)
+    ProcessingActivityFactory(dpia_required=True, dpia_status=DPIAStatus.NOT_STARTED)
+    InternationalTransferFactory()
+
+    content = dpo_client.get(reverse("admin:index")).content.decode()
+    figures = dashboard()
+
+    counts = {
+        figure.label: figure.count for group in figures.values() for figure in group
+    }
+    assert counts == {
+        "Draft": 1,
+        "Active": 5,
+        "Retired": 0,
+        "Incomplete records": 1,
+        "High-risk activities without a completed DPIA": 1,
+        "Standard contractual clauses (Art. 46(2)(c))": 1,
+    }
+    for group in figures.values():
+        for figure in group:
+            assert escape(figure.url) in content
+            listing = dpo_client.get(figure.url)
+            assert listing.context["cl"].result_count == figure.count, figure.label
+
+
+def test_dashboard_is_hidden_from_staff_without_register_access(client):
+    user = UserFactory(is_staff=True)
+    client.force_login(user)
+
+    response = client.get(reverse("admin:index"))
+
+    assert b"register-dashboard" not in response.content
+
+
+def test_processing_activity_is_listed_in_admin_menu(dpo_client):
+    response = dpo_client.get(reverse("admin:index"))
+    assert CHANGELIST.encode() in response.content
+    assert ProcessingActivity._meta.verbose_name_plural.encode() in (
+        response.content.lower()
+    )
