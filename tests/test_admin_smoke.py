@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 FACTORIES = {
     "controllers.dataprotectionofficer": factories.DataProtectionOfficerFactory,
     "controllers.organisation": factories.OrganisationFactory,
-    "controllers.jointcontrollerarrangement": factories.JointControllerArrangementFactory,
+    "controllers.jointcontrollerarrangement": (
+        factories.JointControllerArrangementFactory
+    ),
     "controllers.processoragreement": factories.ProcessorAgreementFactory,
     "subjects.datasubjectcategory": factories.DataSubjectCategoryFactory,
     "subjects.personaldatacategory": factories.PersonalDataCategoryFactory,
