@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,14 +33,16 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Read verbatim: django-environ would take a value starting with "$" (as Django's
 # generated keys can) for a reference to another variable.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Set it to a long random value "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
-            "or set DJANGO_DEBUG=true for local development."
-        )
+SECRET_KEY_MISSING = (
+    "DJANGO_SECRET_KEY is not set. Set it to a long random value "  # noqa: S105
+    "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+    "or set DJANGO_DEBUG=true for local development."
+)
+if not SECRET_KEY and DEBUG:
     SECRET_KEY = "insecure-development-key-only-used-with-debug-on"  # noqa: S105
+# Without DEBUG an empty key stays empty: commands that sign nothing (migrate,
+# makemigrations, cron jobs) still run, and serving refuses to start
+# (config/wsgi.py) with SECRET_KEY_MISSING.
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else ""

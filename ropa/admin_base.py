@@ -1,15 +1,25 @@
-"""What every register admin shares: read-only history and protected deletes."""
+"""
+What every register admin shares: read-only history, a reason on every save,
+and import and export of its list.
+"""
 
 from django import forms
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.shortcuts import redirect
+from import_export.admin import ExportActionMixin, ImportExportMixin
+from import_export.formats import base_formats
 from simple_history.admin import SimpleHistoryAdmin
 
-from .signals import ACTIVITY_LINKS, activities_using
+from .import_files import ImportFileExpired, ImportFileStorage
+from .resources import RESOURCES
 
 HISTORY_READ_ONLY = "History is a record of what happened: it cannot be changed."
+IMPORT_FILE_EXPIRED = (
+    "The uploaded file is no longer available (an import waits for its "
+    "confirmation for a limited time): upload it again."
+)
 CHANGE_REASON = "change_reason"
 
 
@@ -43,19 +53,85 @@ def change_reason(form, change):
     return f"Changed in the admin: {', '.join(changed)}"
 
 
-class RegisterAdmin(SimpleHistoryAdmin):
+class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
     """
     A ModelAdmin for a register model.
 
     The history pages are read-only for everyone: simple-history's revert form
     saves on POST even for a view-only user and even with reverting disabled,
-    so POST is refused here. Deleting a record the register still links to is
-    refused with the list of activities that use it.
+    so POST is refused here. (Deleting a record the register still links to is
+    refused by the models: see ropa.signals.)
+
+    The list exports what it shows (its filters and search apply), or the
+    selected rows, to anyone who may view the model, through the model's
+    resource in ``ropa.resources.RESOURCES``. Only who may add and change the
+    model may import.
     """
 
     form = RegisterForm
     # Django 6 assumes https for URLs typed without a scheme; so do we, now.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    # Spreadsheets only: the formats whose cells the resources neutralise.
+    formats = (base_formats.CSV, base_formats.XLSX)
+    tmp_storage_class = ImportFileStorage
+    # The change form's export button saves the record before exporting it.
+    show_change_form_export = False
+
+    # -- import and export ----------------------------------------------------
+
+    def get_resource_classes(self, request):
+        return [RESOURCES[self.model]]
+
+    def has_import_permission(self, request):
+        # An import adds and changes rows: it needs both permissions, and obeys
+        # any restriction the model's admin puts on adding or changing.
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None) or {}
+        if request.method == "POST" and "confirm_form" not in context:
+            # The preview failed, so no confirmation can follow: the uploaded
+            # file (personal data) goes now rather than when it expires.
+            form = context.get("form")
+            upload = getattr(form, "cleaned_data", {}).get("import_file")
+            name = getattr(upload, "tmp_storage_name", None)
+            if name:
+                self.get_tmp_storage_class()(name=name).remove()
+        return response
+
+    def process_import(self, request, **kwargs):
+        # Checked before the library's POST-only check, so that a GET without
+        # permission is refused like every other import URL.
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        try:
+            return super().process_import(request, **kwargs)
+        except ImportFileExpired:
+            self.message_user(request, IMPORT_FILE_EXPIRED, messages.ERROR)
+            opts = self.opts
+            return redirect(f"admin:{opts.app_label}_{opts.model_name}_import")
+
+    def get_valid_export_item_pks(self, request):
+        # "Export selected" asks which posted ids may be exported. The
+        # library's answer reads every id of the table and is deprecated
+        # (#2056); here, the posted ids that the user's list returns.
+        posted = []
+        for value in request.POST.getlist("export_items"):
+            try:
+                posted.append(self.opts.pk.to_python(value))
+            except ValidationError:
+                continue
+        return (
+            self.get_export_queryset(request)
+            .filter(pk__in=posted)
+            .values_list("pk", flat=True)
+        )
+
+    # -- history and saving ---------------------------------------------------
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
@@ -102,28 +178,6 @@ class RegisterAdmin(SimpleHistoryAdmin):
             obj._history_user = request.user
             obj.delete()
         formset.save_m2m()
-
-    def get_deleted_objects(self, objs, request):
-        deleted, model_count, perms_needed, protected = super().get_deleted_objects(
-            objs, request
-        )
-        if self.model in ACTIVITY_LINKS:
-            protected = list(protected)
-            for obj in objs:
-                protected.extend(
-                    self._used_by(obj, activity) for activity in activities_using(obj)
-                )
-        return deleted, model_count, perms_needed, protected
-
-    @staticmethod
-    def _used_by(obj, activity):
-        try:
-            url = reverse("admin:ropa_processingactivity_change", args=(activity.pk,))
-        except NoReverseMatch:
-            return f"{obj} is used by processing activity {activity}"
-        return format_html(
-            '{} is used by processing activity <a href="{}">{}</a>', obj, url, activity
-        )
 
 
 def _without_reason(fields):

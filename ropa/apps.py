@@ -6,4 +6,6 @@ class RopaConfig(AppConfig):
     verbose_name = "Register of processing activities"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import signals
+
+        signals.protect()

@@ -656,8 +656,13 @@ class RetentionRule(models.Model):
                 name="ropa_retentionrule_end_action_valid",
             ),
             models.CheckConstraint(
+                # period IS NULL makes "period >= 1" NULL, which a CHECK passes:
+                # the second branch needs period to be set explicitly.
                 condition=Q(period__isnull=True, period_unit="")
-                | (Q(period__gte=1, period__lte=200) & ~Q(period_unit="")),
+                | (
+                    Q(period__isnull=False, period__gte=1, period__lte=200)
+                    & ~Q(period_unit="")
+                ),
                 name="ropa_retentionrule_period_with_unit",
                 violation_error_message="Give a period of 1 to 200 with its unit, "
                 "or neither.",

@@ -104,8 +104,8 @@ def _add_lawful_basis(activity, basis):
         LawfulBasisFactory(activity=activity, basis=basis)
 
 
-def _add_retention_rule(activity, rule):
-    if rule:
+def _add_retention_rule(activity, wanted):
+    if wanted:
         RetentionRuleFactory(activity=activity, personal_data_category=None)
 
 

@@ -360,7 +360,9 @@ def test_deleting_a_used_organisation_is_refused_with_the_activities(dpo_client)
 
     # The admin answers a refused delete with the confirmation page again.
     assert response.status_code == 200
-    assert "is used by processing activity" in response.content.decode()
+    content = response.content.decode()
+    assert "would require deleting the following protected related objects" in content
+    assert change_url(activity) in content
     assert type(organisation).objects.filter(pk=organisation.pk).exists()
 
 
