@@ -1,6 +1,10 @@
+from io import StringIO
+
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
+from django.db import transaction
 
 from tests.factories import StaffUserFactory, SuperuserFactory
 
@@ -65,3 +69,24 @@ def viewer_client(client, viewer_user):
 def superuser_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture(scope="module")
+def _sample_register_once(django_db_setup, django_db_blocker):
+    """
+    The sample register, loaded once per test module and rolled back after it.
+
+    Loading writes a few thousand history rows; each test then runs in its own
+    savepoint inside this module's transaction, as with any ``db`` test.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        output = StringIO()
+        call_command("load_sample_register", stdout=output)
+        yield output.getvalue()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def sample_register(_sample_register_once, db):
+    """The output of loading the sample register, which is in the database."""
+    return _sample_register_once

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import get_user_model
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
 import ropa
 from controllers.enums import JointScope
@@ -27,7 +26,7 @@ from ropa.models import (
     RetentionRule,
     SecurityMeasure,
 )
-from ropa.sample import SAMPLE_REASON, SampleRegisterError, load_sample_register
+from ropa.sample import SAMPLE_REASON
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
 pytestmark = pytest.mark.django_db
@@ -182,8 +181,8 @@ def _load(*args, **options):
 
 
 @pytest.fixture
-def loaded():
-    return _load()
+def loaded(sample_register):
+    return sample_register
 
 
 def test_notice_repair_leaves_only_real_hyphenations():
@@ -349,15 +348,6 @@ def test_load_sample_register_reports_what_it_created(loaded):
     assert f"{SAMPLE_REASON}: " in loaded
 
 
-def test_load_sample_register_quiet_prints_the_summary_only():
-    output = _load(verbosity=0)
-
-    [line] = output.splitlines()
-    assert re.fullmatch(
-        rf"{SAMPLE_REASON}: [1-9]\d* created, 0 updated, 0 unchanged\.", line
-    )
-
-
 def test_load_sample_register_twice_writes_nothing(loaded):
     rows = _counts(historical=False)
     history = _counts(historical=True)
@@ -370,34 +360,6 @@ def test_load_sample_register_twice_writes_nothing(loaded):
     assert output.splitlines()[-1].startswith(
         "The sample register is already loaded: 0 created, 0 updated, "
     )
-
-
-def test_load_sample_register_dry_run_writes_nothing():
-    rows = _counts(historical=False)
-    history = _counts(historical=True)
-
-    output = _load("--dry-run")
-
-    assert _counts(historical=False) == rows
-    assert _counts(historical=True) == history
-    assert "Dry run, nothing saved." in output
-    assert "processing activities: 26 created" in output
-
-
-def test_load_sample_register_records_reason_and_user_in_history():
-    user = get_user_model().objects.create_user("dpo", password="not-used-here")
-
-    _load(user="dpo")
-
-    historical = [
-        model
-        for model in _models(historical=True)
-        if hasattr(model, "history_change_reason")
-    ]
-    rows = [row for model in historical for row in model.objects.all()]
-    assert rows
-    assert {row.history_change_reason for row in rows} == {SAMPLE_REASON}
-    assert {row.history_user_id for row in rows} == {user.pk}
 
 
 def test_load_sample_register_restores_a_changed_activity(loaded):
@@ -414,30 +376,3 @@ def test_load_sample_register_restores_a_changed_activity(loaded):
     assert activity.recipients.exists()
     assert "processing activities: 0 created, 1 updated, 25 unchanged" in output
     assert activity.history.latest().history_change_reason == SAMPLE_REASON
-
-
-def test_load_sample_register_refuses_a_name_taken_by_another_activity():
-    ProcessingActivity.objects.create(
-        reference="PA-0100",
-        name="To manage orders",
-        purpose="Orders.",
-        business_function="Sales",
-    )
-
-    with pytest.raises(CommandError, match=r"PA-0001 To manage orders.*name"):
-        _load()
-
-    assert ProcessingActivity.objects.count() == 1
-    assert not Organisation.objects.exists()
-
-
-def test_load_sample_register_refuses_an_unknown_user():
-    with pytest.raises(CommandError, match="No user with the username 'nobody'"):
-        _load(user="nobody")
-
-    assert not ProcessingActivity.objects.exists()
-
-
-def test_load_sample_register_requires_a_reason():
-    with pytest.raises(SampleRegisterError, match="A change reason is required"):
-        load_sample_register(reason=" ")
