@@ -219,6 +219,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Lockouts are warnings; every successful login is not news.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # ---------------------------------------------------------------------------
@@ -242,7 +246,10 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# The resources neutralise formula-looking cells themselves (ropa.spreadsheet).
+# The library's escaping deletes one leading "=" and writes every XLSX cell as
+# text with str(): empty dates become "None", numbers and booleans become text.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 # ---------------------------------------------------------------------------
 # The register
@@ -250,5 +257,11 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # Days between two reviews of the same processing activity.
 ROPA_REVIEW_INTERVAL_DAYS = env.int("ROPA_REVIEW_INTERVAL_DAYS", default=365)
+# The user the yearly review records its changes under (created, unable to log in).
+ROPA_SYSTEM_USERNAME = env.str("ROPA_SYSTEM_USERNAME", default="ropa-system")
+# Largest register file an import accepts, and where admin uploads wait between
+# the preview and the confirmation (default: a folder in the system temp dir).
+ROPA_IMPORT_MAX_BYTES = env.int("ROPA_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+ROPA_IMPORT_UPLOAD_DIR = env.str("ROPA_IMPORT_UPLOAD_DIR", default="")
 # The name shown as the controller group in the public privacy notice.
 ROPA_GROUP_NAME = env.str("ROPA_GROUP_NAME", default="")

@@ -1,15 +1,25 @@
-from django.contrib import admin
-from django.contrib.auth import get_user_model
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Prefetch
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from controllers.models import Organisation
 from subjects.enums import Sensitivity
 
 from . import completeness
-from .admin_base import RegisterAdmin
-from .enums import ActivityStatus, DPIAStatus
+from .admin_base import ReadOnlyInlineMixin, RegisterAdmin
+from .admin_export import export_urls
+from .admin_import import import_urls
+from .enums import ActivityStatus, DPIAStatus, ReviewOutcome
 from .history import appears_in_history
 from .models import (
     InternationalTransfer,
@@ -20,8 +30,39 @@ from .models import (
     Review,
     SecurityMeasure,
 )
+from .review import (
+    NOTES_REQUIRED,
+    change_report,
+    complete_review,
+    next_review_on,
+    notes_missing,
+    review_overdue_q,
+    with_review_schedule,
+)
 
 User = get_user_model()
+
+MARK_REVIEWED_TEMPLATE = "admin/ropa/review/mark_reviewed.html"
+NO_OPEN_REVIEW = "None of the selected reviews is open: nothing was marked reviewed."
+ACTIVITY_HAS_NO_OPEN_REVIEW = (
+    "This activity has no open review to mark reviewed. The yearly review opens "
+    "one when it falls due."
+)
+RETIRE_NOT_ALLOWED = (
+    "Retiring the activity needs permission to change processing activities."
+)
+
+
+def _plural(count, noun):
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def may_mark_reviewed(user):
+    """Signing off a review is changing it."""
+    return user.has_perm(
+        f"{Review._meta.app_label}.{get_permission_codename('change', Review._meta)}"
+    )
+
 
 # ---------------------------------------------------------------------------
 # Filters of the activity list
@@ -138,6 +179,33 @@ class ControllerFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReviewDueFilter(admin.SimpleListFilter):
+    """Where each activity stands in its review cycle."""
+
+    title = "review"
+    parameter_name = "review"
+    OVERDUE = "overdue"
+    OPEN = "open"
+    NEVER = "never"
+
+    def lookups(self, request, model_admin):
+        return (
+            (self.OVERDUE, "Overdue"),
+            (self.OPEN, "Open review"),
+            (self.NEVER, "Never reviewed"),
+        )
+
+    def queryset(self, request, queryset):
+        # The list's queryset carries the review dates (see get_queryset).
+        if self.value() == self.OVERDUE:
+            return queryset.filter(review_overdue_q(timezone.localdate()))
+        if self.value() == self.OPEN:
+            return queryset.filter(open_review_due_on__isnull=False)
+        if self.value() == self.NEVER:
+            return queryset.filter(last_reviewed_on__isnull=True)
+        return queryset
+
+
 class DPIAFilter(admin.SimpleListFilter):
     title = "DPIA"
     parameter_name = "dpia"
@@ -207,12 +275,89 @@ class RetentionRuleInline(admin.TabularInline):
     )
 
 
+class ReviewInline(ReadOnlyInlineMixin, admin.TabularInline):
+    """The activity's reviews, signed off through "Mark reviewed" only."""
+
+    model = Review
+    fields = ("cycle", "due_on", "completed_on", "reviewer", "outcome", "notes")
+    readonly_fields = fields
+    ordering = ("-cycle",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reviewer")
+
+
+class MarkReviewedForm(forms.Form):
+    """The sign-off of one or more open reviews."""
+
+    outcome = forms.ChoiceField(
+        choices=ReviewOutcome.choices,
+        initial=ReviewOutcome.CONFIRMED,
+        widget=forms.RadioSelect,
+        help_text="Retired also retires the activity.",
+    )
+    notes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="Added to the review's notes. Required when the record changed "
+        "or the activity is retired.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        cleaned = super().clean()
+        outcome = cleaned.get("outcome")
+        if outcome == ReviewOutcome.RETIRED and not self.user.has_perm(
+            "ropa.change_processingactivity"
+        ):
+            self.add_error("outcome", RETIRE_NOT_ALLOWED)
+        elif outcome and notes_missing(outcome, cleaned.get("notes", "")):
+            self.add_error("notes", NOTES_REQUIRED)
+        return cleaned
+
+
+def _mark_reviewed(request, reviews, form):
+    """Complete ``reviews`` with the form's sign-off; return (done, refused)."""
+    done, refused = 0, []
+    for review in reviews:
+        try:
+            complete_review(
+                review=review,
+                user=request.user,
+                outcome=form.cleaned_data["outcome"],
+                notes=form.cleaned_data["notes"],
+            )
+        except ValidationError as error:
+            refused.append(f"{review}: {' '.join(error.messages)}")
+        else:
+            done += 1
+    return done, refused
+
+
+def _report_marked(model_admin, request, done, refused, outcome):
+    if done:
+        label = ReviewOutcome(outcome).label
+        model_admin.message_user(
+            request,
+            f"Marked {_plural(done, 'review')} reviewed ({label}).",
+            messages.SUCCESS,
+        )
+    for problem in refused:
+        model_admin.message_user(request, problem, messages.ERROR)
+
+
 def _gap_list(gaps):
     return format_html_join("", "<li>{}</li>", ((str(gap),) for gap in gaps))
 
 
 @admin.register(ProcessingActivity)
 class ProcessingActivityAdmin(RegisterAdmin):
+    import_export_change_list_template = (
+        "admin/ropa/processingactivity/change_list.html"
+    )
     list_display = (
         "reference",
         "name",
@@ -222,11 +367,14 @@ class ProcessingActivityAdmin(RegisterAdmin):
         "organisation_list",
         "art30_gaps",
         "dpia_required",
+        "last_reviewed",
+        "next_review",
         "updated_at",
     )
     list_filter = (
         StatusFilter,
         CompletenessFilter,
+        ReviewDueFilter,
         ControllerFilter,
         "business_function",
         "role",
@@ -359,11 +507,13 @@ class ProcessingActivityAdmin(RegisterAdmin):
         ),
     )
     inlines = (LawfulBasisInline, InternationalTransferInline, RetentionRuleInline)
+    change_form_template = "admin/ropa/processingactivity/change_form.html"
 
     def get_queryset(self, request):
         # The Art. 30 rules are annotated as gap_* columns of the list's own
-        # query, and the organisations come in one prefetch for the page.
-        return (
+        # query, the review dates as two more, and the organisations come in
+        # one prefetch for the page.
+        return with_review_schedule(
             super()
             .get_queryset(request)
             .with_completeness()
@@ -371,6 +521,108 @@ class ProcessingActivityAdmin(RegisterAdmin):
                 Prefetch("organisations", queryset=Organisation.objects.only("name"))
             )
         )
+
+    def get_inlines(self, request, obj):
+        if obj is None:
+            return self.inlines
+        return (*self.inlines, ReviewInline)
+
+    def get_inline_instances(self, request, obj=None):
+        instances = super().get_inline_instances(request, obj)
+        if request.method == "POST":
+            # The reviews are shown, never saved, from this form: a save does
+            # not depend on their (read-only) formset being posted.
+            return [
+                inline for inline in instances if not isinstance(inline, ReviewInline)
+            ]
+        return instances
+
+    def get_urls(self):
+        opts = self.opts
+        return [
+            path(
+                "<path:object_id>/mark-reviewed/",
+                self.admin_site.admin_view(self.mark_reviewed_view),
+                name=f"{opts.app_label}_{opts.model_name}_mark_reviewed",
+            ),
+            # The whole register, as its own workbook: beside the list's
+            # per-model import and export of activity rows.
+            *import_urls(self.admin_site),
+            *export_urls(self.admin_site),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        # Extends whatever change form the base admin uses (import-export's).
+        context["base_change_form_template"] = (
+            RegisterAdmin.change_form_template or "admin/change_form.html"
+        )
+        if (
+            obj is not None
+            and may_mark_reviewed(request.user)
+            and obj.reviews.open().exists()
+        ):
+            context["mark_reviewed_url"] = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_mark_reviewed",
+                args=(obj.pk,),
+            )
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
+
+    def mark_reviewed_view(self, request, object_id):
+        """Sign off the activity's open review, showing what changed since the last."""
+        activity = self.get_object(request, unquote(object_id))
+        if activity is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not (
+            self.has_view_or_change_permission(request, activity)
+            and may_mark_reviewed(request.user)
+        ):
+            raise PermissionDenied
+        change_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=(activity.pk,),
+        )
+        review = activity.reviews.open().order_by("due_on").first()
+        if review is None:
+            self.message_user(request, ACTIVITY_HAS_NO_OPEN_REVIEW, messages.WARNING)
+            return redirect(change_url)
+        form = MarkReviewedForm(
+            request.POST if request.method == "POST" else None, user=request.user
+        )
+        if form.is_valid():
+            done, refused = _mark_reviewed(request, [review], form)
+            _report_marked(self, request, done, refused, form.cleaned_data["outcome"])
+            return redirect(change_url)
+        (changes,) = change_report(activity_ids=[activity.pk], on=timezone.localdate())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Mark reviewed: {activity}",
+            "opts": self.opts,
+            "activity": activity,
+            "reviews": [review],
+            "changes": changes,
+            "form": form,
+            "cancel_url": change_url,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, MARK_REVIEWED_TEMPLATE, context)
+
+    @admin.display(description="last reviewed", ordering="last_reviewed_on")
+    def last_reviewed(self, obj):
+        return obj.last_reviewed_on or "never"
+
+    @admin.display(description="next review due", ordering="open_review_due_on")
+    def next_review(self, obj):
+        due = next_review_on(obj)
+        if due is None:
+            return "-"
+        if due < timezone.localdate():
+            return format_html('<strong title="{}">{} overdue</strong>', "Overdue", due)
+        return due
 
     @admin.display(description="organisations")
     def organisation_list(self, obj):
@@ -463,19 +715,96 @@ class RetentionRuleAdmin(ActivityChildAdmin):
     autocomplete_fields = ("activity", "personal_data_category")
 
 
+class ReviewStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+    DUE = "due"
+    OVERDUE = "overdue"
+    COMPLETED = "completed"
+
+    def lookups(self, request, model_admin):
+        return (
+            (self.DUE, "Due"),
+            (self.OVERDUE, "Overdue"),
+            (self.COMPLETED, "Completed"),
+        )
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == self.DUE:
+            return queryset.open().filter(due_on__gte=today)
+        if self.value() == self.OVERDUE:
+            return queryset.overdue(today)
+        if self.value() == self.COMPLETED:
+            return queryset.completed()
+        return queryset
+
+
 @admin.register(Review)
 class ReviewAdmin(ActivityChildAdmin):
     list_display = (
         "activity_reference",
+        "activity_name",
         "cycle",
         "due_on",
+        "review_status",
         "completed_on",
         "reviewer",
         "outcome",
     )
-    list_filter = ("cycle", "outcome", "activity__status")
+    list_filter = (ReviewStatusFilter, "cycle", "outcome", "activity__status")
     list_select_related = ("activity", "reviewer")
-    autocomplete_fields = ("activity", "reviewer")
+    # Signed off through "Mark reviewed" only, so the reviewer is who signed.
+    readonly_fields = ("completed_on", "reviewer", "outcome")
+    actions = ("mark_reviewed",)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.completed_on is not None:
+            return ("activity", "cycle", "due_on", *self.readonly_fields)
+        return self.readonly_fields
+
+    @admin.display(description="activity name", ordering="activity__name")
+    def activity_name(self, obj):
+        return obj.activity.name
+
+    @admin.display(description="status")
+    def review_status(self, obj):
+        if obj.completed_on is not None:
+            return ReviewStatusFilter.COMPLETED
+        if obj.due_on < timezone.localdate():
+            return format_html("<strong>{}</strong>", ReviewStatusFilter.OVERDUE)
+        return ReviewStatusFilter.DUE
+
+    @admin.action(description="Mark reviewed", permissions=["change"])
+    def mark_reviewed(self, request, queryset):
+        reviews = list(
+            queryset.open().select_related("activity").order_by("activity__reference")
+        )
+        if not reviews:
+            self.message_user(request, NO_OPEN_REVIEW, messages.WARNING)
+            return None
+        form = MarkReviewedForm(
+            request.POST if "apply" in request.POST else None, user=request.user
+        )
+        if form.is_valid():
+            done, refused = _mark_reviewed(request, reviews, form)
+            _report_marked(self, request, done, refused, form.cleaned_data["outcome"])
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Mark reviewed",
+            "opts": self.opts,
+            "reviews": reviews,
+            "skipped": queryset.count() - len(reviews),
+            "form": form,
+            "action": "mark_reviewed",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"
+            ),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, MARK_REVIEWED_TEMPLATE, context)
 
 
 # ---------------------------------------------------------------------------

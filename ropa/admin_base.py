@@ -5,9 +5,12 @@ and import and export of its list.
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.shortcuts import redirect
+from django.urls import reverse
 from import_export.admin import ExportActionMixin, ImportExportMixin
 from import_export.formats import base_formats
 from simple_history.admin import SimpleHistoryAdmin
@@ -96,8 +99,7 @@ class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
         if request.method == "POST" and "confirm_form" not in context:
             # The preview failed, so no confirmation can follow: the uploaded
             # file (personal data) goes now rather than when it expires.
-            form = context.get("form")
-            upload = getattr(form, "cleaned_data", {}).get("import_file")
+            upload = request.FILES.get("import_file")
             name = getattr(upload, "tmp_storage_name", None)
             if name:
                 self.get_tmp_storage_class()(name=name).remove()
@@ -114,6 +116,15 @@ class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
             self.message_user(request, IMPORT_FILE_EXPIRED, messages.ERROR)
             opts = self.opts
             return redirect(f"admin:{opts.app_label}_{opts.model_name}_import")
+
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            # As the list itself does with a filter it does not know.
+            opts = self.opts
+            changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+            return redirect(f"{changelist}?{ERROR_FLAG}=1")
 
     def get_valid_export_item_pks(self, request):
         # "Export selected" asks which posted ids may be exported. The

@@ -4,10 +4,12 @@ from dataclasses import dataclass
 
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from .enums import ActivityStatus, TransferMechanism
 from .models import InternationalTransfer, ProcessingActivity
+from .review import review_overdue_q, with_review_schedule
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,24 @@ def by_status():
 
 
 def attention():
-    """Active records that are incomplete, or high-risk without a finished DPIA."""
+    """
+    Active records that are incomplete, overdue for review, or high-risk
+    without a finished DPIA.
+    """
     active = ProcessingActivity.objects.active()
+    overdue = with_review_schedule(active).filter(
+        review_overdue_q(timezone.localdate())
+    )
     return [
         Figure(
             "Incomplete records",
             active.incomplete().count(),
             _url(ProcessingActivity, status="active", completeness="incomplete"),
+        ),
+        Figure(
+            "Overdue reviews",
+            overdue.count(),
+            _url(ProcessingActivity, status="active", review="overdue"),
         ),
         Figure(
             "High-risk activities without a completed DPIA",

@@ -329,6 +329,8 @@ class Generator:
                     systems="CRM; ERP",
                     data_location="EU data centre",
                     notice_order=n,
+                    # A public notice lists a few dozen purposes, not thousands.
+                    in_notice=n % 200 == 1,
                 )
                 activity._history_date = dates[0]
                 objs.append(activity)

@@ -1,0 +1,1390 @@
+"""
+Importing a register: our own XLSX export, and a filled UK ICO controller template.
+
+An import runs in three steps, and writes nothing until the last one:
+
+``read_workbook``
+    Opens the file, refusing one that cannot hold a register (not an XLSX
+    workbook, empty, over ``ROPA_IMPORT_MAX_BYTES``) with an
+    ``ImportFileError`` that says why.
+``plan_import``
+    Validates every row into an ``ImportPlan``: per row, whether it is new,
+    changed, unchanged or invalid, the fields that change, and every error
+    with its sheet, its row number as the spreadsheet shows it, its column
+    and the reason. Our own export is read here (``plan_register``); the ICO
+    template in ``ropa.ico_import``.
+``apply_plan``
+    Writes a plan that has no error, in one transaction: row by row, with
+    ``full_clean()`` and ``save()`` so that every change is in the history,
+    with the importing user and the reason "Imported from <file name>".
+    Unchanged rows are not saved. One bad row and nothing is written.
+
+Our own export (``ropa.register_format``) is keyed: activities by their
+Reference, child rows by their sheet's natural key. An activity on the
+Activities sheet is created or updated; its lawful bases, transfers and
+retention rules become exactly the rows of the child sheets (rows no longer
+in the file are deleted, with history). Activities absent from the file are
+left alone. Organisations, categories, recipients, security measures,
+processor agreements and joint arrangements are named, never created: an
+unknown name is an error. The Controller, Processors and Joint arrangements
+sheets are for readers; they are edited in the admin.
+"""
+
+import contextlib
+import datetime
+import os
+import re
+import tempfile
+import time
+import warnings
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import DatabaseError, models, transaction
+from django.db.models import UniqueConstraint
+from django.template.defaultfilters import filesizeformat
+from django_countries import countries
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from controllers.models import (
+    JointControllerArrangement,
+    Organisation,
+    ProcessorAgreement,
+)
+from subjects.models import DataSubjectCategory, PersonalDataCategory
+
+from . import register_format as fmt
+from .enums import (
+    ActivityRole,
+    ActivityStatus,
+    DPIAStatus,
+    LawfulBasisChoice,
+    Profiling,
+    RetentionAction,
+    RetentionUnit,
+    SpecialCategoryCondition,
+    TransferMechanism,
+)
+from .models import (
+    InternationalTransfer,
+    LawfulBasis,
+    ProcessingActivity,
+    Recipient,
+    RetentionRule,
+    SecurityMeasure,
+)
+
+OURS = "ours"
+ICO = "ico"
+FORMATS = (
+    (OURS, "Our own XLSX export (round trip)"),
+    (ICO, "A filled UK ICO controller template"),
+)
+
+NEW = "new"
+CHANGED = "changed"
+UNCHANGED = "unchanged"
+DELETED = "deleted"
+INVALID = "invalid"
+ACTIONS = (NEW, CHANGED, UNCHANGED, DELETED, INVALID)
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# A workbook is a zip: refuse one that inflates beyond this many times the
+# size limit (a "zip bomb") before openpyxl reads it.
+MAX_INFLATION = 20
+
+IMPORT_REASON = "Imported from {file_name}"
+
+REQUIRED = "Required."
+NOT_A_WORKBOOK = (
+    "'{file_name}' is not an Excel workbook (.xlsx). Save the register or the "
+    "ICO template as an .xlsx workbook and import that."
+)
+ZIP_NOT_WORKBOOK = (
+    "'{file_name}' is a zip archive, not an Excel workbook (.xlsx). Import "
+    "the XLSX export of the register, not the zip of CSV files."
+)
+UNREADABLE = "'{file_name}' cannot be read as an Excel workbook: {error}."
+EMPTY_FILE = "'{file_name}' is empty."
+TOO_LARGE = "'{file_name}' is {size}; the largest file that can be imported is {limit}."
+TOO_LARGE_INFLATED = (
+    "'{file_name}' unpacks to more than {limit}: it cannot be a register."
+)
+MISSING_SHEETS = (
+    "'{file_name}' lacks the sheets {names}: is it a register exported from "
+    "here? To migrate a filled ICO template, choose the ICO format."
+)
+MISSING_COLUMNS = "Sheet '{sheet}' lacks the columns {names} in row {row}."
+NO_ROWS = "Sheet '{sheet}' has no rows below its column headers: nothing to import."
+AS_OF_MISSING = (
+    "The '{sheet}' sheet has no '{label}' line in its header block: "
+    "'{file_name}' is not a register exported by this application."
+)
+AS_OF_REFUSED = (
+    "'{file_name}' is the register as it stood on {as_of}, rebuilt from "
+    "history. A historical snapshot cannot be imported: it would undo every "
+    "change made since. Export the current register and edit that."
+)
+UNKNOWN_COLUMN = (
+    "Sheet '{sheet}': column '{column}' is not part of the register; ignored."
+)
+READ_ONLY_COLUMNS = (
+    "The columns {names} of the '{sheet}' sheet are summaries written for "
+    "readers: they are not imported."
+)
+NOT_IMPORTED_SHEETS = (
+    "The sheets {names} are not imported: edit organisations, processor "
+    "agreements and joint arrangements in the admin."
+)
+
+
+class ImportFileError(Exception):
+    """The file cannot be imported at all; the message says why."""
+
+
+class ImportAborted(Exception):
+    """Writing a plan failed on a row; nothing was written."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+
+class CellError(Exception):
+    """A cell's value cannot be read; the message is the reason."""
+
+
+def max_import_bytes():
+    return getattr(settings, "ROPA_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def import_reason(file_name):
+    """The change reason every history row of an import records."""
+    return IMPORT_REASON.format(file_name=file_name)
+
+
+# ---------------------------------------------------------------------------
+# The plan
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One reason a row cannot be imported, where the spreadsheet shows it."""
+
+    sheet: str
+    row: int | None
+    column: str
+    reason: str
+
+    def __str__(self):
+        where = [f"Sheet '{self.sheet}'"]
+        if self.row:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of a row, as the register has it and as the file has it."""
+
+    column: str
+    before: str
+    after: str
+
+
+@dataclass
+class Save:
+    """Write one instance and the many-to-many links that differ."""
+
+    instance: models.Model
+    fields_changed: bool = True
+    links: dict = field(default_factory=dict)
+    # A child row of a new activity: its activity is saved first.
+    parent: "Save | None" = None
+
+    def apply(self, stamp):
+        if self.parent is not None:
+            self.instance.activity = self.parent.instance
+        if self.fields_changed:
+            stamp(self.instance)
+            self.instance.full_clean()
+            self.instance.save()
+        for name, targets in self.links.items():
+            # simple-history writes a history row for every change of links,
+            # with the reason and user read from the instance.
+            stamp(self.instance)
+            getattr(self.instance, name).set(targets)
+
+
+@dataclass
+class Delete:
+    """Delete one child row that is no longer in the file."""
+
+    instance: models.Model
+
+    def apply(self, stamp):
+        stamp(self.instance)
+        self.instance.delete()
+
+
+# The order writes happen in: catalogue entries a row names before the row,
+# activities before their child rows, and deletions of child rows before new
+# ones (a new row may take the natural key a deleted one had).
+CATALOGUE, ACTIVITY, REMOVAL, CHILD = range(4)
+
+
+@dataclass
+class RowPlan:
+    """What an import does with one row (or one record no longer in the file)."""
+
+    group: str
+    sheet: str
+    row: int | None
+    key: str
+    action: str = UNCHANGED
+    changes: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    operation: Save | Delete | None = None
+    phase: int = ACTIVITY
+
+    def error(self, column, reason):
+        error = RowError(self.sheet, self.row, column, reason)
+        if error not in self.errors:
+            self.errors.append(error)
+
+    def settle(self, operation):
+        """Fix the action from the errors and changes found, and what to write."""
+        if self.errors:
+            self.action, self.operation = INVALID, None
+        elif self.action in (NEW, DELETED) or self.changes:
+            self.action = self.action if self.action in (NEW, DELETED) else CHANGED
+            self.operation = operation
+        else:
+            self.action, self.operation = UNCHANGED, None
+
+
+@dataclass
+class ImportPlan:
+    """Everything an import would do, and everything that stops it."""
+
+    file_name: str
+    format: str
+    groups: tuple
+    rows: list = field(default_factory=list)
+    # Catalogue entries the import creates (ICO template), by kind.
+    created: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    applied: bool = False
+
+    @property
+    def errors(self):
+        return [error for row in self.rows for error in row.errors]
+
+    @property
+    def has_errors(self):
+        return any(row.errors for row in self.rows)
+
+    def counts(self):
+        """Per group (sheet), how many rows each action has, in group order."""
+        counts = {group: Counter() for group in self.groups}
+        for row in self.rows:
+            counts.setdefault(row.group, Counter())[row.action] += 1
+        return counts
+
+    def total(self, action):
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def has_writes(self):
+        return any(row.operation is not None for row in self.rows)
+
+    def operations(self):
+        ordered = sorted(
+            (row for row in self.rows if row.operation is not None),
+            key=lambda row: row.phase,
+        )
+        return [(row, row.operation) for row in ordered]
+
+    def count_lines(self):
+        return [
+            f"{group}: "
+            + ", ".join(f"{counter[action]} {action}" for action in ACTIONS)
+            for group, counter in self.counts().items()
+        ]
+
+    def created_lines(self, *, done=True):
+        verb = "Created" if done else "Would create"
+        return [
+            f"{verb} {len(names)} {label}: {', '.join(names)}"
+            for label, names in self.created.items()
+            if names
+        ]
+
+
+# ---------------------------------------------------------------------------
+# Reading the file
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """The non-empty rows of one sheet, each with its row number (from 1)."""
+
+    name: str
+    rows: list
+
+
+def check_size(size, file_name):
+    """Refuse an empty file, or one over the configured limit."""
+    if size == 0:
+        raise ImportFileError(EMPTY_FILE.format(file_name=file_name))
+    limit = max_import_bytes()
+    if size > limit:
+        raise ImportFileError(
+            TOO_LARGE.format(
+                file_name=file_name,
+                size=filesizeformat(size),
+                limit=filesizeformat(limit),
+            )
+        )
+
+
+def read_workbook(path, *, file_name):
+    """The sheets of the workbook at ``path``, by name, in workbook order."""
+    path = Path(path)
+    check_size(path.stat().st_size, file_name)
+    if not zipfile.is_zipfile(path):
+        raise ImportFileError(NOT_A_WORKBOOK.format(file_name=file_name))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ImportFileError(
+            UNREADABLE.format(file_name=file_name, error=error)
+        ) from error
+    # Every Office Open XML package has this part; a zip of CSV files has not.
+    if "[Content_Types].xml" not in {member.filename for member in members}:
+        raise ImportFileError(ZIP_NOT_WORKBOOK.format(file_name=file_name))
+    inflated_limit = max_import_bytes() * MAX_INFLATION
+    if sum(member.file_size for member in members) > inflated_limit:
+        raise ImportFileError(
+            TOO_LARGE_INFLATED.format(
+                file_name=file_name, limit=filesizeformat(inflated_limit)
+            )
+        )
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about template features it does not read (data
+            # validation, conditional formatting); the values are unaffected.
+            warnings.simplefilter("ignore", UserWarning)
+            # An open file, not a path: openpyxl would judge a path by its
+            # extension, and the content is what counts.
+            with path.open("rb") as handle:
+                workbook = load_workbook(handle, read_only=True, data_only=True)
+                try:
+                    return {
+                        sheet.title: Table(sheet.title, _non_empty_rows(sheet))
+                        for sheet in workbook.worksheets
+                    }
+                finally:
+                    workbook.close()
+    except (
+        InvalidFileException,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        TypeError,
+        OSError,
+        ParseError,
+    ) as error:
+        raise ImportFileError(
+            UNREADABLE.format(file_name=file_name, error=error)
+        ) from error
+
+
+def _non_empty_rows(sheet):
+    rows = []
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if any(not _is_blank(value) for value in values):
+            rows.append((number, tuple(values)))
+    return rows
+
+
+def _is_blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# ---------------------------------------------------------------------------
+# Reading cells
+# ---------------------------------------------------------------------------
+
+
+def cell_text(value, *, exported=True):
+    """
+    A cell as text; empty is "".
+
+    In a file this application ``exported``, the apostrophe the export puts
+    before text that would run as a formula is removed.
+    """
+    if exported:
+        value = fmt.from_cell(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return fmt.yes_no(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        # A spreadsheet's dates are date-times at midnight.
+        return value.date().isoformat()
+    if hasattr(value, "isoformat"):
+        return fmt.iso(value)
+    return str(value)
+
+
+def read_text(value, lookups):
+    return cell_text(value)
+
+
+def read_key(value, lookups):
+    return cell_text(value).strip()
+
+
+def read_choice(choices, *, blank=False):
+    """A reader of a choice: its stable value, or its label, in any case."""
+    by_text = {}
+    for choice_value, label in choices.choices:
+        by_text[choice_value.casefold()] = choice_value
+        by_text[str(label).casefold()] = choice_value
+
+    def read(value, lookups):
+        text = cell_text(value).strip()
+        if not text:
+            if blank:
+                return ""
+            raise CellError(f"{REQUIRED} Write one of: {', '.join(choices.values)}.")
+        try:
+            return by_text[text.casefold()]
+        except KeyError:
+            raise CellError(
+                f"'{text}' is not one of: {', '.join(choices.values)}."
+            ) from None
+
+    return read
+
+
+YES_WORDS = {"yes", "y", "true", "1"}
+NO_WORDS = {"no", "n", "false", "0"}
+
+
+def read_boolean(*, nullable=False):
+    def read(value, lookups):
+        if isinstance(value, bool):
+            return value
+        text = cell_text(value).strip().casefold()
+        if text in YES_WORDS:
+            return True
+        if text in NO_WORDS:
+            return False
+        if not text and nullable:
+            return None
+        if not text:
+            raise CellError(f"{REQUIRED} Write {fmt.YES} or {fmt.NO}.")
+        raise CellError(f"'{cell_text(value)}' is not {fmt.YES} or {fmt.NO}.")
+
+    return read
+
+
+def read_whole_number(value, lookups):
+    if isinstance(value, bool):
+        raise CellError("Write a whole number.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = cell_text(value).strip()
+    if not text:
+        return None
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    raise CellError(f"'{text}' is not a whole number.")
+
+
+def country_code(text):
+    """The ISO 3166-1 alpha-2 code for a country's code or English name, or ""."""
+    text = text.strip()
+    if not text:
+        return ""
+    if len(text) in (2, 3) or text.isdigit():
+        code = countries.alpha2(text)
+        if code:
+            return code
+    return countries.by_name(text)
+
+
+def read_country(value, lookups):
+    text = cell_text(value).strip()
+    if not text:
+        return ""
+    code = country_code(text)
+    if not code:
+        raise CellError(
+            f"Unknown country '{text}': write its ISO 3166-1 code, e.g. US or IN."
+        )
+    return code
+
+
+class Catalogue:
+    """The rows of one model, found by the texts the register names them by."""
+
+    def __init__(self, queryset, *keys):
+        self.keys = keys
+        self.label = str(queryset.model._meta.verbose_name)
+        self.plural = str(queryset.model._meta.verbose_name_plural)
+        self.exact = {}
+        self.folded = defaultdict(dict)
+        for instance in queryset:
+            self.add(instance)
+
+    def add(self, instance):
+        for key in self.keys:
+            text = getattr(instance, key)
+            if text:
+                self.exact[text] = instance
+                self.folded[text.casefold()][instance.pk or id(instance)] = instance
+
+    def find(self, text):
+        """The one row named ``text`` (exactly, else in any case), or None."""
+        if text in self.exact:
+            return self.exact[text]
+        matches = list(self.folded.get(text.casefold(), {}).values())
+        return matches[0] if len(matches) == 1 else None
+
+    def name_of(self, instance):
+        return getattr(instance, self.keys[0])
+
+    def unknown(self, names):
+        """The reason naming rows that are not in the catalogue."""
+        label = self.label if len(names) == 1 else self.plural
+        return f"Unknown {label}: {', '.join(repr(name) for name in names)}."
+
+
+class Lookups:
+    """The catalogues an import names records by, each read once, when needed."""
+
+    @cached_property
+    def organisations(self):
+        return Catalogue(Organisation.objects.all(), "name", "slug")
+
+    @cached_property
+    def arrangements(self):
+        return Catalogue(JointControllerArrangement.objects.all(), "reference")
+
+    @cached_property
+    def agreements(self):
+        return Catalogue(ProcessorAgreement.objects.all(), "reference")
+
+    @cached_property
+    def subjects(self):
+        return Catalogue(DataSubjectCategory.objects.all(), "name")
+
+    @cached_property
+    def data(self):
+        return Catalogue(PersonalDataCategory.objects.all(), "name")
+
+    @cached_property
+    def recipients(self):
+        return Catalogue(Recipient.objects.all(), "name")
+
+    @cached_property
+    def measures(self):
+        return Catalogue(SecurityMeasure.objects.all(), "name")
+
+    @cached_property
+    def users(self):
+        model = get_user_model()
+        return Catalogue(model._default_manager.all(), model.USERNAME_FIELD)
+
+
+def read_one(catalogue):
+    """A reader of a foreign key named by its natural key; empty is none."""
+
+    def read(value, lookups):
+        text = cell_text(value).strip()
+        if not text:
+            return None
+        found = getattr(lookups, catalogue).find(text)
+        if found is None:
+            raise CellError(getattr(lookups, catalogue).unknown([text]))
+        return found
+
+    return read
+
+
+def read_many(catalogue):
+    """A reader of a many-to-many list; every unknown name is an error."""
+
+    def read(value, lookups):
+        found, unknown = {}, []
+        for name in fmt.split_list(cell_text(value)):
+            instance = getattr(lookups, catalogue).find(name)
+            if instance is None:
+                unknown.append(name)
+            else:
+                found[instance.pk] = instance
+        if unknown:
+            raise CellError(getattr(lookups, catalogue).unknown(unknown))
+        return list(found.values())
+
+    return read
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a sheet and the model field it fills."""
+
+    header: str
+    field: str
+    read: object
+    # The catalogue naming a related row (foreign key or many-to-many).
+    catalogue: str = ""
+    many: bool = False
+
+
+def _text_column(header, name):
+    return Column(header, name, read_text)
+
+
+def _one(header, name, catalogue):
+    return Column(header, name, read_one(catalogue), catalogue=catalogue)
+
+
+def _many(header, name, catalogue):
+    return Column(header, name, read_many(catalogue), catalogue=catalogue, many=True)
+
+
+REFERENCE = "Reference"
+
+# Every column of the Activities sheet but the read-only ones.
+ACTIVITY_COLUMNS = (
+    Column(REFERENCE, "reference", read_key),
+    _text_column("Name", "name"),
+    Column("Status", "status", read_choice(ActivityStatus)),
+    Column("Record type", "role", read_choice(ActivityRole)),
+    _many("Responsible organisations", "organisations", "organisations"),
+    _one("Joint controller arrangement", "joint_arrangement", "arrangements"),
+    _text_column("Joint processing", "joint_processing"),
+    _many("Client controllers", "client_controllers", "organisations"),
+    _text_column("Purpose", "purpose"),
+    _text_column("Business function", "business_function"),
+    _one("Owner", "owner", "users"),
+    _many("Data subject categories", "data_subject_categories", "subjects"),
+    _many("Personal data categories", "personal_data_categories", "data"),
+    _text_column("Source of the data", "data_source"),
+    _many("Recipients", "recipients", "recipients"),
+    _many("Processor agreements", "processor_agreements", "agreements"),
+    _many("Security measures", "security_measures", "measures"),
+    _text_column("General description of security measures", "security_description"),
+    _text_column("Systems and software", "systems"),
+    _text_column("Location of the data", "data_location"),
+    Column("Profiling", "profiling", read_choice(Profiling)),
+    _text_column("Profiling and automated decision-making", "profiling_description"),
+    Column("State profiling in the notice", "profiling_in_notice", read_boolean()),
+    Column("DPIA required", "dpia_required", read_boolean()),
+    Column("DPIA progress", "dpia_status", read_choice(DPIAStatus, blank=True)),
+    _text_column("Link to DPIA", "dpia_reference"),
+    _text_column("Rights available", "rights_information"),
+    _text_column("Opt-out information", "opt_out_information"),
+    _text_column("Link to record of consent", "consent_record_reference"),
+    _text_column("Link to personal data breach records", "breach_reference"),
+    _text_column("Link to retention and erasure policy", "retention_policy_reference"),
+    Column(
+        "Retained and erased according to the policy",
+        "retention_policy_followed",
+        read_boolean(nullable=True),
+    ),
+    _text_column("Reason for not following the policy", "retention_policy_deviation"),
+    Column("In the privacy notice", "in_notice", read_boolean()),
+    Column("Notice order", "notice_order", read_whole_number),
+    _text_column("Notice title", "notice_title"),
+    _text_column("Notice text", "notice_text"),
+)
+
+LAWFUL_BASIS_COLUMNS = (
+    Column("Basis", "basis", read_choice(LawfulBasisChoice)),
+    _text_column("Explanation", "explanation"),
+    _text_column("Legitimate interest pursued", "legitimate_interest"),
+    _text_column("Legitimate interests assessment", "assessment_reference"),
+    Column(
+        "Art. 9(2) condition",
+        "special_category_condition",
+        read_choice(SpecialCategoryCondition, blank=True),
+    ),
+    _text_column("Art. 10 authority", "criminal_data_authority"),
+    Column("Sample value", "is_sample", read_boolean()),
+)
+
+TRANSFER_COLUMNS = (
+    Column("Country", "country", read_country),
+    _text_column("International organisation", "international_organisation"),
+    Column("Mechanism", "mechanism", read_choice(TransferMechanism)),
+    _one("Recipient", "recipient", "recipients"),
+    _text_column("Documentation of suitable safeguards", "safeguards_documentation"),
+    _text_column("Transfer impact assessment", "tia_reference"),
+    _text_column("Notes", "notes"),
+)
+
+RETENTION_COLUMNS = (
+    _one("Personal data category", "personal_data_category", "data"),
+    Column("Period", "period", read_whole_number),
+    Column("Period unit", "period_unit", read_choice(RetentionUnit, blank=True)),
+    _text_column("Criteria", "criteria"),
+    _text_column("Trigger", "trigger"),
+    Column("Action at the end", "end_action", read_choice(RetentionAction)),
+    _text_column("Legal reference", "legal_reference"),
+    Column("Sample value", "is_sample", read_boolean()),
+)
+
+
+@dataclass(frozen=True)
+class ChildSheet:
+    """A sheet of rows that belong to an activity, and how they are keyed."""
+
+    sheet: fmt.Sheet
+    model: type
+    columns: tuple
+    # The fields that, with the activity, identify a row (the sheet's key).
+    key_fields: tuple
+    related: tuple = ()
+
+
+CHILD_SHEETS = (
+    ChildSheet(fmt.LAWFUL_BASES, LawfulBasis, LAWFUL_BASIS_COLUMNS, ("basis",)),
+    ChildSheet(
+        fmt.TRANSFERS,
+        InternationalTransfer,
+        TRANSFER_COLUMNS,
+        ("country", "international_organisation", "mechanism"),
+        related=("recipient",),
+    ),
+    ChildSheet(
+        fmt.RETENTION_RULES,
+        RetentionRule,
+        RETENTION_COLUMNS,
+        ("personal_data_category",),
+        related=("personal_data_category",),
+    ),
+)
+
+IMPORTED_SHEETS = (fmt.ACTIVITIES, *(child.sheet for child in CHILD_SHEETS))
+REFERENCE_SHEETS = (fmt.CONTROLLER, fmt.PROCESSORS, fmt.JOINT_ARRANGEMENTS)
+
+
+# ---------------------------------------------------------------------------
+# Comparing and validating one row
+# ---------------------------------------------------------------------------
+
+
+def _same_text(before, after):
+    # A spreadsheet stores line breaks as "\n"; the admin's text areas send
+    # "\r\n". The same text with other line breaks is not a change.
+    def lines(text):
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    return (
+        isinstance(before, str)
+        and isinstance(after, str)
+        and (lines(before) == lines(after))
+    )
+
+
+def shown(value, column=None, lookups=None):
+    """A value as the preview and the report show it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return fmt.yes_no(value)
+    if isinstance(value, models.Model):
+        if column is not None and column.catalogue and lookups is not None:
+            return getattr(lookups, column.catalogue).name_of(value)
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return fmt.join_list(shown(item, column, lookups) for item in value)
+    return str(value)
+
+
+def assign(instance, columns, values, lookups, *, new):
+    """
+    Set ``values`` (by field name) on ``instance``; return the changes.
+
+    Many-to-many values are compared, not set: the returned ``links`` hold
+    those that differ, for ``Save`` to set after the instance is saved.
+    """
+    changes, links = [], {}
+    for column in columns:
+        if column.field not in values:
+            continue
+        value = values[column.field]
+        if column.many:
+            before = [] if new else list(getattr(instance, column.field).all())
+            if {item.pk for item in before} != {item.pk for item in value}:
+                links[column.field] = value
+                changes.append(
+                    Change(
+                        column.header,
+                        shown(before, column, lookups),
+                        shown(value, column, lookups),
+                    )
+                )
+            continue
+        model_field = instance._meta.get_field(column.field)
+        before_value = model_field.value_from_object(instance)
+        before_shown = (
+            "" if new else shown(getattr(instance, column.field), column, lookups)
+        )
+        if _same_text(before_value, value):
+            continue
+        setattr(instance, column.field, value)
+        if model_field.value_from_object(instance) != before_value or (
+            new and value not in (None, "")
+        ):
+            changes.append(
+                Change(column.header, before_shown, shown(value, column, lookups))
+            )
+    return changes, links
+
+
+def validation_errors(instance, columns, *, exclude=()):
+    """
+    ``full_clean()`` of ``instance`` as (column header, reason) pairs.
+
+    Constraints are checked one by one, after the fields, so that a broken
+    constraint names the columns of the fields it is about, and a field
+    already in error is not reported twice.
+    """
+    headers = {column.field: column.header for column in columns}
+    exclude = set(exclude) | {column.field for column in columns if column.many}
+    found = []
+    try:
+        instance.full_clean(exclude=exclude, validate_constraints=False)
+    except ValidationError as error:
+        found.extend(_by_field(error))
+    failed = {name for name, _ in found}
+    for constraint in instance._meta.constraints:
+        fields = _constraint_fields(constraint)
+        if fields & (exclude | failed):
+            continue
+        try:
+            constraint.validate(type(instance), instance, exclude=exclude)
+        except ValidationError as error:
+            found.extend((tuple(sorted(fields)), message) for message in error.messages)
+    return [(_column_of(names, headers), message) for names, message in found]
+
+
+def _by_field(error):
+    if not hasattr(error, "error_dict"):
+        return [(NON_FIELD_ERRORS, message) for message in error.messages]
+    return [
+        (name, message)
+        for name, messages in error.message_dict.items()
+        for message in messages
+    ]
+
+
+def _column_of(names, headers):
+    """The column header(s) of a field, or of the fields of a constraint."""
+    if names == NON_FIELD_ERRORS:
+        return ""
+    if isinstance(names, str):
+        return headers.get(names, names)
+    return " / ".join(dict.fromkeys(headers[name] for name in names if name in headers))
+
+
+def _constraint_fields(constraint):
+    names = set()
+    if isinstance(constraint, UniqueConstraint):
+        names |= set(constraint.fields)
+    if constraint.condition is not None:
+        names |= set(constraint.condition.referenced_base_fields)
+    return names
+
+
+def read_row(plan_row, columns, cells, lookups):
+    """The row's values by field name; unreadable cells become row errors."""
+    values = {}
+    for column in columns:
+        if column.header not in cells:
+            continue
+        try:
+            values[column.field] = column.read(cells[column.header], lookups)
+        except CellError as error:
+            plan_row.error(column.header, str(error))
+    return values
+
+
+# ---------------------------------------------------------------------------
+# Our own export
+# ---------------------------------------------------------------------------
+
+
+def _find_table(tables, name):
+    if name in tables:
+        return tables[name]
+    folded = {
+        table_name.strip().casefold(): table for table_name, table in tables.items()
+    }
+    return folded.get(name.casefold())
+
+
+def _header_map(table):
+    """Column header -> position, read from the sheet's first row."""
+    if not table.rows or table.rows[0][0] != 1:
+        return {}
+    headers = {}
+    for position, value in enumerate(table.rows[0][1]):
+        text = cell_text(value).strip()
+        if text and text not in headers:
+            headers[text] = position
+    return headers
+
+
+def _cells(values, headers):
+    return {
+        header: values[position] if position < len(values) else None
+        for header, position in headers.items()
+    }
+
+
+def _check_as_of(tables, file_name):
+    table = _find_table(tables, fmt.CONTROLLER.name)
+    label = fmt.HEADER_BLOCK[2]
+    for row_number, values in table.rows:
+        if row_number >= fmt.CONTROLLER_HEADER_ROW:
+            break
+        if values and cell_text(values[0]).strip().casefold() == label.casefold():
+            as_of = cell_text(values[1] if len(values) > 1 else None).strip()
+            if as_of.casefold() != fmt.CURRENT:
+                raise ImportFileError(
+                    AS_OF_REFUSED.format(file_name=file_name, as_of=as_of or "?")
+                )
+            return
+    raise ImportFileError(
+        AS_OF_MISSING.format(sheet=table.name, label=label, file_name=file_name)
+    )
+
+
+def _check_shape(tables, file_name):
+    """Refuse the file unless every imported sheet and column is there."""
+    required = (fmt.CONTROLLER, *IMPORTED_SHEETS)
+    missing = [
+        sheet.name for sheet in required if _find_table(tables, sheet.name) is None
+    ]
+    if missing:
+        raise ImportFileError(
+            MISSING_SHEETS.format(
+                file_name=file_name, names=", ".join(f"'{name}'" for name in missing)
+            )
+        )
+    _check_as_of(tables, file_name)
+    problems, notes, headers = [], [], {}
+    for sheet in IMPORTED_SHEETS:
+        table = _find_table(tables, sheet.name)
+        found = _header_map(table)
+        wanted = [column for column in sheet.columns if column not in sheet.read_only]
+        absent = [column for column in wanted if column not in found]
+        if absent:
+            problems.append(
+                MISSING_COLUMNS.format(
+                    sheet=sheet.name,
+                    names=", ".join(f"'{name}'" for name in absent),
+                    row=1,
+                )
+            )
+        notes.extend(
+            UNKNOWN_COLUMN.format(sheet=sheet.name, column=column)
+            for column in found
+            if column not in sheet.columns
+        )
+        headers[sheet.name] = {
+            column: position for column, position in found.items() if column in wanted
+        }
+    if problems:
+        raise ImportFileError(" ".join(problems))
+    if len(_find_table(tables, fmt.ACTIVITIES.name).rows) < 2:
+        raise ImportFileError(NO_ROWS.format(sheet=fmt.ACTIVITIES.name))
+    return headers, notes
+
+
+def plan_register(tables, *, file_name):
+    """The plan for a workbook exported by this application."""
+    headers, notes = _check_shape(tables, file_name)
+    plan = ImportPlan(
+        file_name=file_name,
+        format=OURS,
+        groups=tuple(sheet.name for sheet in IMPORTED_SHEETS),
+        notes=[
+            *notes,
+            READ_ONLY_COLUMNS.format(
+                names=", ".join(f"'{name}'" for name in fmt.ACTIVITIES.read_only),
+                sheet=fmt.ACTIVITIES.name,
+            ),
+            NOT_IMPORTED_SHEETS.format(
+                names=", ".join(f"'{sheet.name}'" for sheet in REFERENCE_SHEETS)
+            ),
+        ],
+    )
+    lookups = Lookups()
+    activities = _plan_activities(
+        plan,
+        _find_table(tables, fmt.ACTIVITIES.name),
+        headers[fmt.ACTIVITIES.name],
+        lookups,
+    )
+    for child in CHILD_SHEETS:
+        _plan_children(
+            plan,
+            child,
+            _find_table(tables, child.sheet.name),
+            headers[child.sheet.name],
+            activities,
+            lookups,
+        )
+    return plan
+
+
+def _data_rows(table):
+    return [(number, values) for number, values in table.rows if number > 1]
+
+
+def _plan_activities(plan, table, headers, lookups):
+    """Plan each activity row; return reference -> (instance, Save or None)."""
+    sheet = fmt.ACTIVITIES.name
+    rows = _data_rows(table)
+    references = [
+        read_key(_cells(values, headers).get(REFERENCE), lookups) for _, values in rows
+    ]
+    existing = {
+        activity.reference: activity
+        for activity in ProcessingActivity.objects.filter(
+            reference__in=[reference for reference in references if reference]
+        ).prefetch_related(
+            *(column.field for column in ACTIVITY_COLUMNS if column.many)
+        )
+    }
+    activities, seen_references, seen_names = {}, {}, {}
+    for (row_number, values), reference in zip(rows, references, strict=True):
+        plan_row = RowPlan(sheet, sheet, row_number, reference)
+        plan.rows.append(plan_row)
+        cells = _cells(values, headers)
+        if not reference:
+            plan_row.error(REFERENCE, REQUIRED)
+            read_row(plan_row, ACTIVITY_COLUMNS, cells, lookups)
+            continue
+        if reference in seen_references:
+            plan_row.error(
+                REFERENCE, f"'{reference}' is also on row {seen_references[reference]}."
+            )
+            continue
+        seen_references[reference] = row_number
+        values_by_field = read_row(plan_row, ACTIVITY_COLUMNS, cells, lookups)
+        name = values_by_field.get("name", "")
+        if name in seen_names:
+            plan_row.error(
+                "Name", f"'{name}' is also the name on row {seen_names[name]}."
+            )
+        elif name:
+            seen_names[name] = row_number
+        instance = existing.get(reference)
+        new = instance is None
+        if new:
+            instance = ProcessingActivity(reference=reference)
+            plan_row.action = NEW
+        changes, links = assign(
+            instance, ACTIVITY_COLUMNS, values_by_field, lookups, new=new
+        )
+        plan_row.changes = changes
+        if new or changes:
+            _require_links(plan_row, instance, values_by_field)
+            _report_validation(plan_row, instance, ACTIVITY_COLUMNS, values_by_field)
+        save = Save(
+            instance,
+            fields_changed=new
+            or any(
+                not _column(ACTIVITY_COLUMNS, change.column).many for change in changes
+            ),
+            links=links,
+        )
+        plan_row.settle(save)
+        activities[reference] = (instance, save if new else None)
+    return activities
+
+
+def _column(columns, header):
+    return next(column for column in columns if column.header == header)
+
+
+def _require_links(plan_row, instance, values):
+    """The many-to-many fields the admin form requires must name a row."""
+    for column in ACTIVITY_COLUMNS:
+        required = column.many and not instance._meta.get_field(column.field).blank
+        if required and values.get(column.field) == []:
+            plan_row.error(column.header, f"{REQUIRED} Name at least one.")
+
+
+def _report_validation(plan_row, instance, columns, values, exclude=()):
+    """
+    Report what ``full_clean()`` finds. Only rows that are written are
+    validated: a row the file leaves as it is cannot fail the import.
+    """
+    unread = {column.field for column in columns if column.field not in values}
+    for column, reason in validation_errors(
+        instance, columns, exclude=set(exclude) | unread
+    ):
+        plan_row.error(column, reason)
+
+
+def _key_part(value):
+    if isinstance(value, models.Model):
+        return value.pk
+    return "" if value is None else str(value)
+
+
+def _plan_children(plan, child, table, headers, activities, lookups):
+    """Plan one child sheet: its rows replace the rows of each activity named."""
+    sheet = child.sheet.name
+    existing = defaultdict(dict)
+    for instance in child.model.objects.filter(
+        activity__reference__in=[
+            reference for reference, (_, parent) in activities.items() if parent is None
+        ]
+    ).select_related("activity", *child.related):
+        key = tuple(_key_part(getattr(instance, name)) for name in child.key_fields)
+        existing[instance.activity.reference][key] = instance
+    key_headers = [_header_of(child, name) for name in child.key_fields]
+    seen = {}
+    for row_number, values in _data_rows(table):
+        cells = _cells(values, headers)
+        reference = read_key(cells.get(REFERENCE), lookups)
+        plan_row = RowPlan(sheet, sheet, row_number, reference, phase=CHILD)
+        plan.rows.append(plan_row)
+        values_by_field = read_row(plan_row, child.columns, cells, lookups)
+        if not reference:
+            plan_row.error(REFERENCE, REQUIRED)
+            continue
+        if reference not in activities:
+            plan_row.error(
+                REFERENCE,
+                f"No activity '{reference}' on the '{fmt.ACTIVITIES.name}' sheet: "
+                "child rows are imported with their activity.",
+            )
+            continue
+        if any(name not in values_by_field for name in child.key_fields):
+            continue
+        key = tuple(_key_part(values_by_field[name]) for name in child.key_fields)
+        plan_row.key = " / ".join(
+            [reference, *(shown(values_by_field[name]) for name in child.key_fields)]
+        )
+        if (reference, key) in seen:
+            plan_row.error(
+                " / ".join([REFERENCE, *key_headers]),
+                f"The same row as row {seen[reference, key]}.",
+            )
+            continue
+        seen[reference, key] = row_number
+        activity, parent = activities[reference]
+        instance = existing[reference].pop(key, None)
+        new = instance is None
+        if new:
+            instance = child.model(activity=activity if parent is None else None)
+            plan_row.action = NEW
+        plan_row.changes, _ = assign(
+            instance, child.columns, values_by_field, lookups, new=new
+        )
+        if new or plan_row.changes:
+            _report_validation(
+                plan_row,
+                instance,
+                child.columns,
+                values_by_field,
+                exclude=("activity",) if parent is not None else (),
+            )
+        plan_row.settle(Save(instance, parent=parent))
+    for reference, remaining in existing.items():
+        for instance in remaining.values():
+            plan_row = RowPlan(
+                sheet,
+                sheet,
+                None,
+                " / ".join(
+                    [
+                        reference,
+                        *(shown(getattr(instance, name)) for name in child.key_fields),
+                    ]
+                ),
+                action=DELETED,
+                phase=REMOVAL,
+            )
+            plan.rows.append(plan_row)
+            plan_row.settle(Delete(instance))
+
+
+def _header_of(child, name):
+    return next(column.header for column in child.columns if column.field == name)
+
+
+# ---------------------------------------------------------------------------
+# The entry points
+# ---------------------------------------------------------------------------
+
+
+def plan_import(path, *, file_name, format=OURS, controller=None):
+    """
+    The plan for importing the workbook at ``path``; nothing is written.
+
+    ``file_name`` is the name the user knows the file by (an upload's name);
+    ``controller`` is the organisation responsible for the activities of an
+    ICO template. Raises ``ImportFileError`` when the file cannot be imported
+    at all; row errors are in the plan.
+    """
+    tables = read_workbook(path, file_name=file_name)
+    if format == OURS:
+        return plan_register(tables, file_name=file_name)
+    if format == ICO:
+        # Imported here: the ICO reader builds on this module.
+        from .ico_import import plan_ico_template
+
+        return plan_ico_template(tables, file_name=file_name, controller=controller)
+    raise ValueError(f"Unknown import format {format!r}.")
+
+
+def apply_plan(plan, *, user=None):
+    """
+    Write ``plan`` in one transaction; nothing is written if any row fails.
+
+    Every history row records ``user`` (when given) and the reason
+    "Imported from <file name>". Raises ``ImportAborted`` with the failing
+    row when a write is refused.
+    """
+    if plan.has_errors:
+        raise ValueError("A plan with errors cannot be applied.")
+    reason = import_reason(plan.file_name)
+
+    def stamp(instance):
+        instance._change_reason = reason
+        if user is not None:
+            instance._history_user = user
+
+    current = None
+    try:
+        with transaction.atomic():
+            for row, operation in plan.operations():
+                current = row
+                operation.apply(stamp)
+    except ValidationError as error:
+        raise ImportAborted(
+            RowError(current.sheet, current.row, "", " ".join(error.messages))
+        ) from error
+    except DatabaseError as error:
+        raise ImportAborted(
+            RowError(
+                current.sheet, current.row, "", f"The database refused it: {error}"
+            )
+        ) from error
+    plan.applied = True
+    return plan
+
+
+def import_register(
+    path, *, file_name, format=OURS, controller=None, user=None, dry_run=False
+):
+    """Plan the import of ``path`` and, unless a dry run or invalid, apply it."""
+    plan = plan_import(path, file_name=file_name, format=format, controller=controller)
+    if not dry_run and not plan.has_errors:
+        apply_plan(plan, user=user)
+    return plan
+
+
+# ---------------------------------------------------------------------------
+# Uploads waiting between the preview and the confirmation
+# ---------------------------------------------------------------------------
+
+UPLOAD_PREFIX = "import-"
+UPLOAD_SUFFIX = ".xlsx"
+# The names tempfile.mkstemp gives: the prefix, random letters, the suffix.
+UPLOAD_NAME = re.compile(rf"{UPLOAD_PREFIX}[a-z0-9_]+\{UPLOAD_SUFFIX}")
+STALE_AFTER = datetime.timedelta(hours=1)
+
+
+def upload_dir():
+    """
+    The directory uploads wait in, used for nothing else.
+
+    ``ROPA_IMPORT_UPLOAD_DIR`` when set, else a directory of the system's
+    temporary directory; readable by this process's user only.
+    """
+    configured = getattr(settings, "ROPA_IMPORT_UPLOAD_DIR", "")
+    directory = Path(
+        configured or Path(tempfile.gettempdir()) / "ropa-register-imports"
+    )
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
+
+
+def save_upload(upload):
+    """
+    Write an uploaded file to ``upload_dir()``; return its name there.
+
+    The name, never a path, is what a session may keep; ``upload_path``
+    turns it back into a path only if it is one of these uploads.
+    """
+    check_size(upload.size, upload.name)
+    descriptor, path = tempfile.mkstemp(
+        prefix=UPLOAD_PREFIX, suffix=UPLOAD_SUFFIX, dir=upload_dir()
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
+        raise
+    return Path(path).name
+
+
+def upload_path(name):
+    """The path of the waiting upload called ``name``, or None."""
+    if not isinstance(name, str) or not UPLOAD_NAME.fullmatch(name):
+        return None
+    path = upload_dir() / name
+    return path if path.is_file() else None
+
+
+def discard_upload(name):
+    """Delete a waiting upload; a name that is not one is ignored."""
+    path = upload_path(name)
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def purge_stale_uploads(older_than=STALE_AFTER):
+    """Delete uploads abandoned at the preview; return how many."""
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for path in upload_dir().glob(f"{UPLOAD_PREFIX}*{UPLOAD_SUFFIX}"):
+        # Another request may delete the same file meanwhile.
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed

@@ -1,0 +1,27 @@
+import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ropa.import_files import MAX_AGE, folder, purge
+
+
+class Command(BaseCommand):
+    help = "Remove uploaded import files whose preview was never confirmed."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--max-age",
+            type=int,
+            default=int(MAX_AGE.total_seconds() // 60),
+            metavar="MINUTES",
+            help="Remove files older than this (default: %(default)s minutes).",
+        )
+
+    def handle(self, *args, max_age, **options):
+        if max_age < 0:
+            raise CommandError("--max-age cannot be negative.")
+        removed = purge(datetime.timedelta(minutes=max_age))
+        self.stdout.write(
+            f"Removed {removed} import file(s) older than {max_age} minutes "
+            f"from {folder()}."
+        )

@@ -1,0 +1,138 @@
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from controllers.models import Organisation
+from ropa.imports import (
+    ICO,
+    NEW,
+    OURS,
+    ImportAborted,
+    ImportFileError,
+    apply_plan,
+    import_reason,
+    plan_import,
+    purge_stale_uploads,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a register from our own XLSX export, or migrate one from a filled "
+        "UK ICO controller template; all rows or none."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", nargs="?", help="The .xlsx workbook to import.")
+        parser.add_argument(
+            "--format",
+            choices=(OURS, ICO),
+            default=OURS,
+            help="'ours' for a register exported by this application (the "
+            "default), 'ico' for the ICO documentation template for controllers.",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Validate and report what would change; write nothing.",
+        )
+        parser.add_argument(
+            "--controller",
+            help="The slug of the organisation responsible for the activities of "
+            "an ICO template (required with --format ico).",
+        )
+        parser.add_argument(
+            "--user",
+            help="The username recorded in the history as having made the changes.",
+        )
+        parser.add_argument(
+            "--purge-stale",
+            action="store_true",
+            help="Delete admin uploads abandoned at the preview (older than an "
+            "hour) and exit.",
+        )
+
+    def handle(self, *args, **options):
+        if options["purge_stale"]:
+            removed = purge_stale_uploads()
+            self.stdout.write(f"Removed {removed} abandoned upload(s).")
+            return
+        if not options["file"]:
+            raise CommandError("Name the file to import.")
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"No file '{path}'.")
+        controller = self._controller(options["controller"], options["format"])
+        user = self._user(options["user"]) if options["user"] else None
+        try:
+            plan = plan_import(
+                path,
+                file_name=path.name,
+                format=options["format"],
+                controller=controller,
+            )
+        except ImportFileError as error:
+            raise CommandError(str(error)) from error
+
+        self._report(plan, dry_run=options["dry_run"], verbosity=options["verbosity"])
+        if plan.has_errors:
+            raise CommandError(
+                f"{len(plan.errors)} error(s): nothing was imported. Correct the "
+                "file and import it again."
+            )
+        if options["dry_run"]:
+            self.stdout.write(self.style.SUCCESS("Dry run: nothing was written."))
+            return
+        if not plan.has_writes:
+            self.stdout.write(self.style.SUCCESS("Nothing to change."))
+            return
+        try:
+            apply_plan(plan, user=user)
+        except ImportAborted as error:
+            raise CommandError(f"{error}. Nothing was imported.") from error
+        self.stdout.write(self.style.SUCCESS(f"{import_reason(plan.file_name)}."))
+
+    def _report(self, plan, *, dry_run, verbosity):
+        for line in plan.count_lines():
+            self.stdout.write(line)
+        for line in plan.created_lines(done=not dry_run):
+            self.stdout.write(line)
+        if verbosity >= 1:
+            for row in plan.rows:
+                if row.operation is None:
+                    continue
+                where = f" (sheet '{row.sheet}', row {row.row})" if row.row else ""
+                columns = ", ".join(change.column for change in row.changes)
+                detail = f": {columns}" if columns and row.action != NEW else ""
+                self.stdout.write(f"  {row.action} {row.key}{where}{detail}")
+        for note in plan.notes:
+            self.stdout.write(note)
+        for error in plan.errors:
+            self.stderr.write(str(error))
+
+    def _controller(self, slug, format):
+        if format != ICO:
+            if slug:
+                raise CommandError("--controller applies to --format ico only.")
+            return None
+        slugs = ", ".join(Organisation.objects.values_list("slug", flat=True))
+        if not slug:
+            raise CommandError(
+                "Name the controller of the template's activities with "
+                f"--controller SLUG (one of: {slugs or 'no organisation yet'})."
+            )
+        try:
+            return Organisation.objects.get(slug=slug)
+        except Organisation.DoesNotExist:
+            raise CommandError(
+                f"No organisation with the slug '{slug}' (one of: "
+                f"{slugs or 'no organisation yet'})."
+            ) from None
+
+    def _user(self, username):
+        model = get_user_model()
+        try:
+            return model._default_manager.get_by_natural_key(username)
+        except model.DoesNotExist:
+            raise CommandError(f"No user with the username '{username}'.") from None

@@ -1,0 +1,379 @@
+"""
+The layout of the exported Art. 30 register, shared by the export and the import.
+
+The register is exported as an XLSX workbook or as a zip of CSV files, one CSV
+per sheet, with the same cells: ``SHEETS`` names each sheet, its CSV file name,
+its ordered column headers and the columns that identify a row (its natural
+key). An import of our own export reads this module, not the export's code.
+
+Sheets
+    ``Controller`` first: a header block, then a table of the controllers (see
+    below). Then ``Activities`` (one row per processing activity), ``Lawful
+    bases``, ``Transfers``, ``Retention rules``, ``Processors`` (one row per
+    Art. 28 agreement) and ``Joint arrangements`` (one row per Art. 26
+    arrangement). Every sheet but ``Controller`` has its column headers in row
+    1 and one record per row below. Child rows name their activity by its
+    ``Reference``.
+
+The ``Controller`` sheet
+    Rows 1 to 4 are the header block, a label in column A and its value in
+    column B: the title (``REGISTER_TITLE``, no value), ``Controller`` (the
+    organisation's name, or ``ALL_CONTROLLERS``), ``As of`` (an ISO date, or
+    ``CURRENT`` for the register as it stands) and ``Exported at`` (an ISO 8601
+    date and time with its UTC offset). Row 5 is empty. Row 6 holds
+    ``CONTROLLER_COLUMNS`` and each row below one responsible organisation of
+    the exported activities (Art. 30(1)(a) and 30(2)(a)): name, contact
+    details, DPO and Art. 27 representative.
+
+Natural keys (``Sheet.key``)
+    Activities: Reference. Lawful bases: Reference + Basis. Transfers:
+    Reference + Country + International organisation + Mechanism. Retention
+    rules: Reference + Personal data category, where an empty category is the
+    rule for all of the activity's data. Processors: the agreement's Reference.
+    Joint arrangements: Reference.
+
+How values are written
+    Text is written as it is stored. Choices are written as their stable
+    lowercase values (``active``, ``legitimate_interests``, ``scc``), never as
+    labels, which may be reworded. Booleans are ``yes`` / ``no``; an unknown
+    (null) boolean is an empty cell. Dates are ISO dates (``2024-01-15``),
+    date-times ISO 8601 in the project's time zone with their offset. Countries
+    are ISO 3166-1 alpha-2 codes. Numbers (notice order, retention period) are
+    numbers. Related records are named by their unique name; processor
+    agreements, joint arrangements and activities by their reference; the
+    owner by username. Empty is an empty cell.
+
+Lists (many-to-many values)
+    Joined with ``LIST_SEPARATOR`` ("; "). Names are not refused for holding a
+    semicolon: each item is escaped instead, a backslash before every ``\\``
+    and ``;`` in it, so ``join_list`` / ``split_list`` round-trip any names.
+    Items are sorted by name.
+
+Formulas
+    No cell is ever a formula (DESIGN: "Exports never emit a cell that a
+    spreadsheet would run as a formula"). ``to_cell`` passes every text cell
+    through ``ropa.spreadsheet.neutralise``, which puts an apostrophe before
+    text starting with ``= + - @``, tab or carriage return. So that an import
+    can undo it exactly, ``to_cell`` first doubles a leading apostrophe, and
+    ``from_cell`` removes the one apostrophe the export added.
+
+Read-only columns (``Sheet.read_only``)
+    Written for readers, derived from other sheets or set by the system; an
+    import ignores them.
+
+The ``ICO template`` sheet (``ICO_COLUMNS``) is a separate export shaped like
+the UK ICO documentation template for controllers, for readers: its choices
+are labels, and it is not read back by the import of our own format.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from .spreadsheet import neutralise
+
+REGISTER_TITLE = "Record of processing activities (GDPR Art. 30)"
+ALL_CONTROLLERS = "All controllers"
+CURRENT = "current"
+HEADER_BLOCK = (REGISTER_TITLE, "Controller", "As of", "Exported at")
+# Row numbers (1-based) of the Controller sheet's parts.
+CONTROLLER_HEADER_ROW = len(HEADER_BLOCK) + 2
+
+LIST_SEPARATOR = "; "
+YES = "yes"
+NO = "no"
+
+CONTROLLER_COLUMNS = (
+    "Name",
+    "Registration number",
+    "Country",
+    "Address",
+    "E-mail",
+    "Phone",
+    "Website",
+    "DPO",
+    "DPO e-mail",
+    "DPO phone",
+    "DPO engagement",
+    "Representative",
+    "Representative address",
+    "Representative e-mail",
+    "Representative phone",
+)
+
+ACTIVITY_COLUMNS = (
+    "Reference",
+    "Name",
+    "Status",
+    "Record type",
+    # Art. 30(1)(a) / 30(2)(a)
+    "Responsible organisations",
+    "Joint controller arrangement",
+    "Joint processing",
+    "Client controllers",
+    # Art. 30(1)(b)
+    "Purpose",
+    "Business function",
+    "Owner",
+    # Art. 30(1)(c)
+    "Data subject categories",
+    "Personal data categories",
+    "Source of the data",
+    # Art. 30(1)(d)
+    "Recipients",
+    "Processor agreements",
+    # Art. 30(1)(g)
+    "Security measures",
+    "General description of security measures",
+    # Regulators' templates
+    "Systems and software",
+    "Location of the data",
+    "Profiling",
+    "Profiling and automated decision-making",
+    "State profiling in the notice",
+    "DPIA required",
+    "DPIA progress",
+    "Link to DPIA",
+    "Rights available",
+    "Opt-out information",
+    "Link to record of consent",
+    "Link to personal data breach records",
+    "Link to retention and erasure policy",
+    "Retained and erased according to the policy",
+    "Reason for not following the policy",
+    # The privacy notice
+    "In the privacy notice",
+    "Notice order",
+    "Notice title",
+    "Notice text",
+    # Read-only: summaries of the child sheets, and the record's dates.
+    "Lawful bases",
+    "Transfer destinations",
+    "Retention",
+    "Created at",
+    "Updated at",
+)
+
+LAWFUL_BASIS_COLUMNS = (
+    "Reference",
+    "Basis",
+    "Explanation",
+    "Legitimate interest pursued",
+    "Legitimate interests assessment",
+    "Art. 9(2) condition",
+    "Art. 10 authority",
+    "Sample value",
+)
+
+TRANSFER_COLUMNS = (
+    "Reference",
+    "Country",
+    "International organisation",
+    "Mechanism",
+    "Recipient",
+    "Documentation of suitable safeguards",
+    "Transfer impact assessment",
+    "Notes",
+)
+
+RETENTION_COLUMNS = (
+    "Reference",
+    "Personal data category",
+    "Period",
+    "Period unit",
+    "Criteria",
+    "Trigger",
+    "Action at the end",
+    "Legal reference",
+    "Sample value",
+)
+
+PROCESSOR_COLUMNS = (
+    "Reference",
+    "Processor",
+    "Controller",
+    "Services",
+    "Document reference",
+    "Signed on",
+    "Expires on",
+    "Sub-processors",
+    "Transfers covered",
+    "Activities",
+)
+
+JOINT_ARRANGEMENT_COLUMNS = (
+    "Reference",
+    "Name",
+    "Parties",
+    "When joint",
+    "Scope",
+    "Allocation of responsibilities",
+    "Contact point",
+    "Essence for data subjects",
+    "Essence made available",
+    "Document reference",
+    "Signed on",
+    "Next review",
+    "Activities",
+)
+
+# The UK ICO "documentation template for controllers", its columns in its order.
+ICO_COLUMNS = (
+    "Business function",
+    "Purpose of processing",
+    "Name and contact details of joint controller (if applicable)",
+    "Categories of individuals",
+    "Categories of personal data",
+    "Categories of recipients",
+    "Link to contract with processor",
+    "Names of third countries or international organisations that personal data "
+    "are transferred to (if applicable)",
+    "Safeguards for exceptional transfers of personal data to third countries or "
+    "international organisations (if applicable)",
+    "Retention schedule (if possible)",
+    "General description of technical and organisational security measures "
+    "(if possible)",
+    "Article 6 lawful basis for processing personal data",
+    "Article 9 basis for processing special category data",
+    "Legitimate interests for the processing (if applicable)",
+    "Link to record of legitimate interests assessment (if applicable)",
+    "Rights available to individuals",
+    "Existence of automated decision-making, including profiling (if applicable)",
+    "The source of the personal data (if applicable)",
+    "Link to record of consent",
+    "Location of personal data",
+    "Data Protection Impact Assessment required?",
+    "Data Protection Impact Assessment progress",
+    "Link to Data Protection Impact Assessment",
+    "Personal data breach?",
+    "Link to record of personal data breach",
+    "Data Protection Act 2018 Schedule 1 condition for processing",
+    "Link to retention and erasure policy document",
+    "Is personal data retained and erased in accordance with the policy document?",
+    "Reason for not adhering to policy document",
+)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of the register: its name, CSV file, columns and natural key."""
+
+    name: str
+    filename: str
+    columns: tuple
+    key: tuple
+    read_only: tuple = ()
+
+
+CONTROLLER = Sheet("Controller", "controller.csv", CONTROLLER_COLUMNS, ("Name",))
+ACTIVITIES = Sheet(
+    "Activities",
+    "activities.csv",
+    ACTIVITY_COLUMNS,
+    ("Reference",),
+    read_only=(
+        "Lawful bases",
+        "Transfer destinations",
+        "Retention",
+        "Created at",
+        "Updated at",
+    ),
+)
+LAWFUL_BASES = Sheet(
+    "Lawful bases", "lawful-bases.csv", LAWFUL_BASIS_COLUMNS, ("Reference", "Basis")
+)
+TRANSFERS = Sheet(
+    "Transfers",
+    "transfers.csv",
+    TRANSFER_COLUMNS,
+    ("Reference", "Country", "International organisation", "Mechanism"),
+)
+RETENTION_RULES = Sheet(
+    "Retention rules",
+    "retention-rules.csv",
+    RETENTION_COLUMNS,
+    ("Reference", "Personal data category"),
+)
+PROCESSORS = Sheet(
+    "Processors",
+    "processors.csv",
+    PROCESSOR_COLUMNS,
+    ("Reference",),
+    read_only=("Activities",),
+)
+JOINT_ARRANGEMENTS = Sheet(
+    "Joint arrangements",
+    "joint-arrangements.csv",
+    JOINT_ARRANGEMENT_COLUMNS,
+    ("Reference",),
+    read_only=("Activities",),
+)
+ICO_TEMPLATE = Sheet("ICO template", "ico-template.csv", ICO_COLUMNS, ())
+
+# The register's sheets, in workbook order.
+SHEETS = (
+    CONTROLLER,
+    ACTIVITIES,
+    LAWFUL_BASES,
+    TRANSFERS,
+    RETENTION_RULES,
+    PROCESSORS,
+    JOINT_ARRANGEMENTS,
+)
+
+# CSV files are UTF-8 with a byte order mark, which Excel needs to read them as
+# UTF-8; read them with the "utf-8-sig" codec.
+CSV_ENCODING = "utf-8-sig"
+
+
+def join_list(names):
+    """Many-to-many names as one cell: sorted, escaped, joined with "; "."""
+    return LIST_SEPARATOR.join(
+        name.replace("\\", "\\\\").replace(";", "\\;") for name in sorted(names)
+    )
+
+
+def split_list(text):
+    """The names ``join_list`` joined, unescaped; an empty cell is no names."""
+    names, current, chars = [], [], iter(text or "")
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == ";":
+            names.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    names.append("".join(current).strip())
+    return [name for name in names if name]
+
+
+def yes_no(value):
+    """A boolean as ``yes`` / ``no``; None (unknown) as an empty cell."""
+    if value is None:
+        return ""
+    return YES if value else NO
+
+
+def iso(value):
+    """A date or date-time as ISO 8601 text; None as an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(timespec="seconds")
+    return value.isoformat()
+
+
+def to_cell(value):
+    """A value as a cell that never runs as a formula (text, number or empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith("'"):
+        value = "'" + value
+    return neutralise(value)
+
+
+def from_cell(value):
+    """The value ``to_cell`` wrote: the export's apostrophe removed."""
+    if isinstance(value, str) and value.startswith("'"):
+        return value[1:]
+    return value

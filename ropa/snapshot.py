@@ -1,0 +1,464 @@
+"""
+The register as plain data: as it stands, or as it stood at the end of a day.
+
+``Register`` reads the register's tables; ``RegisterSnapshot`` rebuilds the
+register from the django-simple-history tables as it stood at the end of a
+day in ``settings.TIME_ZONE``. Both give the same shape of data, so the
+exports write either without knowing which:
+
+- ``catalogue()``: the organisations, DPOs, processor agreements, joint
+  arrangements, the names of the categories, recipients and security
+  measures, and the owners' usernames, as dicts keyed by id;
+- ``activities()``: the processing activities in reference order, in chunks of
+  ``CHUNK_SIZE``, each activity a dict of its fields (attnames), its
+  many-to-many links as lists of ids, and its lawful bases, transfers and
+  retention rules as lists of dicts.
+
+Reads cost a fixed number of queries per chunk, whatever the size of the
+register: one query per catalogue table (two as of a date: the table and its
+last versions), then per chunk one for the activities, one per many-to-many
+field and one per child table. Chunks follow each other by reference (keyset
+pagination: no offset, no list of ids sent back to the database); as of a
+date, one more query ranks the activities' versions first. Rows are fetched
+as values, never as model instances, and with no ordering the exports do not
+need.
+
+As of a date, each record is its last history row before the end of the day:
+field values, the many-to-many links saved with that row (simple-history
+copies the links into its historical through tables, one row set per history
+row) and the child rows' own last history rows, keyed by ``activity_id``.
+Records since changed, retired or deleted appear as they were; records created
+later, or whose last row by then is a deletion ("-"), do not appear.
+Catalogue rows come from history too, falling back to the current row for a
+record without history by then (one created before history was kept); the
+many-to-many links of such a row are unknown, hence empty.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import F, Subquery, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from controllers.models import (
+    DataProtectionOfficer,
+    JointControllerArrangement,
+    Organisation,
+    ProcessorAgreement,
+)
+from subjects.models import DataSubjectCategory, PersonalDataCategory
+
+from .models import (
+    InternationalTransfer,
+    LawfulBasis,
+    ProcessingActivity,
+    Recipient,
+    RetentionRule,
+    SecurityMeasure,
+)
+
+# Activities per chunk: large enough that per-chunk queries are few, small
+# enough that a chunk's rows sit comfortably in memory.
+CHUNK_SIZE = 2000
+
+ACTIVITY_FIELDS = (
+    "id",
+    "reference",
+    "status",
+    "role",
+    "joint_arrangement_id",
+    "joint_processing",
+    "name",
+    "purpose",
+    "business_function",
+    "owner_id",
+    "data_source",
+    "security_description",
+    "systems",
+    "data_location",
+    "profiling",
+    "profiling_description",
+    "profiling_in_notice",
+    "dpia_required",
+    "dpia_status",
+    "dpia_reference",
+    "rights_information",
+    "opt_out_information",
+    "consent_record_reference",
+    "breach_reference",
+    "retention_policy_reference",
+    "retention_policy_followed",
+    "retention_policy_deviation",
+    "in_notice",
+    "notice_order",
+    "notice_title",
+    "notice_text",
+    "created_at",
+    "updated_at",
+)
+ACTIVITY_LINKS = (
+    "organisations",
+    "client_controllers",
+    "data_subject_categories",
+    "personal_data_categories",
+    "recipients",
+    "processor_agreements",
+    "security_measures",
+)
+CHILDREN = (
+    (
+        "lawful_bases",
+        LawfulBasis,
+        (
+            "id",
+            "activity_id",
+            "basis",
+            "explanation",
+            "legitimate_interest",
+            "assessment_reference",
+            "special_category_condition",
+            "criminal_data_authority",
+            "is_sample",
+        ),
+    ),
+    (
+        "transfers",
+        InternationalTransfer,
+        (
+            "id",
+            "activity_id",
+            "country",
+            "international_organisation",
+            "recipient_id",
+            "mechanism",
+            "safeguards_documentation",
+            "tia_reference",
+            "notes",
+        ),
+    ),
+    (
+        "retention_rules",
+        RetentionRule,
+        (
+            "id",
+            "activity_id",
+            "personal_data_category_id",
+            "period",
+            "period_unit",
+            "criteria",
+            "trigger",
+            "end_action",
+            "legal_reference",
+            "is_sample",
+        ),
+    ),
+)
+
+ORGANISATION_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "registration_number",
+    "country",
+    "address",
+    "email",
+    "phone",
+    "website",
+    "dpo_id",
+    "representative_id",
+)
+OFFICER_FIELDS = ("id", "name", "email", "phone", "engagement", "address")
+AGREEMENT_FIELDS = (
+    "id",
+    "reference",
+    "processor_id",
+    "controller_id",
+    "services",
+    "document_reference",
+    "signed_on",
+    "expires_on",
+    "transfers_covered",
+)
+ARRANGEMENT_FIELDS = (
+    "id",
+    "reference",
+    "name",
+    "joint_scope",
+    "scope",
+    "responsibilities",
+    "contact_point",
+    "essence",
+    "essence_published",
+    "document_reference",
+    "signed_on",
+    "review_on",
+)
+# Catalogues the activities name by their ``name`` field.
+NAMED_MODELS = (DataSubjectCategory, PersonalDataCategory, Recipient, SecurityMeasure)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """
+    What the activities refer to, as dicts of rows keyed by id.
+
+    Rows are looked up by id whenever an activity names them; whether a
+    processor agreement or joint arrangement existed at the date is
+    ``existed_then(row)``.
+    """
+
+    organisations: dict
+    officers: dict
+    agreements: dict
+    arrangements: dict
+    names: dict  # model -> {id: name}
+    usernames: dict
+
+
+def existed_then(row):
+    """
+    Whether a catalogue row existed at the snapshot's date.
+
+    Rows read from the tables carry no ``history_type`` (they exist); rows
+    rebuilt from history carry their last version's type, and rows a snapshot
+    only knows from the tables carry None (see ``RegisterSnapshot._lookup``).
+    """
+    return row.get("history_type", "+") not in (None, "-")
+
+
+def end_of_day(day):
+    """The first moment after ``day`` in the project's time zone (aware)."""
+    midnight = datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time.min
+    )
+    return timezone.make_aware(midnight, timezone.get_default_timezone())
+
+
+def last_versions(history_model, before, **filters):
+    """
+    Each record's last history row before ``before``, deletions included.
+
+    One query: the rows are ranked per record by date (then history id, for
+    two rows saved in the same instant) with a window function.
+    """
+    rank = Window(
+        RowNumber(),
+        partition_by=F("id"),
+        order_by=(F("history_date").desc(), F("history_id").desc()),
+    )
+    return (
+        history_model.objects.filter(history_date__lt=before, **filters)
+        .annotate(version_rank=rank)
+        .filter(version_rank=1)
+        .order_by()
+    )
+
+
+def _link_columns(model, name):
+    field = model._meta.get_field(name)
+    return f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id"
+
+
+def _group(pairs):
+    grouped = defaultdict(list)
+    for key, value in pairs:
+        grouped[key].append(value)
+    return grouped
+
+
+def _chunks(items, size):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Register:
+    """The register as it stands; ``controller`` limits it to one organisation."""
+
+    as_of = None
+
+    def __init__(self, *, controller=None, chunk_size=CHUNK_SIZE):
+        self.controller = controller
+        self.chunk_size = chunk_size
+
+    def catalogue(self):
+        organisations = self._lookup(Organisation, ORGANISATION_FIELDS)
+        agreements = self._lookup(ProcessorAgreement, AGREEMENT_FIELDS)
+        arrangements = self._lookup(JointControllerArrangement, ARRANGEMENT_FIELDS)
+        self._add_links(ProcessorAgreement, agreements, ("sub_processors",))
+        self._add_links(JointControllerArrangement, arrangements, ("parties",))
+        user_model = get_user_model()
+        return Catalogue(
+            organisations=organisations,
+            officers=self._lookup(DataProtectionOfficer, OFFICER_FIELDS),
+            agreements=agreements,
+            arrangements=arrangements,
+            names={
+                model: {pk: row["name"] for pk, row in self._lookup(model).items()}
+                for model in NAMED_MODELS
+            },
+            usernames=dict(
+                user_model._default_manager.values_list("pk", user_model.USERNAME_FIELD)
+            ),
+        )
+
+    def activities(self):
+        """The activities in reference order, in lists of at most ``chunk_size``."""
+        for keys, rows in self._activity_chunks():
+            self._add_links(ProcessingActivity, rows, ACTIVITY_LINKS, keys=keys)
+            if self.controller is not None:
+                # As of a date, the responsible organisations are only known
+                # from the links saved with each version.
+                rows = {
+                    pk: row
+                    for pk, row in rows.items()
+                    if self.controller.pk in row["organisations"]
+                }
+            for name, model, fields in CHILDREN:
+                children = _group(
+                    (child["activity_id"], child)
+                    for child in self._children(model, fields, keys, rows)
+                )
+                for pk, row in rows.items():
+                    row[name] = children.get(pk, [])
+            yield list(rows.values())
+
+    # What a snapshot reads differently.
+
+    def _lookup(self, model, fields=("id", "name")):
+        """The records of ``model`` to look up by id, as they were then."""
+        rows = model._default_manager.order_by().values(*fields)
+        return {row["id"]: row for row in rows}
+
+    def _add_links(self, model, rows, names, keys=None):
+        """
+        Put each many-to-many field's target ids in ``rows``, one query each.
+
+        ``keys`` selects the rows' links in the query (a subquery of their ids),
+        which spares the database a parameter per row; without it, every link
+        of ``model`` is read.
+        """
+        for name in names:
+            source, target = _link_columns(model, name)
+            through = model._meta.get_field(name).remote_field.through
+            links = through._default_manager.all()
+            if keys is not None:
+                links = links.filter(**{f"{source}__in": keys})
+            links = _group(links.values_list(source, target))
+            for pk, row in rows.items():
+                row[name] = links.get(pk, [])
+
+    def _activity_chunks(self):
+        """
+        (keys, rows by id) per chunk, in reference order.
+
+        Chunks follow each other by reference (keyset pagination), and
+        ``keys`` is the chunk's query of ids, run again inside the queries of
+        its links and children as a subquery.
+        """
+        activities = ProcessingActivity.objects.order_by("reference")
+        if self.controller is not None:
+            activities = activities.filter(organisations=self.controller)
+        last = None
+        while True:
+            page = activities if last is None else activities.filter(reference__gt=last)
+            page = page[: self.chunk_size]
+            rows = {row["id"]: row for row in page.values(*ACTIVITY_FIELDS)}
+            if not rows:
+                return
+            yield page.values("id"), rows
+            if len(rows) < self.chunk_size:
+                return
+            last = next(reversed(rows.values()))["reference"]
+
+    def _children(self, model, fields, keys, rows):
+        # Unordered: the models' default ordering joins the activity table.
+        return (
+            model._default_manager.filter(activity_id__in=keys)
+            .order_by()
+            .values(*fields)
+        )
+
+
+class RegisterSnapshot(Register):
+    """The register as it stood at the end of ``day``, rebuilt from history."""
+
+    def __init__(self, *, day, controller=None, chunk_size=CHUNK_SIZE):
+        super().__init__(controller=controller, chunk_size=chunk_size)
+        self.as_of = day
+        self.before = end_of_day(day)
+
+    def _versions(self, model, **filters):
+        return last_versions(model.history.model, self.before, **filters)
+
+    def _lookup(self, model, fields=("id", "name")):
+        # A record deleted by then is looked up as it was when deleted; one
+        # without history by then (created later, or before history was kept)
+        # as it is now, marked with a history_type of None.
+        rows = {
+            pk: {**row, "history_type": None}
+            for pk, row in super()._lookup(model, fields).items()
+        }
+        versions = self._versions(model).values(*fields, "history_id", "history_type")
+        rows.update((row["id"], row) for row in versions)
+        return rows
+
+    def _add_links(self, model, rows, names, keys=None):
+        """The links saved with each row's version (its ``history_id``)."""
+        # Rows known only from the tables have no version, hence no links.
+        record_of = {
+            row["history_id"]: pk for pk, row in rows.items() if "history_id" in row
+        }
+        for name in names:
+            _, target = _link_columns(model, name)
+            history_links = getattr(model.history.model, name).model
+            links = _group(
+                (record_of[history_id], target_id)
+                for history_id, target_id in history_links.objects.filter(
+                    history_id__in=list(record_of)
+                ).values_list("history_id", target)
+            )
+            for pk, row in rows.items():
+                row[name] = links.get(pk, [])
+
+    def _activity_chunks(self):
+        """
+        (ids, rows by id) per chunk, in that day's reference order.
+
+        The activities' last versions are ranked once; each chunk then reads
+        its versions by history id.
+        """
+        versions = self._versions(ProcessingActivity).values_list(
+            "id", "history_id", "history_type", "reference"
+        )
+        current = sorted(
+            (version for version in versions if version[2] != "-"),
+            key=lambda version: version[3],
+        )
+        history_model = ProcessingActivity.history.model
+        for chunk in _chunks(current, self.chunk_size):
+            rows = history_model.objects.filter(
+                history_id__in=[version[1] for version in chunk]
+            ).values(*ACTIVITY_FIELDS, "history_id")
+            by_id = {row["id"]: row for row in rows}
+            yield (
+                [version[0] for version in chunk],
+                {version[0]: by_id[version[0]] for version in chunk},
+            )
+
+    def _children(self, model, fields, keys, rows):
+        # Ranked over every version of the children that ever belonged to
+        # these activities, so that a child moved to another activity is
+        # found where its last version puts it.
+        history_model = model.history.model
+        ever_linked = history_model.objects.filter(activity_id__in=keys).values("id")
+        versions = self._versions(model, id__in=Subquery(ever_linked)).values(
+            *fields, "history_type"
+        )
+        children = []
+        for row in versions:
+            if row.pop("history_type") != "-" and row["activity_id"] in rows:
+                children.append(row)
+        return children
