@@ -1,0 +1,48 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+from django.test import RequestFactory
+
+from ropa.roles import AUDITOR, DPO
+
+pytestmark = pytest.mark.django_db
+
+
+def demo(**options):
+    out = StringIO()
+    call_command("create_demo_user", stdout=out, **options)
+    return {
+        line.split("username: ")[1].split()[0]: line.split("password: ")[1].strip()
+        for line in out.getvalue().splitlines()
+    }
+
+
+def test_create_demo_user_prints_working_logins_in_their_roles(settings):
+    settings.DEBUG = True
+
+    logins = demo()
+
+    assert set(logins) == {"dpo", "auditor"}
+    for username, role in (("dpo", DPO), ("auditor", AUDITOR)):
+        request = RequestFactory().post("/admin/login/")
+        user = authenticate(request, username=username, password=logins[username])
+        assert user is not None
+        assert user.is_staff
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+
+
+def test_create_demo_user_resets_the_password_each_run(settings):
+    settings.DEBUG = True
+
+    first, second = demo(), demo()
+
+    assert first["dpo"] != second["dpo"]
+
+
+def test_create_demo_user_is_refused_without_debug(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="only runs with DJANGO_DEBUG=true"):
+        demo()
