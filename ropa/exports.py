@@ -24,7 +24,7 @@ Which records a sheet holds:
   activities not retired, since the template documents current processing;
   its choices are written as labels, for readers.
 
-Every cell passes through ``register_format.to_cell``, hence
+Every cell passes through ``register_format.to_cells``, hence
 ``ropa.spreadsheet.neutralise``: no cell is ever a formula.
 """
 
@@ -57,7 +57,7 @@ from .enums import (
     TransferMechanism,
 )
 from .models import Recipient, SecurityMeasure
-from .register_format import iso, join_list, to_cell, yes_no
+from .register_format import iso, join_list, to_cells, yes_no
 from .snapshot import Register, RegisterSnapshot, existed_then
 
 XLSX = "xlsx"
@@ -176,22 +176,22 @@ class XlsxSheet:
 
     def heading(self, values):
         cells = []
-        for value in values:
-            cell = WriteOnlyCell(self.worksheet, _xlsx_value(value))
+        for value in to_cells(map(_xml_text, values)):
+            cell = WriteOnlyCell(self.worksheet, value)
             cell.font = self.bold
             cells.append(cell)
         self.worksheet.append(cells)
 
     def append(self, values):
-        self.worksheet.append([_xlsx_value(value) for value in values])
+        self.worksheet.append(to_cells(map(_xml_text, values)))
 
 
-def _xlsx_value(value):
+def _xml_text(value):
     # XML cannot hold most control characters: they go before neutralising,
     # so that "\x01=cmd" cannot turn into a formula.
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return to_cell(value)
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
 
 
 class CsvBook:
@@ -231,7 +231,7 @@ class CsvSheet:
         self.writer = writer
 
     def append(self, values):
-        self.writer.writerow(map(to_cell, values))
+        self.writer.writerow(to_cells(values))
 
     heading = append
 

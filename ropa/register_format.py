@@ -367,9 +367,21 @@ def to_cell(value):
     """A value as a cell that never runs as a formula (text, number or empty)."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith("'"):
-        value = "'" + value
-    return neutralise(value)
+    if isinstance(value, str):
+        return neutralise("'" + value if value.startswith("'") else value)
+    return value
+
+
+def to_cells(values):
+    """``to_cell`` of each value, as a list; the writers' path for whole rows."""
+    return [
+        neutralise("'" + value if value.startswith("'") else value)
+        if isinstance(value, str)
+        else ""
+        if value is None
+        else value
+        for value in values
+    ]
 
 
 def from_cell(value):

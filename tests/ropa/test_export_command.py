@@ -1,6 +1,5 @@
 import datetime
 import io
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -170,18 +169,29 @@ def test_export_register_refuses_a_missing_directory(tmp_path):
 
 
 def test_export_register_leaves_no_partial_file_when_it_fails(tmp_path, monkeypatch):
-    ProcessingActivityFactory()
-    path = tmp_path / "register.xlsx"
+    earlier = tmp_path / "register.xlsx"
+    earlier.write_bytes(b"an earlier export")
 
     def fail(**options):
+        options["out"].write(b"half")
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(
         "ropa.management.commands.export_register.export_register", fail
     )
     with pytest.raises(RuntimeError, match="disk full"):
-        _export(output=str(path))
-    assert not Path(path).exists()
+        _export(output=str(earlier))
+    assert [path.name for path in tmp_path.iterdir()] == ["register.xlsx"]
+    assert earlier.read_bytes() == b"an earlier export"
+
+
+def test_export_register_replaces_an_earlier_file(tmp_path):
+    ProcessingActivityFactory()
+    path = tmp_path / "register.xlsx"
+    path.write_bytes(b"an earlier export")
+    _export(output=str(path))
+    assert read_xlsx(path.read_bytes())["Activities"]
+    assert [entry.name for entry in tmp_path.iterdir()] == ["register.xlsx"]
 
 
 def test_export_register_of_the_sample_register(tmp_path):

@@ -21,7 +21,13 @@ from ropa.enums import (
     TransferMechanism,
 )
 from ropa.exports import CSV, FORMATS, ICO, XLSX, ExportError, export_register
-from ropa.register_format import from_cell, join_list, split_list, to_cell
+from ropa.register_format import (
+    from_cell,
+    join_list,
+    split_list,
+    to_cell,
+    to_cells,
+)
 from tests.factories import (
     DataProtectionOfficerFactory,
     GroupCompanyFactory,
@@ -173,6 +179,11 @@ def test_split_list_of_an_empty_cell_is_no_names():
 )
 def test_from_cell_undoes_to_cell(value):
     assert from_cell(to_cell(value)) == value
+
+
+def test_to_cells_is_to_cell_of_each_value():
+    values = ["=1", "'x", "plain", 3, None, "", "\tx"]
+    assert to_cells(values) == [to_cell(value) for value in values]
 
 
 def test_to_cell_leaves_numbers_and_writes_none_as_empty():

@@ -115,10 +115,14 @@ def register_models():
 
 
 def snapshot():
-    """Every row of every register table (links included), but ``updated_at``."""
+    """Every row of every register table (links included), but save stamps."""
     return {
         model._meta.label: [
-            {key: value for key, value in row.items() if key != "updated_at"}
+            {
+                key: value
+                for key, value in row.items()
+                if key not in ("updated_at", "version")
+            }
             for row in model.objects.order_by("pk").values()
         ]
         for model in register_models()

@@ -1,5 +1,6 @@
 import datetime
 import re
+import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -60,13 +61,19 @@ class Command(BaseCommand):
         path = Path(output or default_filename(**export))
         if not path.parent.is_dir():
             raise CommandError(f"No directory '{path.parent}' to write '{path.name}'.")
-        try:
-            with path.open("wb") as out:
+        # Written beside the target and renamed once complete: a failed export
+        # leaves neither a half-written file nor a clobbered earlier one.
+        with tempfile.NamedTemporaryFile(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+        ) as out:
+            partial = Path(out.name)
+            try:
                 summary = self._export(out=out, **export)
-        except BaseException:
-            # No half-written register left behind.
-            path.unlink(missing_ok=True)
-            raise
+            except BaseException:
+                out.close()
+                partial.unlink()
+                raise
+        partial.replace(path)
         self.stdout.write(self.style.SUCCESS(f"{summary.line()} Written to {path}."))
 
     def _export(self, **export):
