@@ -15,10 +15,7 @@ from tests.factories import (
 )
 from tests.ropa.test_exports import read_xlsx, read_zip, records
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.urls("tests.ropa.export_urls"),
-]
+pytestmark = pytest.mark.django_db
 
 
 def _url():

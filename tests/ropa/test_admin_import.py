@@ -24,7 +24,6 @@ from tests.ropa.test_ico_import import PAYROLL, write_template
 # Every test runs over the sample register, loaded once for the module.
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.urls("tests.ropa.import_urls"),
     pytest.mark.usefixtures("sample_register"),
 ]
 
