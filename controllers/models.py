@@ -5,11 +5,12 @@ from django_countries.fields import CountryField
 
 from ropa.constraints import choice_constraint
 from ropa.history import history
+from ropa.versioning import Versioned
 
 from .enums import DPOEngagement, JointScope
 
 
-class DataProtectionOfficer(models.Model):
+class DataProtectionOfficer(Versioned):
     """A data protection officer (Art. 37-39), named in the record (Art. 30(1)(a))."""
 
     name = models.CharField(max_length=200)
@@ -48,7 +49,7 @@ class OrganisationQuerySet(models.QuerySet):
         return self.filter(is_group_company=True)
 
 
-class Organisation(models.Model):
+class Organisation(Versioned):
     """A legal entity: a controller, joint controller, processor or representative."""
 
     name = models.CharField(max_length=200, unique=True)
@@ -126,7 +127,7 @@ class Organisation(models.Model):
         return bool(self.email or self.phone)
 
 
-class JointControllerArrangement(models.Model):
+class JointControllerArrangement(Versioned):
     """The arrangement between joint controllers required by Art. 26."""
 
     reference = models.CharField(max_length=50, unique=True)
@@ -185,7 +186,7 @@ class JointControllerArrangement(models.Model):
         return f"{self.reference} {self.name}"
 
 
-class ProcessorAgreement(models.Model):
+class ProcessorAgreement(Versioned):
     """The contract with a processor required by Art. 28(3)."""
 
     reference = models.CharField(max_length=50, unique=True)

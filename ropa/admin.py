@@ -1,3 +1,5 @@
+from functools import wraps
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -5,12 +7,13 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from controllers.models import Organisation
 from subjects.enums import Sensitivity
@@ -22,6 +25,7 @@ from .admin_import import import_urls
 from .enums import ActivityStatus, DPIAStatus, ReviewOutcome
 from .history import appears_in_history
 from .models import (
+    FunctionMembership,
     InternationalTransfer,
     LawfulBasis,
     ProcessingActivity,
@@ -39,6 +43,14 @@ from .review import (
     review_overdue_q,
     with_review_schedule,
 )
+from .roles import (
+    CONTRIBUTOR,
+    CONTRIBUTOR_STATUSES,
+    contributor_functions,
+    is_contributor,
+    may_change_activity,
+)
+from .versioning import VersionCheckedForm
 
 User = get_user_model()
 
@@ -51,6 +63,10 @@ ACTIVITY_HAS_NO_OPEN_REVIEW = (
 RETIRE_NOT_ALLOWED = (
     "Retiring the activity needs permission to change processing activities."
 )
+FUNCTION_UNUSED = (
+    "No activity names the business function '{function}' yet: check that it "
+    "is written as the activities write it."
+)
 
 
 def _plural(count, noun):
@@ -61,6 +77,139 @@ def may_mark_reviewed(user):
     """Signing off a review is changing it."""
     return user.has_perm(
         f"{Review._meta.app_label}.{get_permission_codename('change', Review._meta)}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Contributors: the records of their own business functions, nothing else
+# ---------------------------------------------------------------------------
+
+
+def _refuse_contributors(view):
+    @wraps(view)
+    def refuse(request, *args, **kwargs):
+        if is_contributor(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return refuse
+
+
+def closed_to_contributors(patterns):
+    """``patterns`` with views that refuse contributors."""
+    return [
+        URLPattern(
+            pattern.pattern,
+            _refuse_contributors(pattern.callback),
+            pattern.default_args,
+            pattern.name,
+        )
+        for pattern in patterns
+    ]
+
+
+def _is_autocomplete(request):
+    match = request.resolver_match
+    return match is not None and match.url_name == "autocomplete"
+
+
+class NoImportExportForContributorsMixin:
+    """Contributors never import or export, whatever they may view or change."""
+
+    def has_import_permission(self, request):
+        return not is_contributor(request.user) and super().has_import_permission(
+            request
+        )
+
+    def has_export_permission(self, request):
+        return not is_contributor(request.user) and super().has_export_permission(
+            request
+        )
+
+
+class FunctionScopedMixin(NoImportExportForContributorsMixin):
+    """
+    Limits a contributor to the records of their business functions.
+
+    Every page of a record finds it through ``get_queryset`` (the list, its
+    search and filters, autocomplete, change, delete, history): a record of
+    another function is not found, and the admin answers as it does for a
+    record that does not exist. Records of a retired activity are shown,
+    never changed (``ropa.roles.may_change_activity``).
+    """
+
+    #: The path from this model to its processing activity; empty for the activity.
+    activity_path = ""
+
+    def activity_of(self, obj):
+        return getattr(obj, self.activity_path) if self.activity_path else obj
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        functions = contributor_functions(request.user)
+        if functions is None:
+            return queryset
+        lookup = "business_function__in"
+        if self.activity_path:
+            lookup = f"{self.activity_path}__{lookup}"
+        return queryset.filter(**{lookup: functions})
+
+    def has_add_permission(self, request):
+        # A contributor in no business function has nowhere to add a record.
+        return (
+            super().has_add_permission(request)
+            and contributor_functions(request.user) != ()
+        )
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None or not is_contributor(request.user):
+            return True
+        return may_change_activity(request.user, self.activity_of(obj))
+
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history shows the history of a record that the queryset does
+        # not find (one deleted since): not to a contributor.
+        if self._hidden(request, object_id):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if self._hidden(request, object_id):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _hidden(self, request, object_id):
+        return (
+            is_contributor(request.user)
+            and self.get_object(request, unquote(object_id)) is None
+        )
+
+
+class ActivityPartInlineMixin:
+    """A part of the activity form, changed as far as the activity may be."""
+
+    def has_add_permission(self, request, obj):
+        return super().has_add_permission(request, obj) and (
+            obj is None or may_change_activity(request.user, obj)
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or may_change_activity(request.user, obj)
+        )
+
+
+def business_function_field(db_field, functions):
+    """The business function of a contributor's activity: one of theirs."""
+    choices = [(name, name) for name in functions]
+    if len(functions) != 1:
+        choices.insert(0, ("", "---------"))
+    return forms.ChoiceField(
+        label=capfirst(db_field.verbose_name),
+        choices=choices,
+        help_text="One of the business functions you contribute for.",
     )
 
 
@@ -234,7 +383,9 @@ class DPIAFilter(admin.SimpleListFilter):
 # ---------------------------------------------------------------------------
 
 
-class LawfulBasisInline(admin.StackedInline):
+class LawfulBasisInline(ActivityPartInlineMixin, admin.StackedInline):
+    # Inline rows are records too: a stale row is refused like its parent.
+    form = VersionCheckedForm
     model = LawfulBasis
     extra = 0
     fields = (
@@ -246,7 +397,9 @@ class LawfulBasisInline(admin.StackedInline):
     )
 
 
-class InternationalTransferInline(admin.StackedInline):
+class InternationalTransferInline(ActivityPartInlineMixin, admin.StackedInline):
+    # Inline rows are records too: a stale row is refused like its parent.
+    form = VersionCheckedForm
     model = InternationalTransfer
     extra = 0
     autocomplete_fields = ("recipient",)
@@ -259,7 +412,9 @@ class InternationalTransferInline(admin.StackedInline):
     )
 
 
-class RetentionRuleInline(admin.TabularInline):
+class RetentionRuleInline(ActivityPartInlineMixin, admin.TabularInline):
+    # Inline rows are records too: a stale row is refused like its parent.
+    form = VersionCheckedForm
     model = RetentionRule
     extra = 0
     autocomplete_fields = ("personal_data_category",)
@@ -354,7 +509,7 @@ def _gap_list(gaps):
 
 
 @admin.register(ProcessingActivity)
-class ProcessingActivityAdmin(RegisterAdmin):
+class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
     import_export_change_list_template = (
         "admin/ropa/processingactivity/change_list.html"
     )
@@ -522,6 +677,59 @@ class ProcessingActivityAdmin(RegisterAdmin):
             )
         )
 
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        if _is_autocomplete(request) and is_contributor(request.user):
+            # A contributor picks an activity to add a part to: one they may change.
+            queryset = queryset.filter(status__in=CONTRIBUTOR_STATUSES)
+        return queryset, may_have_duplicates
+
+    def get_autocomplete_fields(self, request):
+        if is_contributor(request.user):
+            # Contributors do not browse users: they pick a colleague from a list.
+            return tuple(name for name in self.autocomplete_fields if name != "owner")
+        return self.autocomplete_fields
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        functions = contributor_functions(request.user)
+        if functions is not None:
+            if db_field.name == "business_function":
+                return business_function_field(db_field, functions)
+            if db_field.name == "status":
+                kwargs["choices"] = [(s.value, s.label) for s in CONTRIBUTOR_STATUSES]
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        functions = contributor_functions(request.user)
+        if db_field.name == "owner" and functions is not None:
+            # The members of the contributor's functions, and whoever owns one
+            # of their activities now.
+            kwargs["queryset"] = User.objects.filter(
+                Q(
+                    pk__in=FunctionMembership.objects.filter(
+                        business_function__in=functions
+                    ).values("user")
+                )
+                | Q(
+                    pk__in=ProcessingActivity.objects.filter(
+                        business_function__in=functions
+                    ).values("owner")
+                )
+            ).order_by(User.USERNAME_FIELD)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        functions = contributor_functions(request.user)
+        if functions:
+            # A contributor adds an activity they own, in their function.
+            initial.setdefault("owner", request.user.pk)
+            if len(functions) == 1:
+                initial.setdefault("business_function", functions[0])
+        return initial
+
     def get_inlines(self, request, obj):
         if obj is None:
             return self.inlines
@@ -546,9 +754,10 @@ class ProcessingActivityAdmin(RegisterAdmin):
                 name=f"{opts.app_label}_{opts.model_name}_mark_reviewed",
             ),
             # The whole register, as its own workbook: beside the list's
-            # per-model import and export of activity rows.
-            *import_urls(self.admin_site),
-            *export_urls(self.admin_site),
+            # per-model import and export of activity rows. Contributors'
+            # import and export are refused here, as on the list.
+            *closed_to_contributors(import_urls(self.admin_site)),
+            *closed_to_contributors(export_urls(self.admin_site)),
             *super().get_urls(),
         ]
 
@@ -656,14 +865,14 @@ class ProcessingActivityAdmin(RegisterAdmin):
 
 
 @admin.register(SecurityMeasure)
-class SecurityMeasureAdmin(RegisterAdmin):
+class SecurityMeasureAdmin(NoImportExportForContributorsMixin, RegisterAdmin):
     list_display = ("name", "measure_type", "area", "is_sample")
     list_filter = ("measure_type", "area", "is_sample")
     search_fields = ("name", "description")
 
 
 @admin.register(Recipient)
-class RecipientAdmin(RegisterAdmin):
+class RecipientAdmin(NoImportExportForContributorsMixin, RegisterAdmin):
     list_display = ("name", "recipient_type", "organisation", "country")
     list_filter = ("recipient_type", "country")
     search_fields = ("name", "description", "organisation__name")
@@ -671,12 +880,21 @@ class RecipientAdmin(RegisterAdmin):
     autocomplete_fields = ("organisation",)
 
 
-class ActivityChildAdmin(RegisterAdmin):
+class ActivityChildAdmin(FunctionScopedMixin, RegisterAdmin):
     """Lawful bases, transfers and retention rules, listed across activities."""
 
+    activity_path = "activity"
     list_select_related = ("activity",)
     autocomplete_fields = ("activity",)
     search_fields = ("activity__reference", "activity__name")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        functions = contributor_functions(request.user)
+        if db_field.name == "activity" and functions is not None:
+            kwargs["queryset"] = ProcessingActivity.objects.filter(
+                business_function__in=functions, status__in=CONTRIBUTOR_STATUSES
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="activity", ordering="activity__reference")
     def activity_reference(self, obj):
@@ -805,6 +1023,63 @@ class ReviewAdmin(ActivityChildAdmin):
             "media": self.media + form.media,
         }
         return TemplateResponse(request, MARK_REVIEWED_TEMPLATE, context)
+
+
+# ---------------------------------------------------------------------------
+# Who contributes which business function
+# ---------------------------------------------------------------------------
+
+
+@admin.register(FunctionMembership)
+class FunctionMembershipAdmin(NoImportExportForContributorsMixin, RegisterAdmin):
+    """The business functions whose activities each contributor edits."""
+
+    list_display = ("business_function", "user", "user_name", "in_contributor_group")
+    list_filter = ("business_function",)
+    search_fields = (
+        "business_function",
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "user__email",
+    )
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+
+    def get_queryset(self, request):
+        # A membership limits its user only while they are in the Contributor
+        # group: the list says so from its own query.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                user_is_contributor=Exists(
+                    User.groups.through.objects.filter(
+                        user=OuterRef("user"), group__name=CONTRIBUTOR
+                    )
+                )
+            )
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        function = obj.business_function
+        if not ProcessingActivity.objects.filter(business_function=function).exists():
+            self.message_user(
+                request, FUNCTION_UNUSED.format(function=function), messages.WARNING
+            )
+
+    @admin.display(description="name", ordering="user__last_name")
+    def user_name(self, obj):
+        return obj.user.get_full_name()
+
+    @admin.display(
+        description="in the Contributor group",
+        boolean=True,
+        ordering="user_is_contributor",
+    )
+    def in_contributor_group(self, obj):
+        return obj.user_is_contributor
 
 
 # ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .import_files import ImportFileExpired, ImportFileStorage
 from .resources import RESOURCES
+from .versioning import VersionCheckedForm
 
 HISTORY_READ_ONLY = "History is a record of what happened: it cannot be changed."
 IMPORT_FILE_EXPIRED = (
@@ -24,10 +25,15 @@ IMPORT_FILE_EXPIRED = (
     "confirmation for a limited time): upload it again."
 )
 CHANGE_REASON = "change_reason"
+# Fields of the form, not of the model: shown only to those who may save.
+FORM_ONLY = (CHANGE_REASON, "seen_version")
 
 
-class RegisterForm(forms.ModelForm):
-    """A model form that asks why the record changes, for its history."""
+class RegisterForm(VersionCheckedForm):
+    """
+    A model form that asks why the record changes, for its history, and
+    refuses to save over a change made since it was shown.
+    """
 
     change_reason = forms.CharField(
         label="Reason for the change",
@@ -49,7 +55,7 @@ def change_reason(form, change):
     changed = [
         str(form.fields[name].label or name)
         for name in form.changed_data
-        if name != CHANGE_REASON
+        if name not in FORM_ONLY
     ]
     if not changed:
         return "Saved in the admin"
@@ -169,8 +175,9 @@ class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
                 (title, {**options, "fields": _without_reason(options["fields"])})
                 for title, options in fieldsets
             ]
-        if CHANGE_REASON not in names:
-            fieldsets = [*fieldsets, ("History", {"fields": (CHANGE_REASON,)})]
+        missing = tuple(name for name in FORM_ONLY if name not in names)
+        if missing:
+            fieldsets = [*fieldsets, ("History", {"fields": missing})]
         return fieldsets
 
     def save_model(self, request, obj, form, change):
@@ -192,7 +199,7 @@ class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
 
 
 def _without_reason(fields):
-    return tuple(name for name in fields if name != CHANGE_REASON)
+    return tuple(name for name in fields if name not in FORM_ONLY)
 
 
 class ReadOnlyInlineMixin:

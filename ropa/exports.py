@@ -123,6 +123,10 @@ def export_register(*, fmt, out, controller=None, as_of=None):
         raise ExportError(f"Unknown format '{fmt}': use one of {', '.join(FORMATS)}.")
     if as_of is not None and as_of > timezone.localdate():
         raise ExportError(f"{as_of.isoformat()} is in the future.")
+    # Taken before anything is read: a change made while the export runs is
+    # after it, and an import of the file treats it as unseen (see
+    # ropa.imports).
+    exported_at = timezone.localtime()
     if as_of is None:
         register = Register(controller=controller)
     else:
@@ -137,7 +141,7 @@ def export_register(*, fmt, out, controller=None, as_of=None):
         if fmt == ICO:
             _write_ico(book, register, summary)
         else:
-            _write_register(book, register, summary)
+            _write_register(book, register, summary, exported_at)
     return summary
 
 
@@ -255,7 +259,7 @@ class _Rows:
         self.count += 1
 
 
-def _write_register(book, register, summary):
+def _write_register(book, register, summary, exported_at):
     catalogue = register.catalogue()
     names = _Names(catalogue)
     # Sheets are created in workbook order, the Controller sheet first, and
@@ -306,7 +310,9 @@ def _write_register(book, register, summary):
 
     if controller is not None:
         organisation_ids.add(controller.pk)
-    _write_controller_sheet(controller_sheet, register, organisation_ids, catalogue)
+    _write_controller_sheet(
+        controller_sheet, register, organisation_ids, catalogue, exported_at
+    )
     summary.rows = {
         sheet.name: rows.count for sheet, rows in zip(ROW_SHEETS, sheets, strict=True)
     }
@@ -322,13 +328,13 @@ def _listed(rows, used, controller, is_party):
     return sorted(listed, key=lambda row: row["reference"])
 
 
-def _write_controller_sheet(sheet, register, organisation_ids, catalogue):
+def _write_controller_sheet(sheet, register, organisation_ids, catalogue, moment):
     controller = register.controller
     title, *labels = layout.HEADER_BLOCK
     values = (
         controller.name if controller is not None else layout.ALL_CONTROLLERS,
         iso(register.as_of) if register.as_of else layout.CURRENT,
-        iso(timezone.localtime()),
+        layout.exported_at_text(moment),
     )
     sheet.append((title,))
     for line in zip(labels, values, strict=True):
@@ -532,6 +538,7 @@ def _activity_row(activity, names):
         ),
         "Created at": names.local(activity["created_at"]),
         "Updated at": names.local(activity["updated_at"]),
+        layout.VERSION: activity["version"],
     }
 
 
@@ -545,6 +552,7 @@ def _lawful_basis_row(reference, basis):
         "Art. 9(2) condition": basis["special_category_condition"],
         "Art. 10 authority": basis["criminal_data_authority"],
         "Sample value": yes_no(basis["is_sample"]),
+        layout.VERSION: basis["version"],
     }
 
 
@@ -558,6 +566,7 @@ def _transfer_row(reference, transfer, names):
         "Documentation of suitable safeguards": transfer["safeguards_documentation"],
         "Transfer impact assessment": transfer["tia_reference"],
         "Notes": transfer["notes"],
+        layout.VERSION: transfer["version"],
     }
 
 
@@ -574,6 +583,7 @@ def _retention_row(reference, rule, names):
         "Action at the end": rule["end_action"],
         "Legal reference": rule["legal_reference"],
         "Sample value": yes_no(rule["is_sample"]),
+        layout.VERSION: rule["version"],
     }
 
 

@@ -28,6 +28,15 @@ left alone. Organisations, categories, recipients, security measures,
 processor agreements and joint arrangements are named, never created: an
 unknown name is an error. The Controller, Processors and Joint arrangements
 sheets are for readers; they are edited in the admin.
+
+A file never overwrites a change made after it was exported (no lost
+updates, as in the admin: ``ropa.versioning``). Every row carries the
+``Version`` of its record as exported; a row that would change a record
+saved since is an error naming who changed it, when and what. So is a child
+row missing from the file that was added or changed after the export
+(``Exported at`` in the header block), and an exported row whose record was
+deleted after it. A stale row that would change nothing is simply unchanged.
+A record saved between the plan and its writing aborts the import.
 """
 
 import contextlib
@@ -50,6 +59,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, models, transaction
 from django.db.models import UniqueConstraint
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django_countries import countries
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -81,6 +91,7 @@ from .models import (
     RetentionRule,
     SecurityMeasure,
 )
+from .versioning import StaleRecordError, what_changed
 
 OURS = "ours"
 ICO = "ico"
@@ -143,6 +154,34 @@ READ_ONLY_COLUMNS = (
 NOT_IMPORTED_SHEETS = (
     "The sheets {names} are not imported: edit organisations, processor "
     "agreements and joint arrangements in the admin."
+)
+NO_VERSION_COLUMN = (
+    "This file has no '{column}' column (sheets {names}): export the register "
+    "again and redo the edit in the new file. Without the version of each "
+    "record as exported, a change made since could be overwritten."
+)
+EXPORTED_AT_MISSING = (
+    "The '{sheet}' sheet has no readable '{label}' line in its header block: "
+    "export the register again and redo the edit in the new file."
+)
+REDO = "export the register again and redo the edit."
+STALE_ROW = (
+    "{key} was changed by {user} at {moment} after this file was exported "
+    "({changes}): " + REDO
+)
+VERSION_AHEAD = (
+    "The file has version {seen} of {key}, the register version {current}: "
+    "this file was not exported from the register as it stands; " + REDO
+)
+VERSION_EMPTY = (
+    "Empty: a row that changes {key} needs the version it was exported at; " + REDO
+)
+NOT_IN_FILE = (
+    "{key} was {done} by {user} at {moment} after this file was exported, and "
+    "is not in the file: " + REDO
+)
+DELETED_SINCE = (
+    "{key} was deleted by {user} at {moment} after this file was exported: " + REDO
 )
 
 
@@ -208,7 +247,6 @@ class Save:
     """Write one instance and the many-to-many links that differ."""
 
     instance: models.Model
-    fields_changed: bool = True
     links: dict = field(default_factory=dict)
     # A child row of a new activity: its activity is saved first.
     parent: "Save | None" = None
@@ -216,10 +254,11 @@ class Save:
     def apply(self, stamp):
         if self.parent is not None:
             self.instance.activity = self.parent.instance
-        if self.fields_changed:
-            stamp(self.instance)
-            self.instance.full_clean()
-            self.instance.save()
+        # Saved even when only links change: the save counts the record's
+        # version and refuses a stale copy (ropa.versioning), for the links too.
+        stamp(self.instance)
+        self.instance.full_clean()
+        self.instance.save()
         for name, targets in self.links.items():
             # simple-history writes a history row for every change of links,
             # with the reason and user read from the instance.
@@ -234,8 +273,22 @@ class Delete:
     instance: models.Model
 
     def apply(self, stamp):
-        stamp(self.instance)
-        self.instance.delete()
+        instance = self.instance
+        current = (
+            type(instance)
+            ._base_manager.order_by()
+            .select_for_update()
+            .filter(pk=instance.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if current is None:
+            # Deleted meanwhile: nothing left to delete.
+            return
+        if current != instance.version:
+            raise StaleRecordError(instance, current)
+        stamp(instance)
+        instance.delete()
 
 
 # The order writes happen in: catalogue entries a row names before the row,
@@ -675,6 +728,7 @@ def _many(header, name, catalogue):
 
 
 REFERENCE = "Reference"
+VERSION = fmt.VERSION
 
 # Every column of the Activities sheet but the read-only ones.
 ACTIVITY_COLUMNS = (
@@ -966,26 +1020,47 @@ def _cells(values, headers):
     }
 
 
-def _check_as_of(tables, file_name):
-    table = _find_table(tables, fmt.CONTROLLER.name)
-    label = fmt.HEADER_BLOCK[2]
+def _header_block(table):
+    """The Controller sheet's header block: each label, folded, to its value."""
+    block = {}
     for row_number, values in table.rows:
         if row_number >= fmt.CONTROLLER_HEADER_ROW:
             break
-        if values and cell_text(values[0]).strip().casefold() == label.casefold():
-            as_of = cell_text(values[1] if len(values) > 1 else None).strip()
-            if as_of.casefold() != fmt.CURRENT:
-                raise ImportFileError(
-                    AS_OF_REFUSED.format(file_name=file_name, as_of=as_of or "?")
-                )
-            return
-    raise ImportFileError(
-        AS_OF_MISSING.format(sheet=table.name, label=label, file_name=file_name)
-    )
+        if values:
+            label = cell_text(values[0]).strip().casefold()
+            value = cell_text(values[1] if len(values) > 1 else None).strip()
+            block.setdefault(label, value)
+    return block
+
+
+def _check_as_of(block, table, file_name):
+    label = fmt.HEADER_BLOCK[2]
+    as_of = block.get(label.casefold())
+    if as_of is None:
+        raise ImportFileError(
+            AS_OF_MISSING.format(sheet=table.name, label=label, file_name=file_name)
+        )
+    if as_of.casefold() != fmt.CURRENT:
+        raise ImportFileError(
+            AS_OF_REFUSED.format(file_name=file_name, as_of=as_of or "?")
+        )
+
+
+def _exported_at(block, table):
+    label = fmt.HEADER_BLOCK[3]
+    moment = fmt.read_exported_at(block.get(label.casefold(), ""))
+    if moment is None:
+        raise ImportFileError(EXPORTED_AT_MISSING.format(sheet=table.name, label=label))
+    return moment
 
 
 def _check_shape(tables, file_name):
-    """Refuse the file unless every imported sheet and column is there."""
+    """
+    Refuse the file unless every imported sheet and column is there.
+
+    Returns the column positions of each imported sheet, notes for the
+    report, and the moment the file was exported.
+    """
     required = (fmt.CONTROLLER, *IMPORTED_SHEETS)
     missing = [
         sheet.name for sheet in required if _find_table(tables, sheet.name) is None
@@ -996,13 +1071,21 @@ def _check_shape(tables, file_name):
                 file_name=file_name, names=", ".join(f"'{name}'" for name in missing)
             )
         )
-    _check_as_of(tables, file_name)
-    problems, notes, headers = [], [], {}
+    controller = _find_table(tables, fmt.CONTROLLER.name)
+    block = _header_block(controller)
+    _check_as_of(block, controller, file_name)
+    problems, notes, headers, unversioned = [], [], {}, []
     for sheet in IMPORTED_SHEETS:
         table = _find_table(tables, sheet.name)
         found = _header_map(table)
         wanted = [column for column in sheet.columns if column not in sheet.read_only]
-        absent = [column for column in wanted if column not in found]
+        absent = [
+            column
+            for column in wanted
+            if column not in found and column not in sheet.checked
+        ]
+        if any(column not in found for column in sheet.checked):
+            unversioned.append(sheet.name)
         if absent:
             problems.append(
                 MISSING_COLUMNS.format(
@@ -1023,12 +1106,18 @@ def _check_shape(tables, file_name):
         raise ImportFileError(" ".join(problems))
     if len(_find_table(tables, fmt.ACTIVITIES.name).rows) < 2:
         raise ImportFileError(NO_ROWS.format(sheet=fmt.ACTIVITIES.name))
-    return headers, notes
+    if unversioned:
+        raise ImportFileError(
+            NO_VERSION_COLUMN.format(
+                column=VERSION, names=", ".join(f"'{name}'" for name in unversioned)
+            )
+        )
+    return headers, notes, _exported_at(block, controller)
 
 
 def plan_register(tables, *, file_name):
     """The plan for a workbook exported by this application."""
-    headers, notes = _check_shape(tables, file_name)
+    headers, notes, exported_at = _check_shape(tables, file_name)
     plan = ImportPlan(
         file_name=file_name,
         format=OURS,
@@ -1050,6 +1139,7 @@ def plan_register(tables, *, file_name):
         _find_table(tables, fmt.ACTIVITIES.name),
         headers[fmt.ACTIVITIES.name],
         lookups,
+        exported_at,
     )
     for child in CHILD_SHEETS:
         _plan_children(
@@ -1059,6 +1149,7 @@ def plan_register(tables, *, file_name):
             headers[child.sheet.name],
             activities,
             lookups,
+            exported_at,
         )
     return plan
 
@@ -1067,7 +1158,7 @@ def _data_rows(table):
     return [(number, values) for number, values in table.rows if number > 1]
 
 
-def _plan_activities(plan, table, headers, lookups):
+def _plan_activities(plan, table, headers, lookups, exported_at):
     """Plan each activity row; return reference -> (instance, Save or None)."""
     sheet = fmt.ACTIVITIES.name
     rows = _data_rows(table)
@@ -1082,6 +1173,16 @@ def _plan_activities(plan, table, headers, lookups):
             *(column.field for column in ACTIVITY_COLUMNS if column.many)
         )
     }
+    since_export = _SinceExport(
+        ProcessingActivity,
+        exported_at,
+        ("reference",),
+        reference__in=[
+            reference
+            for reference in references
+            if reference and reference not in existing
+        ],
+    )
     activities, seen_references, seen_names = {}, {}, {}
     for (row_number, values), reference in zip(rows, references, strict=True):
         plan_row = RowPlan(sheet, sheet, row_number, reference)
@@ -1098,6 +1199,7 @@ def _plan_activities(plan, table, headers, lookups):
             continue
         seen_references[reference] = row_number
         values_by_field = read_row(plan_row, ACTIVITY_COLUMNS, cells, lookups)
+        seen_version = _read_version(plan_row, cells, lookups)
         name = values_by_field.get("name", "")
         if name in seen_names:
             plan_row.error(
@@ -1110,28 +1212,24 @@ def _plan_activities(plan, table, headers, lookups):
         if new:
             instance = ProcessingActivity(reference=reference)
             plan_row.action = NEW
+            if seen_version is not None:
+                since_export.refuse_revival(plan_row, (reference,))
         changes, links = assign(
             instance, ACTIVITY_COLUMNS, values_by_field, lookups, new=new
         )
         plan_row.changes = changes
-        if new or changes:
+        stale = (
+            bool(changes)
+            and not new
+            and _refuse_stale(plan_row, instance, seen_version)
+        )
+        if (new or changes) and not stale:
             _require_links(plan_row, instance, values_by_field)
             _report_validation(plan_row, instance, ACTIVITY_COLUMNS, values_by_field)
-        save = Save(
-            instance,
-            fields_changed=new
-            or any(
-                not _column(ACTIVITY_COLUMNS, change.column).many for change in changes
-            ),
-            links=links,
-        )
+        save = Save(instance, links=links)
         plan_row.settle(save)
         activities[reference] = (instance, save if new else None)
     return activities
-
-
-def _column(columns, header):
-    return next(column for column in columns if column.header == header)
 
 
 def _require_links(plan_row, instance, values):
@@ -1154,23 +1252,146 @@ def _report_validation(plan_row, instance, columns, values, exclude=()):
         plan_row.error(column, reason)
 
 
+# ---------------------------------------------------------------------------
+# Changes made after the export
+# ---------------------------------------------------------------------------
+
+
+def _read_version(plan_row, cells, lookups):
+    """The row's ``Version`` cell: its record's version as exported, or None."""
+    try:
+        return read_whole_number(cells.get(VERSION), lookups)
+    except CellError as error:
+        plan_row.error(VERSION, str(error))
+        return None
+
+
+def _refuse_stale(plan_row, instance, seen):
+    """
+    Make the row, which changes ``instance``, an error unless the file has
+    the version ``instance`` is at; return whether it is one.
+    """
+    if any(error.column == VERSION for error in plan_row.errors):
+        return True
+    if seen == instance.version:
+        return False
+    if seen is None:
+        reason = VERSION_EMPTY.format(key=plan_row.key)
+    elif seen > instance.version:
+        reason = VERSION_AHEAD.format(
+            key=plan_row.key, seen=seen, current=instance.version
+        )
+    else:
+        reason = STALE_ROW.format(key=plan_row.key, **what_changed(instance, seen))
+    plan_row.error(VERSION, reason)
+    return True
+
+
+def _who_and_when(record):
+    """The user and local time of a history row, as ``what_changed`` words them."""
+    return {
+        "user": record.history_user or "someone",
+        "moment": timezone.localtime(record.history_date).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+class _SinceExport:
+    """
+    What the history of some rows of ``model`` holds after the export.
+
+    One query, of the history rows written after ``exported_at`` that match
+    ``filters`` (none when a filter is an empty list): the last change of
+    each row, which rows were added, and which natural keys were deleted.
+    """
+
+    def __init__(self, model, exported_at, key_fields, **filters):
+        self.last, self.added, self.deleted = {}, set(), {}
+        if not all(filters.values()):
+            return
+        history = (
+            model.history.filter(history_date__gt=exported_at, **filters)
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")
+        )
+        for record in history:
+            self.last.setdefault(record.id, record)
+            if record.history_type == "+":
+                self.added.add(record.id)
+            elif record.history_type == "-":
+                key = (
+                    getattr(record, "activity_id", None),
+                    *_stored_key(record, model, key_fields),
+                )
+                self.deleted.setdefault(key, record)
+
+    def refuse_revival(self, plan_row, key, activity_id=None):
+        """A row of the file whose record was deleted since would revive it."""
+        record = self.deleted.get((activity_id, *key))
+        if record is not None:
+            plan_row.error(
+                VERSION,
+                DELETED_SINCE.format(key=plan_row.key, **_who_and_when(record)),
+            )
+
+    def refuse_deletion(self, plan_row, instance):
+        """A row missing from the file that changed since was never seen."""
+        record = self.last.get(instance.pk)
+        if record is not None:
+            plan_row.error(
+                "",
+                NOT_IN_FILE.format(
+                    key=plan_row.key,
+                    done="added" if instance.pk in self.added else "changed",
+                    **_who_and_when(record),
+                ),
+            )
+
+
+# ---------------------------------------------------------------------------
+# Child sheets
+# ---------------------------------------------------------------------------
+
+
 def _key_part(value):
     if isinstance(value, models.Model):
         return value.pk
     return "" if value is None else str(value)
 
 
-def _plan_children(plan, child, table, headers, activities, lookups):
+def _stored_key(record, model, key_fields):
+    """The natural key of a row or history row, as the plan compares keys."""
+    parts = []
+    for name in key_fields:
+        model_field = model._meta.get_field(name)
+        if model_field.is_relation:
+            # The id, without fetching the related row.
+            pk = getattr(record, model_field.attname)
+            parts.append("" if pk is None else pk)
+        else:
+            parts.append(_key_part(getattr(record, name)))
+    return tuple(parts)
+
+
+def _plan_children(plan, child, table, headers, activities, lookups, exported_at):
     """Plan one child sheet: its rows replace the rows of each activity named."""
     sheet = child.sheet.name
+    stored = {
+        reference: instance
+        for reference, (instance, parent) in activities.items()
+        if parent is None
+    }
     existing = defaultdict(dict)
     for instance in child.model.objects.filter(
-        activity__reference__in=[
-            reference for reference, (_, parent) in activities.items() if parent is None
-        ]
+        activity__reference__in=list(stored)
     ).select_related("activity", *child.related):
-        key = tuple(_key_part(getattr(instance, name)) for name in child.key_fields)
+        key = _stored_key(instance, child.model, child.key_fields)
         existing[instance.activity.reference][key] = instance
+    since_export = _SinceExport(
+        child.model,
+        exported_at,
+        child.key_fields,
+        activity_id__in=[activity.pk for activity in stored.values()],
+    )
     key_headers = [_header_of(child, name) for name in child.key_fields]
     seen = {}
     for row_number, values in _data_rows(table):
@@ -1179,6 +1400,7 @@ def _plan_children(plan, child, table, headers, activities, lookups):
         plan_row = RowPlan(sheet, sheet, row_number, reference, phase=CHILD)
         plan.rows.append(plan_row)
         values_by_field = read_row(plan_row, child.columns, cells, lookups)
+        seen_version = _read_version(plan_row, cells, lookups)
         if not reference:
             plan_row.error(REFERENCE, REQUIRED)
             continue
@@ -1208,10 +1430,17 @@ def _plan_children(plan, child, table, headers, activities, lookups):
         if new:
             instance = child.model(activity=activity if parent is None else None)
             plan_row.action = NEW
+            if parent is None and seen_version is not None:
+                since_export.refuse_revival(plan_row, key, activity.pk)
         plan_row.changes, _ = assign(
             instance, child.columns, values_by_field, lookups, new=new
         )
-        if new or plan_row.changes:
+        stale = (
+            bool(plan_row.changes)
+            and not new
+            and _refuse_stale(plan_row, instance, seen_version)
+        )
+        if (new or plan_row.changes) and not stale:
             _report_validation(
                 plan_row,
                 instance,
@@ -1236,6 +1465,7 @@ def _plan_children(plan, child, table, headers, activities, lookups):
                 phase=REMOVAL,
             )
             plan.rows.append(plan_row)
+            since_export.refuse_deletion(plan_row, instance)
             plan_row.settle(Delete(instance))
 
 
@@ -1274,7 +1504,8 @@ def apply_plan(plan, *, user=None):
 
     Every history row records ``user`` (when given) and the reason
     "Imported from <file name>". Raises ``ImportAborted`` with the failing
-    row when a write is refused.
+    row when a write is refused, including a row whose record was saved by
+    someone else since the plan was made.
     """
     if plan.has_errors:
         raise ValueError("A plan with errors cannot be applied.")
@@ -1291,6 +1522,17 @@ def apply_plan(plan, *, user=None):
             for row, operation in plan.operations():
                 current = row
                 operation.apply(stamp)
+    except StaleRecordError as error:
+        # Saved by someone else between the plan and now.
+        stale = error.instance
+        raise ImportAborted(
+            RowError(
+                current.sheet,
+                current.row,
+                VERSION,
+                STALE_ROW.format(key=current.key, **what_changed(stale, stale.version)),
+            )
+        ) from error
     except ValidationError as error:
         raise ImportAborted(
             RowError(current.sheet, current.row, "", " ".join(error.messages))

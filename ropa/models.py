@@ -35,9 +35,10 @@ from .enums import (
 )
 from .geography import adequacy_decision, in_eea
 from .history import history
+from .versioning import Versioned
 
 
-class SecurityMeasure(models.Model):
+class SecurityMeasure(Versioned):
     """A technical or organisational security measure (Art. 32(1)), reusable."""
 
     name = models.CharField(max_length=200, unique=True)
@@ -68,7 +69,7 @@ class SecurityMeasure(models.Model):
         return self.name
 
 
-class Recipient(models.Model):
+class Recipient(Versioned):
     """A recipient or category of recipients (Art. 30(1)(d)), reusable."""
 
     name = models.CharField(max_length=200, unique=True)
@@ -143,7 +144,7 @@ class ProcessingActivityQuerySet(models.QuerySet):
         return self.filter(dpia_required=True).exclude(dpia_status=DPIAStatus.COMPLETED)
 
 
-class ProcessingActivity(models.Model):
+class ProcessingActivity(Versioned):
     """
     One entry of the record of processing activities (Art. 30).
 
@@ -434,7 +435,7 @@ class ProcessingActivity(models.Model):
         return last_reviewed_on + interval
 
 
-class LawfulBasis(models.Model):
+class LawfulBasis(Versioned):
     """A legal basis for an activity: Art. 6(1), and Art. 9(2) / 10 where needed."""
 
     activity = models.ForeignKey(
@@ -513,7 +514,7 @@ class LawfulBasis(models.Model):
             )
 
 
-class InternationalTransfer(models.Model):
+class InternationalTransfer(Versioned):
     """A transfer to a third country or international organisation (Art. 30(1)(e))."""
 
     activity = models.ForeignKey(
@@ -595,7 +596,7 @@ class InternationalTransfer(models.Model):
             )
 
 
-class RetentionRule(models.Model):
+class RetentionRule(Versioned):
     """How long data is kept (Art. 30(1)(f)), per data category or for all of it."""
 
     activity = models.ForeignKey(
@@ -709,7 +710,7 @@ class ReviewQuerySet(models.QuerySet):
         return self.open().filter(due_on__lt=on or timezone.localdate())
 
 
-class Review(models.Model):
+class Review(Versioned):
     """One review of an activity in one review cycle."""
 
     activity = models.ForeignKey(
@@ -763,3 +764,39 @@ class Review(models.Model):
 
     def __str__(self):
         return f"{self.activity.reference} review {self.cycle}"
+
+
+class FunctionMembership(Versioned):
+    """
+    A user who contributes the activities of one business function.
+
+    A member of the Contributor group adds and changes the activities whose
+    business function is one of their memberships, and sees no others.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="function_memberships",
+    )
+    business_function = models.CharField(
+        max_length=100,
+        help_text="Exactly as the activities name it, e.g. Sales.",
+    )
+
+    history = history()
+
+    class Meta:
+        ordering = ("business_function", "user")
+        verbose_name = "function membership"
+        constraints = (
+            models.UniqueConstraint(
+                fields=("user", "business_function"),
+                name="ropa_functionmembership_unique_per_user",
+                violation_error_message="The user is already a member of this "
+                "business function.",
+            ),
+        )
+
+    def __str__(self):
+        return f"{self.user} in {self.business_function}"

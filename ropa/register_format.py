@@ -19,11 +19,11 @@ The ``Controller`` sheet
     Rows 1 to 4 are the header block, a label in column A and its value in
     column B: the title (``REGISTER_TITLE``, no value), ``Controller`` (the
     organisation's name, or ``ALL_CONTROLLERS``), ``As of`` (an ISO date, or
-    ``CURRENT`` for the register as it stands) and ``Exported at`` (an ISO 8601
-    date and time with its UTC offset). Row 5 is empty. Row 6 holds
-    ``CONTROLLER_COLUMNS`` and each row below one responsible organisation of
-    the exported activities (Art. 30(1)(a) and 30(2)(a)): name, contact
-    details, DPO and Art. 27 representative.
+    ``CURRENT`` for the register as it stands) and ``Exported at`` (the moment
+    the export began, ISO 8601 to the microsecond with its UTC offset). Row 5
+    is empty. Row 6 holds ``CONTROLLER_COLUMNS`` and each row below one
+    responsible organisation of the exported activities (Art. 30(1)(a) and
+    30(2)(a)): name, contact details, DPO and Art. 27 representative.
 
 Natural keys (``Sheet.key``)
     Activities: Reference. Lawful bases: Reference + Basis. Transfers:
@@ -38,10 +38,10 @@ How values are written
     labels, which may be reworded. Booleans are ``yes`` / ``no``; an unknown
     (null) boolean is an empty cell. Dates are ISO dates (``2024-01-15``),
     date-times ISO 8601 in the project's time zone with their offset. Countries
-    are ISO 3166-1 alpha-2 codes. Numbers (notice order, retention period) are
-    numbers. Related records are named by their unique name; processor
-    agreements, joint arrangements and activities by their reference; the
-    owner by username. Empty is an empty cell.
+    are ISO 3166-1 alpha-2 codes. Numbers (notice order, retention period,
+    version) are numbers. Related records are named by their unique name;
+    processor agreements, joint arrangements and activities by their
+    reference; the owner by username. Empty is an empty cell.
 
 Lists (many-to-many values)
     Joined with ``LIST_SEPARATOR`` ("; "). Names are not refused for holding a
@@ -61,6 +61,17 @@ Read-only columns (``Sheet.read_only``)
     Written for readers, derived from other sheets or set by the system; an
     import ignores them.
 
+Versions (``Sheet.checked``: the ``Version`` column)
+    The Activities, Lawful bases, Transfers and Retention rules sheets end
+    with ``VERSION``: the record's ``version`` (``ropa.versioning``), which
+    counts its saves; an as-of export writes the version the record had then.
+    The import reads the column and never writes it: a row that would change
+    a record no longer at the file's version is refused, since the record was
+    changed after the file was exported. A row added to the file leaves it
+    empty. ``Exported at`` tells the import, likewise, which child rows
+    missing from the file were added or changed after the export, and which
+    exported rows (Version filled) name a record deleted since.
+
 The ``ICO template`` sheet (``ICO_COLUMNS``) is a separate export shaped like
 the UK ICO documentation template for controllers, for readers: its choices
 are labels, and it is not read back by the import of our own format.
@@ -77,6 +88,8 @@ CURRENT = "current"
 HEADER_BLOCK = (REGISTER_TITLE, "Controller", "As of", "Exported at")
 # Row numbers (1-based) of the Controller sheet's parts.
 CONTROLLER_HEADER_ROW = len(HEADER_BLOCK) + 2
+
+VERSION = "Version"
 
 LIST_SEPARATOR = "; "
 YES = "yes"
@@ -151,6 +164,8 @@ ACTIVITY_COLUMNS = (
     "Retention",
     "Created at",
     "Updated at",
+    # Checked by the import, never written: the record's version.
+    "Version",
 )
 
 LAWFUL_BASIS_COLUMNS = (
@@ -162,6 +177,7 @@ LAWFUL_BASIS_COLUMNS = (
     "Art. 9(2) condition",
     "Art. 10 authority",
     "Sample value",
+    "Version",
 )
 
 TRANSFER_COLUMNS = (
@@ -173,6 +189,7 @@ TRANSFER_COLUMNS = (
     "Documentation of suitable safeguards",
     "Transfer impact assessment",
     "Notes",
+    "Version",
 )
 
 RETENTION_COLUMNS = (
@@ -185,6 +202,7 @@ RETENTION_COLUMNS = (
     "Action at the end",
     "Legal reference",
     "Sample value",
+    "Version",
 )
 
 PROCESSOR_COLUMNS = (
@@ -261,7 +279,10 @@ class Sheet:
     filename: str
     columns: tuple
     key: tuple
+    # Written for readers; the import ignores them.
     read_only: tuple = ()
+    # Read by the import to check a row against the register, never written.
+    checked: tuple = ()
 
 
 CONTROLLER = Sheet("Controller", "controller.csv", CONTROLLER_COLUMNS, ("Name",))
@@ -277,21 +298,28 @@ ACTIVITIES = Sheet(
         "Created at",
         "Updated at",
     ),
+    checked=(VERSION,),
 )
 LAWFUL_BASES = Sheet(
-    "Lawful bases", "lawful-bases.csv", LAWFUL_BASIS_COLUMNS, ("Reference", "Basis")
+    "Lawful bases",
+    "lawful-bases.csv",
+    LAWFUL_BASIS_COLUMNS,
+    ("Reference", "Basis"),
+    checked=(VERSION,),
 )
 TRANSFERS = Sheet(
     "Transfers",
     "transfers.csv",
     TRANSFER_COLUMNS,
     ("Reference", "Country", "International organisation", "Mechanism"),
+    checked=(VERSION,),
 )
 RETENTION_RULES = Sheet(
     "Retention rules",
     "retention-rules.csv",
     RETENTION_COLUMNS,
     ("Reference", "Personal data category"),
+    checked=(VERSION,),
 )
 PROCESSORS = Sheet(
     "Processors",
@@ -361,6 +389,20 @@ def iso(value):
     if isinstance(value, datetime.datetime):
         return value.isoformat(timespec="seconds")
     return value.isoformat()
+
+
+def exported_at_text(moment):
+    """The ``Exported at`` value: ISO 8601 to the microsecond, with its offset."""
+    return moment.isoformat(timespec="microseconds")
+
+
+def read_exported_at(text):
+    """The moment ``exported_at_text`` wrote, or None for any other text."""
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def to_cell(value):

@@ -13,6 +13,11 @@ they share lives in ``RegisterResource``:
 - an import applies whole or changes nothing, runs each model's
   ``full_clean()``, saves row by row so that history is written (never bulk),
   and records who imported from which file;
+- every file carries each record's ``version`` (``ropa.versioning``), which
+  an import reads and never writes: a row that would change a record saved
+  since the file was exported is an error saying who changed it, when and
+  what, and nothing is written. New rows ignore it, and a file without the
+  column (written by hand, not exported) is not checked;
 - an export fetches every related column in the same few queries, whatever
   the number of rows.
 """
@@ -47,11 +52,26 @@ from .models import (
     SecurityMeasure,
 )
 from .spreadsheet import FORMULA_PREFIXES, neutralise
+from .versioning import StaleRecordError, what_changed
 
 #: Joins the names of a many-to-many column; a name never contains it.
 SEPARATOR = "; "
 TEXT_FIELDS = (models.CharField, models.TextField)
 COMPLETED_REVIEW_DUE_ON = "A completed review keeps the due date it was signed off on."
+#: The column holding each record's version: exported, checked on import.
+VERSION = "version"
+REDO = "export the list again and redo the edit."
+STALE = (
+    "This {model} was changed by {user} at {moment} after this file was "
+    "exported ({changes}): " + REDO
+)
+VERSION_AHEAD = (
+    "This {model} is at version {current}, not {seen}: this file was not "
+    "exported from the register as it stands; " + REDO
+)
+VERSION_EMPTY = (
+    "Empty: a row that changes a {model} needs the version it was exported at; " + REDO
+)
 
 
 def natural_key_field(model):
@@ -187,6 +207,14 @@ class RegisterResource(resources.ModelResource):
 
     @classmethod
     def field_from_django_field(cls, field_name, django_field, readonly):
+        if field_name == VERSION:
+            # Counted by each save: exported, read to check the row, never set.
+            return fields.Field(
+                attribute=VERSION,
+                column_name=VERSION,
+                widget=widgets.IntegerWidget(),
+                readonly=True,
+            )
         if not django_field.is_relation:
             field = super().field_from_django_field(field_name, django_field, readonly)
             if isinstance(django_field, TEXT_FIELDS) and not django_field.null:
@@ -269,6 +297,15 @@ class RegisterResource(resources.ModelResource):
             super().import_instance(instance, row, **kwargs)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
+        if VERSION in row:
+            # Kept for validate_instance, which runs only for rows that would
+            # change something (skip_unchanged).
+            try:
+                instance._seen_version = self.fields[VERSION].clean(row)
+            except (ValueError, ArithmeticError):
+                errors[VERSION] = ValidationError(
+                    f"'{row[VERSION]}' is not a version number.", code="invalid"
+                )
         # Many-to-many columns are written after the row is saved; their names
         # are checked now, so that an unknown one is an error of this row.
         for field in self.get_import_fields():
@@ -284,6 +321,49 @@ class RegisterResource(resources.ModelResource):
                     )
         if errors:
             raise ValidationError(errors)
+
+    def validate_instance(
+        self, instance, import_validation_errors=None, validate_unique=True
+    ):
+        errors = dict(import_validation_errors or {})
+        if VERSION not in errors:
+            stale = self.stale_reason(instance)
+            if stale:
+                errors[VERSION] = ValidationError(stale, code="stale")
+        super().validate_instance(instance, errors, validate_unique)
+
+    @staticmethod
+    def stale_reason(instance):
+        """
+        Why a row that changes ``instance`` is refused, or "" when the file has
+        the version ``instance`` is at (or, new or from a file without the
+        column, makes no claim).
+        """
+        if instance._state.adding or not hasattr(instance, "_seen_version"):
+            return ""
+        seen, current = instance._seen_version, instance.version
+        model = instance._meta.verbose_name
+        if seen == current:
+            return ""
+        if seen is None:
+            return VERSION_EMPTY.format(model=model)
+        if seen > current:
+            return VERSION_AHEAD.format(model=model, seen=seen, current=current)
+        return STALE.format(model=model, **what_changed(instance, seen))
+
+    def do_instance_save(self, instance, is_create):
+        try:
+            super().do_instance_save(instance, is_create)
+        except StaleRecordError as error:
+            # Saved by someone else since the row was checked: the row is
+            # invalid, and the import rolls back.
+            reason = STALE.format(
+                model=instance._meta.verbose_name,
+                **what_changed(instance, instance.version),
+            )
+            raise ValidationError(
+                {VERSION: ValidationError(reason, code="stale")}
+            ) from error
 
     def before_save_instance(self, instance, row, **kwargs):
         file_name = kwargs.get("file_name")
@@ -309,7 +389,7 @@ class RegisterResource(resources.ModelResource):
 class DataProtectionOfficerResource(RegisterResource):
     class Meta:
         model = DataProtectionOfficer
-        fields = ("name", "email", "phone", "engagement", "address")
+        fields = ("name", "email", "phone", "engagement", "address", "version")
         import_id_fields = ("name", "email")
 
 
@@ -333,6 +413,7 @@ class OrganisationResource(RegisterResource):
             "parent",
             "dpo",
             "representative",
+            "version",
         )
         import_id_fields = ("name",)
 
@@ -353,6 +434,7 @@ class JointControllerArrangementResource(RegisterResource):
             "document_reference",
             "signed_on",
             "review_on",
+            "version",
         )
         import_id_fields = ("reference",)
 
@@ -370,6 +452,7 @@ class ProcessorAgreementResource(RegisterResource):
             "expires_on",
             "sub_processors",
             "transfers_covered",
+            "version",
         )
         import_id_fields = ("reference",)
 
@@ -382,7 +465,7 @@ class ProcessorAgreementResource(RegisterResource):
 class DataSubjectCategoryResource(RegisterResource):
     class Meta:
         model = DataSubjectCategory
-        fields = ("name", "description", "vulnerable", "is_sample")
+        fields = ("name", "description", "vulnerable", "is_sample", "version")
         import_id_fields = ("name",)
 
 
@@ -396,6 +479,7 @@ class PersonalDataCategoryResource(RegisterResource):
             "sensitivity",
             "special_category",
             "is_sample",
+            "version",
         )
         import_id_fields = ("name",)
 
@@ -408,14 +492,21 @@ class PersonalDataCategoryResource(RegisterResource):
 class SecurityMeasureResource(RegisterResource):
     class Meta:
         model = SecurityMeasure
-        fields = ("name", "measure_type", "area", "description", "is_sample")
+        fields = ("name", "measure_type", "area", "description", "is_sample", "version")
         import_id_fields = ("name",)
 
 
 class RecipientResource(RegisterResource):
     class Meta:
         model = Recipient
-        fields = ("name", "recipient_type", "organisation", "country", "description")
+        fields = (
+            "name",
+            "recipient_type",
+            "organisation",
+            "country",
+            "description",
+            "version",
+        )
         import_id_fields = ("name",)
 
 
@@ -476,6 +567,7 @@ class ProcessingActivityResource(RegisterResource):
             "notice_text",
             "created_at",
             "updated_at",
+            "version",
         )
         import_id_fields = ("reference",)
 
@@ -492,6 +584,7 @@ class LawfulBasisResource(RegisterResource):
             "special_category_condition",
             "criminal_data_authority",
             "is_sample",
+            "version",
         )
         import_id_fields = ("activity", "basis")
 
@@ -508,6 +601,7 @@ class InternationalTransferResource(RegisterResource):
             "safeguards_documentation",
             "tia_reference",
             "notes",
+            "version",
         )
         # No database key: a transfer is its activity, destination and recipient.
         import_id_fields = (
@@ -531,6 +625,7 @@ class RetentionRuleResource(RegisterResource):
             "end_action",
             "legal_reference",
             "is_sample",
+            "version",
         )
         import_id_fields = ("activity", "personal_data_category")
 
@@ -569,6 +664,7 @@ class ReviewResource(RegisterResource):
             "reviewer",
             "outcome",
             "notes",
+            "version",
         )
         import_id_fields = ("activity", "cycle")
 

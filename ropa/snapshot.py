@@ -98,6 +98,7 @@ ACTIVITY_FIELDS = (
     "notice_text",
     "created_at",
     "updated_at",
+    "version",
 )
 ACTIVITY_LINKS = (
     "organisations",
@@ -122,6 +123,7 @@ CHILDREN = (
             "special_category_condition",
             "criminal_data_authority",
             "is_sample",
+            "version",
         ),
     ),
     (
@@ -137,6 +139,7 @@ CHILDREN = (
             "safeguards_documentation",
             "tia_reference",
             "notes",
+            "version",
         ),
     ),
     (
@@ -153,6 +156,7 @@ CHILDREN = (
             "end_action",
             "legal_reference",
             "is_sample",
+            "version",
         ),
     ),
 )

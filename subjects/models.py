@@ -2,6 +2,7 @@ from django.db import models
 
 from ropa.constraints import choice_constraint
 from ropa.history import history
+from ropa.versioning import Versioned
 
 from .enums import Sensitivity, SpecialCategory
 
@@ -11,7 +12,7 @@ SAMPLE_VALUE_HELP = (
 )
 
 
-class DataSubjectCategory(models.Model):
+class DataSubjectCategory(Versioned):
     """A category of data subjects (Art. 30(1)(c))."""
 
     name = models.CharField(max_length=200, unique=True)
@@ -44,7 +45,7 @@ class PersonalDataCategoryQuerySet(models.QuerySet):
         return self.filter(sensitivity=Sensitivity.CRIMINAL)
 
 
-class PersonalDataCategory(models.Model):
+class PersonalDataCategory(Versioned):
     """A category of personal data (Art. 30(1)(c)), with its sensitivity."""
 
     name = models.CharField(max_length=200, unique=True)

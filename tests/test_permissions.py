@@ -23,6 +23,7 @@ from django.urls import reverse
 from ropa.resources import RESOURCES
 from ropa.roles import AUDITOR, DPO
 from tests import factories
+from tests.factories.memberships import FunctionMembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,7 @@ FACTORIES = {
     "ropa.internationaltransfer": factories.InternationalTransferFactory,
     "ropa.retentionrule": factories.RetentionRuleFactory,
     "ropa.review": factories.ReviewFactory,
+    "ropa.functionmembership": FunctionMembershipFactory,
 }
 LABELS = sorted(FACTORIES)
 ADMINS = {

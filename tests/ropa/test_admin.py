@@ -189,6 +189,7 @@ def test_changelist_search(dpo_client, field):
 def form_data(activity, **changes):
     """The change form's POST data for ``activity``, with ``changes`` applied."""
     data = {
+        "seen_version": activity.version,
         "reference": activity.reference,
         "status": activity.status,
         "role": activity.role,

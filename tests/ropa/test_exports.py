@@ -378,6 +378,7 @@ def test_export_xlsx_child_sheets(full_activity):
         "Art. 9(2) condition": "explicit_consent",
         "Art. 10 authority": "Act 2018:1",
         "Sample value": "no",
+        "Version": "1",
     }
     transfers = xlsx_records(layout.TRANSFERS)
     assert [

@@ -1,0 +1,122 @@
+"""
+Optimistic locking: a save from an outdated copy of a record is refused.
+
+Every register model counts its saves in ``version``. A save checks, under a
+row lock, that the row still has the version the copy was read at, and bumps
+it; otherwise it raises ``StaleRecordError`` and writes nothing. Forms carry
+the version the user saw (``VersionCheckedForm``), so when two people edit the
+same record the second save is refused with what changed in between, taken
+from the history, instead of silently overwriting the first.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models, router, transaction
+from django.utils import timezone
+
+STALE = (
+    "This {model} was changed by {user} at {moment} while you were editing it "
+    "({changes}). Nothing was saved: reload the page to see the current "
+    "record, then make your change again."
+)
+MISSING = "This form is out of date: reload the page and make your change again."
+
+
+class StaleRecordError(Exception):
+    def __init__(self, instance, current):
+        self.instance = instance
+        self.current = current
+        super().__init__(
+            f"{instance._meta.verbose_name} {instance.pk} is at version {current}, "
+            f"this copy at {instance.version}: refusing to overwrite."
+        )
+
+
+class Versioned(models.Model):
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Counts the saves of this record; a save from an outdated copy "
+        "is refused.",
+    )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self._state.adding or self.pk is None:
+            return super().save(*args, **kwargs)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            current = (
+                type(self)
+                ._base_manager.using(using)
+                # No ordering: a default ordering on a nullable relation would
+                # join it, and PostgreSQL refuses FOR UPDATE on an outer join.
+                .order_by()
+                .select_for_update()
+                .filter(pk=self.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if current is not None and current != self.version:
+                raise StaleRecordError(self, current)
+            self.version += 1
+            try:
+                return super().save(*args, **kwargs)
+            except BaseException:
+                self.version -= 1
+                raise
+
+
+def what_changed(instance, seen):
+    """Who changed ``instance`` since version ``seen``, when, and which fields."""
+    history = instance.history.order_by("-history_date", "-history_id")
+    latest = history.first()
+    before = history.filter(version=seen).first()
+    if latest is None:
+        return {"user": "someone", "moment": "", "changes": "changes not recorded"}
+    changed = []
+    if before is not None and before.history_id != latest.history_id:
+        delta = latest.diff_against(before)
+        changed = [
+            str(instance._meta.get_field(change.field).verbose_name)
+            for change in delta.changes
+            if change.field != "version"
+        ]
+    return {
+        "user": latest.history_user or "someone",
+        "moment": timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M"),
+        "changes": "changed: " + ", ".join(changed) if changed else "saved again",
+    }
+
+
+class VersionCheckedForm(forms.ModelForm):
+    """A model form that refuses to save over a change made since it was shown."""
+
+    seen_version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=1
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            field = self.fields["seen_version"]
+            field.initial = self.instance.version
+            field.required = True
+            field.error_messages["required"] = MISSING
+
+    def clean(self):
+        cleaned = super().clean()
+        seen = cleaned.get("seen_version")
+        instance = self.instance
+        if instance.pk is not None and seen is not None and seen != instance.version:
+            raise ValidationError(
+                STALE.format(
+                    model=instance._meta.verbose_name, **what_changed(instance, seen)
+                ),
+                code="stale",
+            )
+        return cleaned

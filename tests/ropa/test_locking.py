@@ -1,0 +1,124 @@
+"""Optimistic locking: two people editing one record never lose a change."""
+
+import pytest
+from django.urls import reverse
+
+from ropa.enums import LawfulBasisChoice
+from ropa.models import LawfulBasis, ProcessingActivity
+from ropa.versioning import MISSING, StaleRecordError
+from tests.factories import ProcessingActivityFactory, UserFactory
+from tests.ropa.test_admin import form_data
+from tests.test_admin_smoke import FACTORIES
+
+pytestmark = pytest.mark.django_db
+
+
+def change_url(obj):
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=(obj.pk,))
+
+
+def test_save_bumps_the_version():
+    activity = ProcessingActivityFactory()
+    version = activity.version
+
+    activity.save()
+
+    assert activity.version == version + 1
+    assert ProcessingActivity.objects.get(pk=activity.pk).version == version + 1
+
+
+def test_save_from_an_outdated_copy_is_refused_and_writes_nothing():
+    activity = ProcessingActivityFactory(name="Orders")
+    mine = ProcessingActivity.objects.get(pk=activity.pk)
+    theirs = ProcessingActivity.objects.get(pk=activity.pk)
+    theirs.name = "Their change"
+    theirs.save()
+    history = activity.history.count()
+
+    mine.name = "My change"
+    with pytest.raises(StaleRecordError):
+        mine.save()
+
+    assert ProcessingActivity.objects.get(pk=activity.pk).name == "Their change"
+    assert activity.history.count() == history
+    assert mine.version == theirs.version - 1
+
+
+def test_save_with_update_fields_bumps_the_version_too():
+    activity = ProcessingActivityFactory()
+    stale = ProcessingActivity.objects.get(pk=activity.pk)
+    activity.name = "Renamed"
+    activity.save(update_fields=["name"])
+
+    with pytest.raises(StaleRecordError):
+        stale.save(update_fields=["purpose"])
+
+
+def test_admin_refuses_the_second_save_and_says_what_changed(dpo_client):
+    activity = ProcessingActivityFactory(name="Orders", purpose="To deliver.")
+    shown = form_data(activity, name="My new name")
+    colleague = UserFactory(username="colleague")
+    theirs = ProcessingActivity.objects.get(pk=activity.pk)
+    theirs.purpose = "To deliver and invoice."
+    theirs._history_user = colleague
+    theirs.save()
+    history = activity.history.count()
+
+    response = dpo_client.post(change_url(activity), shown)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert len(errors) == 1
+    assert "was changed by colleague" in errors[0]
+    assert "changed: purpose" in errors[0]
+    activity.refresh_from_db()
+    assert (activity.name, activity.purpose) == ("Orders", "To deliver and invoice.")
+    assert activity.history.count() == history
+
+
+def test_admin_refuses_a_stale_inline_row(dpo_client):
+    activity = ProcessingActivityFactory(lawful_basis=LawfulBasisChoice.CONTRACT)
+    basis = activity.lawful_bases.get()
+    data = form_data(
+        activity,
+        **{
+            "lawful_bases-TOTAL_FORMS": "1",
+            "lawful_bases-INITIAL_FORMS": "1",
+            "lawful_bases-0-id": basis.pk,
+            "lawful_bases-0-activity": activity.pk,
+            "lawful_bases-0-seen_version": basis.version,
+            "lawful_bases-0-basis": LawfulBasisChoice.CONTRACT,
+            "lawful_bases-0-explanation": "My explanation",
+        },
+    )
+    theirs = LawfulBasis.objects.get(pk=basis.pk)
+    theirs.explanation = "Their explanation"
+    theirs.save()
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 200
+    assert LawfulBasis.objects.get(pk=basis.pk).explanation == "Their explanation"
+
+
+def test_admin_refuses_a_form_without_its_version(dpo_client):
+    activity = ProcessingActivityFactory(name="Orders")
+    data = form_data(activity, name="Renamed")
+    del data["seen_version"]
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 200
+    assert MISSING in response.content.decode()
+    activity.refresh_from_db()
+    assert activity.name == "Orders"
+
+
+@pytest.mark.parametrize("label", sorted(FACTORIES))
+def test_every_register_change_form_carries_the_version(superuser_client, label):
+    obj = FACTORIES[label]()
+
+    response = superuser_client.get(change_url(obj))
+
+    assert f'name="seen_version" value="{obj.version}"' in response.content.decode()
