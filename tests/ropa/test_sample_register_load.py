@@ -1,19 +1,11 @@
-"""
-The sample register against the privacy notice it comes from.
-
-Expectations are read from the notice as published (``ropa/fixtures/
-sample_notice.txt``), not from ``ropa.sample``: the titles, texts, joint
-purposes, profiling and opt-out statements the register must carry.
-"""
+"""Loading the sample register into an empty database: options and refusals."""
 
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError
 
-import ropa
 from controllers.models import Organisation
 from ropa.models import (
     ProcessingActivity,
@@ -22,59 +14,6 @@ from ropa.sample import SAMPLE_REASON, SampleRegisterError, load_sample_register
 from tests.ropa.test_sample_register import _counts, _load, _models
 
 pytestmark = pytest.mark.django_db
-
-NOTICE = Path(ropa.__file__).resolve().parent / "fixtures" / "sample_notice.txt"
-
-# Words the notice's PDF broke at a line end, as they appear in it.
-HYPHENATION_ARTEFACTS = {
-    "ar-chive": "archive",
-    "com-pany": "company",
-    "con-duct": "conduct",
-    "cus-tomer": "customer",
-    "custom-er": "customer",
-    "digi-tal": "digital",
-    "ex-ample": "example",
-    "in-formation": "information",
-    "joint-ly": "jointly",
-    "newslet-ter": "newsletter",
-    "other-wise": "otherwise",
-    "partici-pation": "participation",
-    "pat-terns": "patterns",
-    "per-sonal": "personal",
-    "pro-cess": "process",
-    "pur-pose": "purpose",
-    "reg-istering": "registering",
-    "require-ment": "requirement",
-    "under-take": "undertake",
-}
-# Hyphenated words the notice spells so.
-HYPHENATED_WORDS = {
-    "back-ups",
-    "co-operation",
-    "decision-making",
-    "e-mail",
-    "follow-up",
-    "follow-ups",
-    "so-called",
-}
-HYPHENATED = re.compile(r"\b[A-Za-z]+-[A-Za-z]+\b")
-
-JOINT_STATEMENT = re.compile(
-    r"^Each company covered by this privacy policy is, as a starting point, "
-    r"responsible for its own use of your personal data for this purpose\. "
-    r"Companies within the Infobric group are, however, jointly responsible for "
-    r"the use of your personal data for this purpose where the companies jointly "
-    r"(?P<processing>.+)\.$"
-)
-ALWAYS_JOINT_STATEMENT = re.compile(
-    r"^The companies are jointly responsible for the processing of your personal "
-    r"data in order to (?P<processing>.+)\.$"
-)
-# Words of the sentences the register keeps in fields of their own.
-OPT_OUT_WORDS = ("unsubscribe", "opt out")
-PROFILING_WORDS = ("profiling",)
-JOINT_WORDS = ("jointly responsible",)
-SOCIAL_NETWORKS = "Social networking platforms"
 
 
 def test_load_sample_register_quiet_prints_the_summary_only():
