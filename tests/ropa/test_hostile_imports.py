@@ -217,7 +217,7 @@ def assert_round_trip(plan, path):
     assert not again.has_writes
 
 
-def assert_file_refused(path, before, *, file_name=FILE_NAME, reason=""):
+def assert_file_refused(path, before, *, file_name=FILE_NAME, reason=None):
     with pytest.raises(ImportFileError, match=reason) as raised:
         plan_import(path, file_name=file_name)
     assert f"'{file_name}'" in str(raised.value)
