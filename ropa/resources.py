@@ -43,6 +43,7 @@ from controllers.models import (
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
 from .models import (
+    FunctionMembership,
     InternationalTransfer,
     LawfulBasis,
     ProcessingActivity,
@@ -676,6 +677,21 @@ class ReviewResource(RegisterResource):
 
 
 #: The resource of each register model, as its admin list offers it.
+class FunctionMembershipResource(RegisterResource):
+    user = fields.Field(
+        attribute="user",
+        column_name="user",
+        widget=NamedForeignKeyWidget(
+            get_user_model(), field=get_user_model().USERNAME_FIELD
+        ),
+    )
+
+    class Meta:
+        model = FunctionMembership
+        fields = ("user", "business_function", "version")
+        import_id_fields = ("user", "business_function")
+
+
 RESOURCES = {
     resource._meta.model: resource
     for resource in (
@@ -692,5 +708,6 @@ RESOURCES = {
         InternationalTransferResource,
         RetentionRuleResource,
         ReviewResource,
+        FunctionMembershipResource,
     )
 }

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from tests import factories
+from tests.factories.memberships import FunctionMembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,7 @@ FACTORIES = {
     "ropa.internationaltransfer": factories.InternationalTransferFactory,
     "ropa.retentionrule": factories.RetentionRuleFactory,
     "ropa.review": factories.ReviewFactory,
+    "ropa.functionmembership": FunctionMembershipFactory,
 }
 REGISTER_APPS = {"controllers", "subjects", "ropa"}
 

@@ -57,7 +57,7 @@ def test_is_historical_tells_history_tables_apart():
 
 def test_role_permissions_refuses_an_unknown_role():
     with pytest.raises(ValueError, match="Unknown role"):
-        role_permissions("Contributor")
+        role_permissions("Owner")
 
 
 # ---------------------------------------------------------------------------
@@ -87,6 +87,7 @@ DELETABLE = {
     # Activities retire; reviews are evidence.
     "ropa.processingactivity": False,
     "ropa.review": False,
+    "ropa.functionmembership": True,
 }
 
 
