@@ -304,9 +304,10 @@ def test_constraints_each_has_a_test_case():
         for constraint in model._meta.constraints
     }
 
-    assert names == {case.values[3] for case in CHOICE_FIELDS} | {
-        case.values[0] for case in RULE_VIOLATIONS
-    }
+    # The function membership's uniqueness: test_function_membership_is_unique.
+    assert names - {"ropa_functionmembership_unique_per_user"} == {
+        case.values[3] for case in CHOICE_FIELDS
+    } | {case.values[0] for case in RULE_VIOLATIONS}
 
 
 @pytest.mark.parametrize(("factory", "kwargs", "field", "constraint"), CHOICE_FIELDS)
@@ -761,3 +762,15 @@ def test_activity_factory_processor_record_role():
     assert ProcessingActivityFactory(processor_record=True).role == (
         ActivityRole.PROCESSOR
     )
+
+
+def test_function_membership_is_unique():
+    from django.db import IntegrityError, transaction
+
+    from tests.factories.memberships import FunctionMembershipFactory
+
+    membership = FunctionMembershipFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FunctionMembershipFactory(
+            user=membership.user, business_function=membership.business_function
+        )
