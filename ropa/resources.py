@@ -676,7 +676,6 @@ class ReviewResource(RegisterResource):
             raise ValidationError({"due_on": COMPLETED_REVIEW_DUE_ON})
 
 
-#: The resource of each register model, as its admin list offers it.
 class FunctionMembershipResource(RegisterResource):
     user = fields.Field(
         attribute="user",
@@ -692,6 +691,7 @@ class FunctionMembershipResource(RegisterResource):
         import_id_fields = ("user", "business_function")
 
 
+#: The resource of each register model, as its admin list offers it.
 RESOURCES = {
     resource._meta.model: resource
     for resource in (

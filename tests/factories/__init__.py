@@ -5,6 +5,7 @@ from .controllers import (
     OrganisationFactory,
     ProcessorAgreementFactory,
 )
+from .memberships import FunctionMembershipFactory
 from .ropa import (
     InternationalTransferFactory,
     LawfulBasisFactory,
@@ -21,6 +22,7 @@ __all__ = [
     "PASSWORD",
     "DataProtectionOfficerFactory",
     "DataSubjectCategoryFactory",
+    "FunctionMembershipFactory",
     "GroupCompanyFactory",
     "InternationalTransferFactory",
     "JointControllerArrangementFactory",

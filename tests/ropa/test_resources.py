@@ -40,6 +40,7 @@ from subjects.models import DataSubjectCategory
 from tests.factories import (
     DataProtectionOfficerFactory,
     DataSubjectCategoryFactory,
+    FunctionMembershipFactory,
     GroupCompanyFactory,
     InternationalTransferFactory,
     JointControllerArrangementFactory,
@@ -313,6 +314,7 @@ ROW_MAKERS = {
         personal_data_category=PersonalDataCategoryFactory()
     ),
     "ropa.review": lambda: ReviewFactory(completed=True),
+    "ropa.functionmembership": FunctionMembershipFactory,
 }
 
 
