@@ -25,22 +25,28 @@ def _url(model, **params):
     return f"{base}?{urlencode(params)}" if params else base
 
 
-def by_status():
-    counts = dict(
-        ProcessingActivity.objects.values_list("status").annotate(n=Count("pk"))
-    )
+def _activities(functions):
+    """The activities the figures count: those of ``functions``, or all if None."""
+    activities = ProcessingActivity.objects.all()
+    if functions is not None:
+        activities = activities.filter(business_function__in=functions)
+    return activities
+
+
+def by_status(functions=None):
+    counts = dict(_activities(functions).values_list("status").annotate(n=Count("pk")))
     return [
         Figure(label, counts.get(value, 0), _url(ProcessingActivity, status=value))
         for value, label in ActivityStatus.choices
     ]
 
 
-def attention():
+def attention(functions=None):
     """
     Active records that are incomplete, overdue for review, or high-risk
     without a finished DPIA.
     """
-    active = ProcessingActivity.objects.active()
+    active = _activities(functions).active()
     overdue = with_review_schedule(active).filter(
         review_overdue_q(timezone.localdate())
     )
@@ -63,12 +69,11 @@ def attention():
     ]
 
 
-def transfers_by_mechanism():
-    counts = dict(
-        InternationalTransfer.objects.filter(activity__status=ActivityStatus.ACTIVE)
-        .values_list("mechanism")
-        .annotate(n=Count("pk"))
+def transfers_by_mechanism(functions=None):
+    transfers = InternationalTransfer.objects.filter(
+        activity__in=_activities(functions).active()
     )
+    counts = dict(transfers.values_list("mechanism").annotate(n=Count("pk")))
     return [
         Figure(
             label,
@@ -84,9 +89,14 @@ def transfers_by_mechanism():
     ]
 
 
-def dashboard():
+def dashboard(functions=None):
+    """
+    The figures of the activities of ``functions`` (a contributor's business
+    functions), or of the whole register if None: a contributor's home page
+    tells nothing about the records of other functions.
+    """
     return {
-        "by_status": by_status(),
-        "attention": attention(),
-        "transfers": transfers_by_mechanism(),
+        "by_status": by_status(functions),
+        "attention": attention(functions),
+        "transfers": transfers_by_mechanism(functions),
     }

@@ -1,6 +1,7 @@
 from django import template
 
 from ..dashboard import dashboard
+from ..roles import contributor_functions
 
 register = template.Library()
 
@@ -11,4 +12,4 @@ def register_dashboard(context):
     user = context["request"].user
     if not user.has_perm("ropa.view_processingactivity"):
         return None
-    return dashboard()
+    return dashboard(contributor_functions(user))

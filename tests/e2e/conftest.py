@@ -7,9 +7,15 @@ network beyond the loopback live server.
 """
 
 import os
+import re
 import shutil
+from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from tests.factories import FunctionMembershipFactory, StaffUserFactory
 
 CHROMIUM = os.environ.get("ROPA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -54,3 +60,27 @@ def log_in(page, username, password):
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/")
+
+
+def at(path):
+    """What ``page.wait_for_url`` waits for: ``path``, with any query string."""
+    return re.compile(rf"^[a-z]+://[^/]+{re.escape(path)}(\?.*)?$")
+
+
+@pytest.fixture
+def roles(transactional_db):
+    """The role groups that ``manage.py setup_roles`` creates."""
+    call_command("setup_roles", stdout=StringIO())
+
+
+def member_of(group, *, functions=()):
+    """
+    A staff user in the role ``group``, a member of the business ``functions``.
+
+    They log in with the factories' ``PASSWORD``.
+    """
+    user = StaffUserFactory()
+    user.groups.add(Group.objects.get(name=group))
+    for name in functions:
+        FunctionMembershipFactory(user=user, business_function=name)
+    return user

@@ -6,6 +6,7 @@ Other functions' records are not found through any admin page, their own
 are never deleted, and nothing is imported or exported.
 """
 
+import re
 from io import StringIO
 
 import pytest
@@ -964,3 +965,43 @@ def test_a_membership_is_not_given_twice(dpo_member_client, contributor):
         response.context["adminform"].form.non_field_errors()
     )
     assert contributor.function_memberships.count() == 1
+
+
+# ---------------------------------------------------------------------------
+# The admin's home page
+# ---------------------------------------------------------------------------
+
+
+FIGURE = re.compile(
+    r'<th scope="row"><a href="[^"]*">([^<]+)</a></th>\s*'
+    r'<td class="count"><a href="[^"]*">(\d+)</a></td>'
+)
+
+
+def home_page_figures(client):
+    content = client.get(reverse("admin:index")).content.decode()
+    return {label: int(count) for label, count in FIGURE.findall(content)}
+
+
+def test_contributor_home_page_counts_only_their_functions_records(
+    contributor_client, ours, theirs
+):
+    factories.InternationalTransferFactory(activity=theirs)
+    factories.ProcessingActivityFactory(
+        business_function="HR", status=ActivityStatus.RETIRED
+    )
+
+    figures = home_page_figures(contributor_client)
+
+    assert figures["Active"] == 1
+    assert figures["Retired"] == 0
+    assert TransferMechanism.SCC.label not in figures
+
+
+def test_dpo_home_page_counts_every_function(roles, ours, theirs):
+    factories.InternationalTransferFactory(activity=theirs)
+
+    figures = home_page_figures(logged_in(member_of(DPO)))
+
+    assert figures["Active"] == 2
+    assert figures[TransferMechanism.SCC.label] == 1
