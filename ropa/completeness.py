@@ -384,15 +384,23 @@ def annotations(on=None):
     }
 
 
-def incomplete_q():
-    """Matches annotated records that lack any element that applies to them."""
+def incomplete_q(on=None):
+    """
+    Matches records that lack any element that applies to them, on a date.
+
+    Each rule becomes one subquery of the records lacking that element,
+    independent of the outer row, so the database evaluates it once for the
+    whole table (a semi- or anti-join, then a hashed ``IN``) instead of once
+    per record: at 10,000 records that is the difference between a filter that
+    answers in a fraction of a second and one that takes seconds. The
+    expressions are the rules' own, so the filter and the ``gap_<key>``
+    columns cannot disagree. Needs no annotations.
+    """
+    activities = _model("ropa.ProcessingActivity")._default_manager
     condition = Q(pk__in=[])
-    for role in (CONTROLLER, PROCESSOR):
-        gaps = Q(pk__in=[])
-        for rule in RULES:
-            if role in rule.roles:
-                gaps |= Q(**{column(rule): True})
-        condition |= Q(role=role) & gaps
+    for rule in RULES:
+        lacking = activities.filter(role__in=rule.roles).filter(rule.expression(on))
+        condition |= Q(pk__in=lacking.values("pk"))
     return condition
 
 

@@ -126,10 +126,10 @@ class ProcessingActivityQuerySet(models.QuerySet):
         return self.annotate(**completeness.annotations(on))
 
     def incomplete(self, on=None):
-        return self.with_completeness(on).filter(completeness.incomplete_q())
+        return self.with_completeness(on).filter(completeness.incomplete_q(on))
 
     def complete(self, on=None):
-        return self.with_completeness(on).exclude(completeness.incomplete_q())
+        return self.with_completeness(on).exclude(completeness.incomplete_q(on))
 
     def with_special_categories(self):
         return self.filter(

@@ -185,3 +185,35 @@ def test_database_url_overrides_default():
     )
 
     assert engine == "django.db.backends.postgresql"
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [
+        ("postgres://ropa@db.example.com/ropa", "-c jit=off"),
+        (
+            "postgres://ropa@db.example.com/ropa?options=-c%20statement_timeout%3D5000",
+            "-c statement_timeout=5000 -c jit=off",
+        ),
+        ("postgres://ropa@db.example.com/ropa?options=-c%20jit%3Don", "-c jit=on"),
+    ],
+)
+def test_postgresql_connections_switch_the_jit_off(url, options):
+    # The JIT spent seconds compiling the completeness filter's query.
+    setting = _setting(
+        "settings.DATABASES['default']['OPTIONS'].get('options')",
+        env=_production_environ(DATABASE_URL=url),
+    )
+
+    assert setting == options
+
+
+@pytest.mark.django_db
+def test_the_jit_is_off_on_the_test_database():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
