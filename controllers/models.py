@@ -5,6 +5,7 @@ from django_countries.fields import CountryField
 
 from ropa.constraints import choice_constraint
 from ropa.history import history
+from ropa.spreadsheet import validate_cell_length
 from ropa.versioning import Versioned
 
 from .enums import DPOEngagement, JointScope
@@ -21,7 +22,7 @@ class DataProtectionOfficer(Versioned):
     engagement = models.CharField(
         max_length=20, choices=DPOEngagement.choices, default=DPOEngagement.INTERNAL
     )
-    address = models.TextField(blank=True)
+    address = models.TextField(blank=True, validators=[validate_cell_length])
 
     history = history()
 
@@ -44,6 +45,59 @@ class DataProtectionOfficer(Versioned):
         return f"{self.name} <{self.email}>"
 
 
+SLUG_LENGTH = 200
+#: The slug of a name that has no letter or digit slugify() keeps (an emoji,
+#: most non-Latin scripts): slugs stay ASCII, for links, file names and
+#: command-line arguments.
+SLUG_FALLBACK = "organisation"
+# Candidate slugs looked up per query when the first one is taken.
+SLUG_CANDIDATES = 20
+
+
+def _slug_base(name):
+    return slugify(name)[:SLUG_LENGTH].strip("-") or SLUG_FALLBACK
+
+
+def _numbered(base, number):
+    suffix = f"-{number}"
+    return base[: SLUG_LENGTH - len(suffix)].rstrip("-") + suffix
+
+
+def unique_slugs(names, *, exclude=None):
+    """
+    A slug for each of ``names``, in order: slugify() of the name, else
+    ``SLUG_FALLBACK``, with "-2", "-3"... when taken, by another organisation
+    (all but the one of pk ``exclude``) or by an earlier name of ``names``.
+
+    Every organisation's slug left empty is derived here: the admin's, the
+    imports', the sample register's and the generated register's.
+    """
+    others = Organisation._base_manager.all()
+    if exclude is not None:
+        others = others.exclude(pk=exclude)
+    bases = [_slug_base(name) for name in names]
+    taken = set(others.filter(slug__in=bases).values_list("slug", flat=True))
+    slugs = []
+    for base in bases:
+        slug = base if base not in taken else _free_numbered(base, others, taken)
+        taken.add(slug)
+        slugs.append(slug)
+    return slugs
+
+
+def _free_numbered(base, others, taken):
+    start = 2
+    while True:
+        candidates = [
+            _numbered(base, number) for number in range(start, start + SLUG_CANDIDATES)
+        ]
+        taken.update(others.filter(slug__in=candidates).values_list("slug", flat=True))
+        for candidate in candidates:
+            if candidate not in taken:
+                return candidate
+        start += SLUG_CANDIDATES
+
+
 class OrganisationQuerySet(models.QuerySet):
     def group_companies(self):
         return self.filter(is_group_company=True)
@@ -54,7 +108,7 @@ class Organisation(Versioned):
 
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(
-        max_length=200,
+        max_length=SLUG_LENGTH,
         unique=True,
         blank=True,
         help_text="Used in links, e.g. the privacy notice of one company. "
@@ -65,7 +119,7 @@ class Organisation(Versioned):
         help_text="Country of establishment. Outside the EEA, an Art. 27 "
         "representative is needed."
     )
-    address = models.TextField(blank=True)
+    address = models.TextField(blank=True, validators=[validate_cell_length])
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=50, blank=True)
     website = models.URLField(blank=True)
@@ -118,9 +172,27 @@ class Organisation(Versioned):
         return self.name
 
     def save(self, *args, **kwargs):
-        if not self.slug:
-            self.slug = slugify(self.name)[:200]
+        if self._fill_slug() and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "slug"}
         super().save(*args, **kwargs)
+        # Saved: the slug is the organisation's now, kept when it is renamed.
+        self._derived_slug = None
+
+    def clean(self):
+        # Before the unique checks of full_clean() and of the admin's form,
+        # so that they check the slug that will be saved.
+        super().clean()
+        self._fill_slug()
+
+    def _fill_slug(self):
+        """Derive the slug from the name when it is empty; return whether it did."""
+        if self.slug and self.slug != getattr(self, "_derived_slug", None):
+            return False
+        # Derived again until saved, since another organisation may take it
+        # in between (an import checks all of its rows before saving any).
+        (self.slug,) = unique_slugs([self.name], exclude=self.pk)
+        self._derived_slug = self.slug
+        return True
 
     @property
     def has_contact_details(self):
@@ -145,21 +217,27 @@ class JointControllerArrangement(Versioned):
         help_text="Whether the parties are always joint controllers for the "
         "purposes covered, or only where they carry out the processing together.",
     )
-    scope = models.TextField(help_text="The processing the arrangement covers.")
+    scope = models.TextField(
+        help_text="The processing the arrangement covers.",
+        validators=[validate_cell_length],
+    )
     responsibilities = models.TextField(
         "allocation of responsibilities",
         help_text="Art. 26(1): who complies with which obligation, in particular "
         "data subjects' rights and the information of Art. 13 and 14.",
+        validators=[validate_cell_length],
     )
     contact_point = models.TextField(
         blank=True,
         help_text="Art. 26(1): the contact point for data subjects, if designated.",
+        validators=[validate_cell_length],
     )
     essence = models.TextField(
         "essence for data subjects",
         blank=True,
         help_text="Art. 26(2): the essence of the arrangement made available to "
         "data subjects.",
+        validators=[validate_cell_length],
     )
     essence_published = models.BooleanField(
         default=False,
@@ -199,7 +277,10 @@ class ProcessorAgreement(Versioned):
         related_name="agreements_as_controller",
         help_text="The controller on whose behalf the processor acts.",
     )
-    services = models.TextField(help_text="The processing the processor carries out.")
+    services = models.TextField(
+        help_text="The processing the processor carries out.",
+        validators=[validate_cell_length],
+    )
     document_reference = models.CharField(max_length=255, blank=True)
     signed_on = models.DateField(null=True, blank=True)
     expires_on = models.DateField(null=True, blank=True)
@@ -213,6 +294,7 @@ class ProcessorAgreement(Versioned):
         blank=True,
         help_text="Transfers to third countries the agreement covers, and under "
         "which Chapter V mechanism.",
+        validators=[validate_cell_length],
     )
 
     history = history(m2m_fields=("sub_processors",))

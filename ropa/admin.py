@@ -3,6 +3,7 @@ from functools import wraps
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -21,6 +22,13 @@ from subjects.enums import Sensitivity
 from . import completeness
 from .admin_base import ReadOnlyInlineMixin, RegisterAdmin
 from .admin_export import export_urls
+from .admin_forms import (
+    CheckedInputMixin,
+    CheckedRelatedFieldsMixin,
+    RegisterInlineFormSet,
+    RegisterInlineMixin,
+    holds,
+)
 from .admin_import import import_urls
 from .enums import ActivityStatus, DPIAStatus, ReviewOutcome
 from .history import appears_in_history
@@ -187,8 +195,11 @@ class FunctionScopedMixin(NoImportExportForContributorsMixin):
         )
 
 
-class ActivityPartInlineMixin:
-    """A part of the activity form, changed as far as the activity may be."""
+class ActivityPartInlineMixin(CheckedRelatedFieldsMixin, RegisterInlineMixin):
+    """
+    A part of the activity form, changed as far as the activity may be, of at
+    most ``max_num`` rows, whose related fields check the ids posted.
+    """
 
     def has_add_permission(self, request, obj):
         return super().has_add_permission(request, obj) and (
@@ -319,6 +330,8 @@ class ControllerFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
+            if not holds(Organisation._meta.pk, self.value()):
+                raise IncorrectLookupParameters(f"No organisation {self.value()!r}.")
             return queryset.filter(
                 Exists(
                     ProcessingActivity.organisations.through.objects.filter(
@@ -389,6 +402,8 @@ class LawfulBasisInline(ActivityPartInlineMixin, admin.StackedInline):
     form = VersionCheckedForm
     model = LawfulBasis
     extra = 0
+    # A basis per purpose and condition: a handful per activity.
+    max_num = 20
     fields = (
         ("basis", "special_category_condition"),
         "explanation",
@@ -403,6 +418,9 @@ class InternationalTransferInline(ActivityPartInlineMixin, admin.StackedInline):
     form = VersionCheckedForm
     model = InternationalTransfer
     extra = 0
+    # One per destination country or organisation. (Each row's country list
+    # is long to render: 50 take seconds.)
+    max_num = 50
     autocomplete_fields = ("recipient",)
     fields = (
         ("country", "international_organisation"),
@@ -413,11 +431,57 @@ class InternationalTransferInline(ActivityPartInlineMixin, admin.StackedInline):
     )
 
 
+class RetentionRuleFormSet(RegisterInlineFormSet):
+    """
+    The retention rules of one activity, of which at most one covers all of
+    its data. Django checks an inline row's constraints without its activity,
+    and compares the rows posted on unconditional ones only, so the
+    conditional unique constraint that says so is checked here: over the
+    rows posted and the activity's rules they leave out.
+    """
+
+    def clean(self):
+        super().clean()
+        for_all_data = [
+            form
+            for form in self.forms
+            if not (self.can_delete and self._should_delete_form(form))
+            and "personal_data_category" in getattr(form, "cleaned_data", {})
+            and form.cleaned_data["personal_data_category"] is None
+        ]
+        stored = [
+            row
+            for row in self.rows_not_shown()
+            if row.personal_data_category_id is None
+        ]
+        if len(for_all_data) + len(stored) <= 1:
+            return
+        # The rows that become a rule for all data, not the one that was.
+        added = [
+            form
+            for form in for_all_data
+            if form.instance._state.adding
+            or "personal_data_category" in form.changed_data
+        ]
+        message = _constraint(
+            RetentionRule, "ropa_retentionrule_one_rule_for_all_data"
+        ).violation_error_message
+        for form in added or for_all_data:
+            form.add_error("personal_data_category", message)
+
+
+def _constraint(model, name):
+    return next(c for c in model._meta.constraints if c.name == name)
+
+
 class RetentionRuleInline(ActivityPartInlineMixin, admin.TabularInline):
     # Inline rows are records too: a stale row is refused like its parent.
     form = VersionCheckedForm
+    formset = RetentionRuleFormSet
     model = RetentionRule
     extra = 0
+    # One per category of personal data, and one for all of it.
+    max_num = 100
     autocomplete_fields = ("personal_data_category",)
     fields = (
         "personal_data_category",
@@ -1091,7 +1155,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class RegisterUserAdmin(UserAdmin):
+class RegisterUserAdmin(CheckedInputMixin, UserAdmin):
     """
     Deleting a user would blank ``history_user`` on every change they made
     (SET_NULL): a user who appears in history can only be deactivated.

@@ -3,18 +3,22 @@ What every register admin shares: read-only history, a reason on every save,
 and import and export of its list.
 """
 
+import contextlib
+
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models
 from django.shortcuts import redirect
 from django.urls import reverse
 from import_export.admin import ExportActionMixin, ImportExportMixin
 from import_export.formats import base_formats
+from import_export.forms import ConfirmImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_forms import CheckedInputMixin, holds
 from .import_files import ImportFileExpired, ImportFileStorage
 from .resources import RESOURCES
 from .versioning import VersionCheckedForm
@@ -24,6 +28,26 @@ IMPORT_FILE_EXPIRED = (
     "The uploaded file is no longer available (an import waits for its "
     "confirmation for a limited time): upload it again."
 )
+IMPORT_CONFIRMATION_INVALID = (
+    "Nothing was imported: this confirmation is not one the import page "
+    "offered ({fields}). Upload the file again."
+)
+IMPORT_FILE_UNREADABLE = (
+    "Nothing was imported: the uploaded file cannot be read as {format} "
+    "({error}), the format this confirmation asked for. Upload the file again "
+    "and choose its format."
+)
+IMPORT_FILE_EMPTY = (
+    "Nothing was imported: the uploaded file has no rows to import. Upload "
+    "the file again."
+)
+IMPORT_FAILED = (
+    "Nothing was imported: at the confirmation, the file no longer passed the "
+    "checks its preview did (the register may have changed since). "
+    "{problems} Upload the file again to preview what it would change now."
+)
+#: The problems an import's failure message names; it counts the others.
+SHOWN_PROBLEMS = 5
 CHANGE_REASON = "change_reason"
 # Fields of the form, not of the model: shown only to those who may save.
 FORM_ONLY = (CHANGE_REASON, "seen_version")
@@ -62,7 +86,58 @@ def change_reason(form, change):
     return f"Changed in the admin: {', '.join(changed)}"
 
 
-class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
+class RegisterConfirmImportForm(ConfirmImportForm):
+    """
+    The confirmation of an import, refusing a format or a resource the import
+    page never offered: the library takes both as list indexes, unchecked.
+    """
+
+    def __init__(self, *args, formats, resources, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.formats, self.resources = formats, resources
+
+    def clean_format(self):
+        value = self.cleaned_data["format"]
+        if value not in {str(index) for index in range(self.formats)}:
+            raise ValidationError("Not a format of this import.", code="invalid")
+        return value
+
+    def clean_resource(self):
+        value = self.cleaned_data["resource"]
+        if value not in {"", *(str(index) for index in range(self.resources))}:
+            raise ValidationError("Not a resource of this import.", code="invalid")
+        return value
+
+
+def import_problems(result):
+    """What went wrong in an import's ``result``, as sentences for a message."""
+    problems = [(0, str(error.error)) for error in result.base_errors]
+    for row in result.error_rows:
+        problems += [(row.number, f"Row {row.number}: {e.error}") for e in row.errors]
+    for row in result.invalid_rows:
+        for field, reasons in row.error_dict.items():
+            where = f"Row {row.number}"
+            if field != NON_FIELD_ERRORS:
+                where += f", {field}"
+            problems += [(row.number, f"{where}: {reason}") for reason in reasons]
+    problems.sort(key=lambda problem: problem[0])
+    shown = [_sentence(text) for _, text in problems[:SHOWN_PROBLEMS]]
+    if len(problems) > SHOWN_PROBLEMS:
+        shown.append(f"And {len(problems) - SHOWN_PROBLEMS} more.")
+    return " ".join(shown)
+
+
+def _sentence(text, limit=300):
+    """``text`` cut when long (a reason may quote a huge cell), with a stop."""
+    text = text.strip()
+    if len(text) > limit:
+        text = f"{text[:limit]}…"
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+class RegisterAdmin(
+    CheckedInputMixin, ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin
+):
     """
     A ModelAdmin for a register model.
 
@@ -74,7 +149,9 @@ class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
     The list exports what it shows (its filters and search apply), or the
     selected rows, to anyone who may view the model, through the model's
     resource in ``ropa.resources.RESOURCES``. Only who may add and change the
-    model may import.
+    model may import. The confirmation of an import validates the file again:
+    a file it cannot read in the format it names, or a row that now fails, is
+    an error message, and nothing is imported or logged.
     """
 
     form = RegisterForm
@@ -83,6 +160,7 @@ class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
     # Spreadsheets only: the formats whose cells the resources neutralise.
     formats = (base_formats.CSV, base_formats.XLSX)
     tmp_storage_class = ImportFileStorage
+    confirm_form_class = RegisterConfirmImportForm
     # The change form's export button saves the record before exporting it.
     show_change_form_export = False
 
@@ -111,17 +189,84 @@ class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
                 self.get_tmp_storage_class()(name=name).remove()
         return response
 
+    def get_confirm_form_kwargs(self, request, import_form=None):
+        kwargs = super().get_confirm_form_kwargs(request, import_form)
+        kwargs["formats"] = len(self.get_import_formats())
+        kwargs["resources"] = len(self.get_import_resource_classes(request))
+        return kwargs
+
     def process_import(self, request, **kwargs):
         # Checked before the library's POST-only check, so that a GET without
         # permission is refused like every other import URL.
         if not self.has_import_permission(request):
             raise PermissionDenied
         try:
+            refusal = self.confirmation_refusal(request)
+            if refusal:
+                self.message_user(request, refusal, messages.ERROR)
+                return self._import_page()
             return super().process_import(request, **kwargs)
         except ImportFileExpired:
             self.message_user(request, IMPORT_FILE_EXPIRED, messages.ERROR)
-            opts = self.opts
-            return redirect(f"admin:{opts.app_label}_{opts.model_name}_import")
+            return self._import_page()
+
+    def confirmation_refusal(self, request):
+        """
+        Why the posted confirmation cannot import its waiting file, or "".
+
+        The library reads the file in the format the form posts, which may
+        not be the preview's (a CSV file is no workbook, a workbook no text),
+        and fails as it reads. The file is read here first, and refused as the
+        preview refuses a file it cannot read; so is an empty one.
+        """
+        if request.method != "POST":
+            return ""
+        form = self.create_confirm_form(request)
+        if not form.is_valid():
+            self._discard(form.cleaned_data.get("import_file_name"))
+            return IMPORT_CONFIRMATION_INVALID.format(fields=", ".join(form.errors))
+        data = form.cleaned_data
+        input_format = self.get_import_formats()[int(data["format"])](
+            encoding=self.from_encoding
+        )
+        storage = self.get_tmp_storage_class()(
+            name=data["import_file_name"],
+            encoding=None if input_format.is_binary() else self.from_encoding,
+            read_mode=input_format.get_read_mode(),
+            **self.get_tmp_storage_class_kwargs(),
+        )
+        try:
+            dataset = input_format.create_dataset(storage.read())
+        except ImportFileExpired:
+            raise
+        except Exception as error:  # Whatever a reader raises, as the preview.
+            storage.remove()
+            return IMPORT_FILE_UNREADABLE.format(
+                format=input_format.get_title().upper(), error=type(error).__name__
+            )
+        if not dataset:
+            storage.remove()
+            return IMPORT_FILE_EMPTY
+        return ""
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            # A row failed at the confirmation (the register changed since the
+            # preview, or the form was crafted): the resource rolled the whole
+            # import back, so nothing is logged or reported as imported.
+            message = IMPORT_FAILED.format(problems=import_problems(result))
+            self.message_user(request, message, messages.ERROR)
+            return self._import_page()
+        return super().process_result(result, request)
+
+    def _import_page(self):
+        opts = self.opts
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_import")
+
+    def _discard(self, name):
+        """Remove a waiting file, if ``name`` is one of the storage's."""
+        with contextlib.suppress(ImportFileExpired):
+            self.get_tmp_storage_class()(name=name).remove()
 
     def export_action(self, request):
         try:
@@ -136,12 +281,13 @@ class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
         # "Export selected" asks which posted ids may be exported. The
         # library's answer reads every id of the table and is deprecated
         # (#2056); here, the posted ids that the user's list returns.
-        posted = []
-        for value in request.POST.getlist("export_items"):
-            try:
-                posted.append(self.opts.pk.to_python(value))
-            except ValidationError:
-                continue
+        # An id the table cannot hold (not a number, or beyond 64 bits, which
+        # SQLite refuses with an OverflowError) is no row of it.
+        posted = [
+            self.opts.pk.to_python(value)
+            for value in request.POST.getlist("export_items")
+            if holds(self.opts.pk, value)
+        ]
         return (
             self.get_export_queryset(request)
             .filter(pk__in=posted)
@@ -187,14 +333,17 @@ class RegisterAdmin(ImportExportMixin, ExportActionMixin, SimpleHistoryAdmin):
     def save_formset(self, request, form, formset, change):
         # Inline rows are register records too: same user, same reason.
         reason = getattr(form.instance, "_change_reason", "Saved in the admin")
-        for obj in formset.save(commit=False):
-            obj._change_reason = reason
-            obj._history_user = request.user
-            obj.save()
+        saved = formset.save(commit=False)
+        # Deleted first, as Django's own save does: a row may take the place
+        # of one deleted (the same lawful basis, the rule for all data).
         for obj in formset.deleted_objects:
             obj._change_reason = reason
             obj._history_user = request.user
             obj.delete()
+        for obj in saved:
+            obj._change_reason = reason
+            obj._history_user = request.user
+            obj.save()
         formset.save_m2m()
 
 

@@ -26,6 +26,12 @@ Which records a sheet holds:
 
 Every cell passes through ``register_format.to_cells``, hence
 ``ropa.spreadsheet.neutralise``: no cell is ever a formula.
+
+No text is ever cut: an XLSX cell holds at most ``ropa.spreadsheet.CELL_LIMIT``
+characters, which the models hold their text to; a longer cell (text saved
+past the models' validation, or a cell of the ICO template joining several
+texts) makes the XLSX export fail with an ``ExportError`` naming it, rather
+than be cut as openpyxl would. A CSV cell has no limit.
 """
 
 import csv
@@ -43,6 +49,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
@@ -59,6 +66,7 @@ from .enums import (
 from .models import Recipient, SecurityMeasure
 from .register_format import iso, join_list, to_cells, yes_no
 from .snapshot import Register, RegisterSnapshot, existed_then
+from .spreadsheet import CELL_LIMIT
 
 XLSX = "xlsx"
 CSV = "csv"
@@ -79,6 +87,14 @@ ROW_SHEETS = (
     layout.RETENTION_RULES,
     layout.PROCESSORS,
     layout.JOINT_ARRANGEMENTS,
+)
+
+
+TOO_LONG_FOR_XLSX = (
+    "The register cannot be exported as XLSX: on sheet '{sheet}', row "
+    "{row}{row_key}, the '{column}' cell would hold {length:,} characters, and an "
+    "XLSX cell holds at most {limit:,}. Shorten that text in the admin, or "
+    "export as CSV, which holds it whole."
 )
 
 
@@ -163,6 +179,13 @@ class XlsxBook:
     def __exit__(self, exc_type, exc, traceback):
         if exc_type is None:
             self.workbook.save(self.out)
+            return
+        # Failed: nothing is written to ``out``. The sheets begun are closed
+        # and their temporary files deleted, as saving would have done.
+        for worksheet in self.workbook.worksheets:
+            if not worksheet.closed:
+                worksheet.close()
+                worksheet._writer.cleanup()
 
     def sheet(self, sheet, *, frozen_rows=1):
         worksheet = self.workbook.create_sheet(sheet.name)
@@ -177,17 +200,47 @@ class XlsxSheet:
 
     def __init__(self, worksheet):
         self.worksheet = worksheet
+        self.headers = ()
+        self.rows = 0
 
     def heading(self, values):
+        values = tuple(values)
         cells = []
-        for value in to_cells(map(_xml_text, values)):
+        for value in self._cells(values):
             cell = WriteOnlyCell(self.worksheet, value)
             cell.font = self.bold
             cells.append(cell)
         self.worksheet.append(cells)
+        self.headers = values
 
     def append(self, values):
-        self.worksheet.append(to_cells(map(_xml_text, values)))
+        self.worksheet.append(self._cells(values))
+
+    def _cells(self, values):
+        """The row's cells, refused when one is too long to be written whole."""
+        cells = to_cells(map(_xml_text, values))
+        self.rows += 1
+        for position, cell in enumerate(cells):
+            if isinstance(cell, str) and len(cell) > CELL_LIMIT:
+                raise ExportError(self._too_long(position, cells))
+        return cells
+
+    def _too_long(self, position, cells):
+        def header(index):
+            if index < len(self.headers):
+                return self.headers[index]
+            return get_column_letter(index + 1)
+
+        # The row's first cell (its Reference, mostly) says which record it is.
+        key = str(layout.from_cell(cells[0]))[:100] if position else ""
+        return TOO_LONG_FOR_XLSX.format(
+            sheet=self.worksheet.title,
+            row=self.rows,
+            row_key=f" ({header(0)} '{key}')" if key else "",
+            column=header(position),
+            length=len(cells[position]),
+            limit=CELL_LIMIT,
+        )
 
 
 def _xml_text(value):

@@ -25,6 +25,7 @@ from controllers.models import (
     JointControllerArrangement,
     Organisation,
     ProcessorAgreement,
+    unique_slugs,
 )
 from subjects.enums import Sensitivity, SpecialCategory
 from subjects.models import DataSubjectCategory, PersonalDataCategory
@@ -169,12 +170,15 @@ class Generator:
                 )
             ],
         )[0]
+        names = [f"{p} Company {n:03d}" for n in range(s.organisations)]
+        # Created in bulk, not through save(): the slugs it would derive.
+        slugs = unique_slugs(names)
         self.organisations = self._create(
             Organisation,
             [
                 Organisation(
-                    name=f"{p} Company {n:03d}",
-                    slug=f"{p.lower()}-company-{n:03d}",
+                    name=names[n],
+                    slug=slugs[n],
                     registration_number=f"556{self.rng.randrange(10**6):06d}-{n:04d}",
                     country=EEA[n % len(EEA)],
                     address=f"Street {n}, City",

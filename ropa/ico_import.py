@@ -54,6 +54,7 @@ from .imports import (
     ICO,
     NEW,
     Catalogue,
+    CellError,
     Column,
     ImportFileError,
     ImportPlan,
@@ -63,6 +64,8 @@ from .imports import (
     assign,
     cell_text,
     country_code,
+    heading_text,
+    read_whole_number,
     validation_errors,
 )
 from .models import (
@@ -394,6 +397,14 @@ def _yes_no(text):
     raise ValueError(f"'{text}' is not yes or no.")
 
 
+def _period(digits):
+    """The number ``digits`` write, or None when too long to be any period."""
+    try:
+        return read_whole_number(digits, None)
+    except CellError:
+        return None
+
+
 def split_names(text, known=lambda name: False):
     """
     The names in a list cell: separated by ";", line breaks or ",", bullets
@@ -477,7 +488,7 @@ def _header_columns(values):
     loose = {_unqualified(column): column for column in fmt.ICO_COLUMNS}
     found = {}
     for position, value in enumerate(values):
-        text = cell_text(value, exported=False)
+        text = heading_text(value, exported=False)
         if not text.strip():
             continue
         column = exact.get(_fold(text)) or loose.get(_unqualified(text))
@@ -538,22 +549,25 @@ class TemplatePlanner:
         self.names = {}
 
     def cells(self, values):
-        return {
-            column: _value(
-                cell_text(
-                    values[position] if position < len(values) else None,
-                    exported=False,
-                )
-            )
-            for column, position in self.columns.items()
-        }
+        """The row's text by column, and the reason for each cell not read."""
+        cells, unreadable = {}, {}
+        for column, position in self.columns.items():
+            value = values[position] if position < len(values) else None
+            try:
+                cells[column] = _value(cell_text(value, exported=False))
+            except CellError as error:
+                cells[column] = ""
+                unreadable[column] = str(error)
+        return cells, unreadable
 
     def plan_row(self, row_number, values):
-        cells = self.cells(values)
+        cells, unreadable = self.cells(values)
         reference = reference_for(self.next_number)
         self.next_number += 1
         row = RowPlan(ACTIVITIES, self.table.name, row_number, reference, action=NEW)
         self.plan.rows.append(row)
+        for column, reason in unreadable.items():
+            row.error(column, reason)
         values = self.activity_values(row, cells, reference)
         activity = ProcessingActivity()
         row.key = f"{reference} {values.get('name', '')}".strip()
@@ -923,9 +937,10 @@ class TemplatePlanner:
             values["end_action"] = criteria[2].casefold()
         match = RETENTION_PERIOD.fullmatch(text.strip())
         trigger = match[3].strip() if match else ""
-        if match and 1 <= int(match[1]) <= 200 and len(trigger) <= 255:
+        period = _period(match[1]) if match else None
+        if period is not None and 1 <= period <= 200 and len(trigger) <= 255:
             values = {
-                "period": int(match[1]),
+                "period": period,
                 "period_unit": UNITS[match[2].casefold()],
                 "trigger": trigger,
                 "end_action": (match[4] or RetentionAction.ERASE).casefold(),

@@ -5,8 +5,11 @@ An import runs in three steps, and writes nothing until the last one:
 
 ``read_workbook``
     Opens the file, refusing one that cannot hold a register (not an XLSX
-    workbook, empty, over ``ROPA_IMPORT_MAX_BYTES``) with an
-    ``ImportFileError`` that says why.
+    workbook, damaged, empty, over ``ROPA_IMPORT_MAX_BYTES``) with an
+    ``ImportFileError`` that says why. A cell holding a formula is read as
+    the value the file saved for it; a formula saved without one (by a
+    program that does not calculate) is an ``Uncalculated`` cell, which the
+    plan refuses where it reads it, never an empty cell.
 ``plan_import``
     Validates every row into an ``ImportPlan``: per row, whether it is new,
     changed, unchanged or invalid, the fields that change, and every error
@@ -45,8 +48,10 @@ import os
 import re
 import tempfile
 import time
+import unicodedata
 import warnings
 import zipfile
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -62,7 +67,12 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django_countries import countries
 from openpyxl import load_workbook
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.xml.constants import SHEET_MAIN_NS
+
+# The parser openpyxl reads sheets with (defusedxml's, when it is installed).
+from openpyxl.xml.functions import iterparse
 
 from controllers.models import (
     JointControllerArrangement,
@@ -124,6 +134,25 @@ ZIP_NOT_WORKBOOK = (
     "the XLSX export of the register, not the zip of CSV files."
 )
 UNREADABLE = "'{file_name}' cannot be read as an Excel workbook: {error}."
+# What a damaged or foreign zip container raises, in words (see ``_unreadable``).
+ENCRYPTED_PART = "a part of it is encrypted ({error})"
+PACKED_PART = "a part of it is packed in a way that cannot be unpacked ({error})"
+DAMAGED_PART = "a part of it is damaged and cannot be unpacked ({error})"
+PART_NAME = "the name of a part of it is not valid text ({error})"
+FORMULA_WITHOUT_VALUE = (
+    "The cell holds the formula '{formula}' without its value (the file was "
+    "saved by a program that does not calculate formulas): open the file in a "
+    "spreadsheet program and save it, or type the value instead."
+)
+# The most characters of a formula an error message quotes.
+FORMULA_SHOWN = 60
+# More digits than any number column takes (the largest is a 64-bit integer):
+# refused before int(), which reads at most a few thousand digits.
+MAX_DIGITS = 20
+TOO_MANY_DIGITS = (
+    "A number of {digits:,} digits is too large to read: no number here has "
+    "more than {limit}."
+)
 EMPTY_FILE = "'{file_name}' is empty."
 TOO_LARGE = "'{file_name}' is {size}; the largest file that can be imported is {limit}."
 TOO_LARGE_INFLATED = (
@@ -413,6 +442,41 @@ def check_size(size, file_name):
         )
 
 
+# What reading a damaged workbook raises: zipfile raises RuntimeError for an
+# encrypted part, NotImplementedError (a RuntimeError) for a compression
+# method or zip version it does not know, zlib.error or EOFError for damaged
+# compressed data, and UnicodeDecodeError (a ValueError) for a part's name;
+# openpyxl raises the others for parts missing or malformed.
+UNREADABLE_ERRORS = (
+    InvalidFileException,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    RuntimeError,
+    zlib.error,
+    EOFError,
+    KeyError,
+    ValueError,
+    TypeError,
+    OSError,
+    ParseError,
+)
+
+
+def _unreadable(error, file_name):
+    """The ``ImportFileError`` for an error of ``UNREADABLE_ERRORS``."""
+    if isinstance(error, UnicodeDecodeError):
+        reason = PART_NAME.format(error=error)
+    elif isinstance(error, NotImplementedError):
+        reason = PACKED_PART.format(error=error)
+    elif isinstance(error, RuntimeError) and "encrypted" in str(error):
+        reason = ENCRYPTED_PART.format(error=error)
+    elif isinstance(error, (zlib.error, EOFError)):
+        reason = DAMAGED_PART.format(error=error)
+    else:
+        reason = str(error) or type(error).__name__
+    return ImportFileError(UNREADABLE.format(file_name=file_name, error=reason))
+
+
 def read_workbook(path, *, file_name):
     """The sheets of the workbook at ``path``, by name, in workbook order."""
     path = Path(path)
@@ -422,10 +486,8 @@ def read_workbook(path, *, file_name):
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
-        raise ImportFileError(
-            UNREADABLE.format(file_name=file_name, error=error)
-        ) from error
+    except UNREADABLE_ERRORS as error:
+        raise _unreadable(error, file_name) from error
     # Every Office Open XML package has this part; a zip of CSV files has not.
     if "[Content_Types].xml" not in {member.filename for member in members}:
         raise ImportFileError(ZIP_NOT_WORKBOOK.format(file_name=file_name))
@@ -443,32 +505,152 @@ def read_workbook(path, *, file_name):
             warnings.simplefilter("ignore", UserWarning)
             # An open file, not a path: openpyxl would judge a path by its
             # extension, and the content is what counts.
-            with path.open("rb") as handle:
+            # Values are read as the file last calculated them (data_only);
+            # a formula the file holds no value for is marked, not blanked.
+            with path.open("rb") as handle, zipfile.ZipFile(path) as archive:
                 workbook = load_workbook(handle, read_only=True, data_only=True)
                 try:
                     return {
-                        sheet.title: Table(sheet.title, _non_empty_rows(sheet))
+                        sheet.title: Table(
+                            sheet.title,
+                            _non_empty_rows(sheet, _uncalculated(archive, sheet)),
+                        )
                         for sheet in workbook.worksheets
                     }
                 finally:
                     workbook.close()
-    except (
-        InvalidFileException,
-        zipfile.BadZipFile,
-        KeyError,
-        ValueError,
-        TypeError,
-        OSError,
-        ParseError,
-    ) as error:
-        raise ImportFileError(
-            UNREADABLE.format(file_name=file_name, error=error)
-        ) from error
+    except UNREADABLE_ERRORS as error:
+        raise _unreadable(error, file_name) from error
 
 
-def _non_empty_rows(sheet):
+@dataclass(frozen=True)
+class Uncalculated:
+    """
+    A formula cell saved without its value, as a program that writes files
+    without calculating them leaves it (openpyxl, scripts): read as the
+    value, it would be an empty cell. ``cell_text`` refuses it.
+    """
+
+    formula: str
+
+    @property
+    def shown(self):
+        """The formula as an error message quotes it: its start, when long."""
+        if len(self.formula) <= FORMULA_SHOWN:
+            return self.formula
+        return self.formula[:FORMULA_SHOWN] + "…"
+
+
+_CELL = f"{{{SHEET_MAIN_NS}}}c"
+_ROW = f"{{{SHEET_MAIN_NS}}}row"
+_FORMULA = f"{{{SHEET_MAIN_NS}}}f"
+_VALUE = f"{{{SHEET_MAIN_NS}}}v"
+_INLINE_TEXT = f"{{{SHEET_MAIN_NS}}}is"
+# The start of a formula element, whatever its namespace prefix.
+_FORMULA_START = re.compile(rb"<(?:[^\s<>/:!?]+:)?f[\s/>]")
+_NAME_END = re.compile(rb"[\s/>]")
+_CHUNK = 1024 * 1024
+
+
+def _uncalculated(archive, sheet):
+    """
+    {row: {column: Uncalculated}} for the formula cells of ``sheet`` that
+    hold no value, both numbered from 1 as openpyxl numbers them.
+    """
+    # openpyxl keeps where a sheet is in the package, but does not say it.
+    member = sheet._worksheet_path.lstrip("/")
+    if not _has_formulas(archive, member):
+        return {}
+    found = defaultdict(dict)
+    row = column = 0
+    with archive.open(member) as source:
+        for event, element in iterparse(source, events=("start", "end")):
+            if event == "start":
+                if element.tag == _ROW:
+                    number = element.get("r")
+                    row = int(number) if number else row + 1
+                    column = 0
+                continue
+            if element.tag == _CELL:
+                coordinate = element.get("r")
+                if coordinate:
+                    cell_row, column = coordinate_to_tuple(coordinate)
+                else:
+                    cell_row, column = row, column + 1
+                formula = element.find(_FORMULA)
+                if formula is not None and not _has_value(element):
+                    # A cell sharing another's formula holds none of its own.
+                    text = formula.text or "…"
+                    found[cell_row][column] = Uncalculated(f"={text}")
+                element.clear()
+            elif element.tag == _ROW:
+                element.clear()
+    return found
+
+
+def _has_value(cell):
+    """Whether a formula cell holds the value it was last calculated to."""
+    if cell.get("t") == "inlineStr":
+        return cell.find(_INLINE_TEXT) is not None
+    if cell.get("t") == "str":
+        # A formula whose value is the empty text.
+        return cell.find(_VALUE) is not None
+    return bool(cell.findtext(_VALUE))
+
+
+def _has_formulas(archive, member):
+    """
+    Whether the XML of ``member`` may hold a formula element: a quick look
+    for its tag in the bytes, where the XML is UTF-8 (as every spreadsheet
+    program writes it); XML in another encoding is taken to.
+    """
+    tail = b""
+    with archive.open(member) as source:
+        chunk = source.read(_CHUNK)
+        if not _is_utf8(chunk):
+            return True
+        while chunk:
+            text = tail + chunk
+            # The plain searches are fast, and find nearly every chunk clean.
+            maybe = b"<f" in text or b":f" in text
+            if maybe and _FORMULA_START.search(text):
+                return True
+            # A tag whose name the chunk's end cuts is looked at again with
+            # the next chunk; a name longer than a chunk is no workbook's.
+            start = text.rfind(b"<")
+            cut = start >= 0 and not _NAME_END.search(text, start + 1)
+            tail = text[start:] if cut else b""
+            if len(tail) > _CHUNK:
+                return True
+            chunk = source.read(_CHUNK)
+    return False
+
+
+def _is_utf8(start):
+    """Whether XML beginning with the bytes ``start`` says it is UTF-8."""
+    if b"\x00" in start[:4]:
+        return False
+    start = start.removeprefix(b"\xef\xbb\xbf")
+    declaration = re.match(rb"<\?xml[^>]*>", start)
+    if declaration is None:
+        return start.lstrip().startswith(b"<")
+    encoding = re.search(rb"encoding\s*=\s*[\"']([^\"']*)", declaration[0])
+    return encoding is None or encoding[1].lower() in (b"utf-8", b"utf8")
+
+
+def _non_empty_rows(sheet, uncalculated):
+    # Each row as wide as the cells it has: the size a sheet declares is not
+    # trusted, since a smaller one would drop cells beyond it, and a larger
+    # one pad every row to its width (up to 16,384 columns).
+    sheet.reset_dimensions()
     rows = []
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        formulas = uncalculated.get(number)
+        if formulas:
+            values = list(values)
+            for column, formula in formulas.items():
+                if column <= len(values):
+                    values[column - 1] = formula
         if any(not _is_blank(value) for value in values):
             rows.append((number, tuple(values)))
     return rows
@@ -488,8 +670,11 @@ def cell_text(value, *, exported=True):
     A cell as text; empty is "".
 
     In a file this application ``exported``, the apostrophe the export puts
-    before text that would run as a formula is removed.
+    before text that would run as a formula is removed. A formula saved
+    without its value is refused (``CellError``), never read as empty.
     """
+    if isinstance(value, Uncalculated):
+        raise CellError(FORMULA_WITHOUT_VALUE.format(formula=value.shown))
     if exported:
         value = fmt.from_cell(value)
     if value is None:
@@ -507,11 +692,32 @@ def cell_text(value, *, exported=True):
 
 
 def read_text(value, lookups):
-    return cell_text(value)
+    """The cell's text as it is; text of whitespace only is empty (as in a form)."""
+    text = cell_text(value)
+    return text if text.strip() else ""
 
 
 def read_key(value, lookups):
+    """
+    A key (a Reference): the cell's text, stripped. A formula without its
+    value keys its row by the formula, which no record has.
+    """
+    if isinstance(value, Uncalculated):
+        return value.formula
     return cell_text(value).strip()
+
+
+def read_reference(value, lookups):
+    """The Reference column as a column: a formula without its value is refused."""
+    cell_text(value)
+    return read_key(value, lookups)
+
+
+def heading_text(value, *, exported=True):
+    """A header or label cell as text; a formula without its value is empty."""
+    if isinstance(value, Uncalculated):
+        return ""
+    return cell_text(value, exported=exported)
 
 
 def read_choice(choices, *, blank=False):
@@ -570,7 +776,14 @@ def read_whole_number(value, lookups):
     if not text:
         return None
     if re.fullmatch(r"\d+", text):
-        return int(text)
+        # Any decimal digit, in any script, as int() reads it.
+        digits = "".join(str(unicodedata.decimal(digit)) for digit in text)
+        significant = digits.lstrip("0")
+        if len(significant) > MAX_DIGITS:
+            raise CellError(
+                TOO_MANY_DIGITS.format(digits=len(significant), limit=MAX_DIGITS)
+            )
+        return int(significant or "0")
     raise CellError(f"'{text}' is not a whole number.")
 
 
@@ -732,7 +945,7 @@ VERSION = fmt.VERSION
 
 # Every column of the Activities sheet but the read-only ones.
 ACTIVITY_COLUMNS = (
-    Column(REFERENCE, "reference", read_key),
+    Column(REFERENCE, "reference", read_reference),
     _text_column("Name", "name"),
     Column("Status", "status", read_choice(ActivityStatus)),
     Column("Record type", "role", read_choice(ActivityRole)),
@@ -1007,7 +1220,7 @@ def _header_map(table):
         return {}
     headers = {}
     for position, value in enumerate(table.rows[0][1]):
-        text = cell_text(value).strip()
+        text = heading_text(value).strip()
         if text and text not in headers:
             headers[text] = position
     return headers
@@ -1027,8 +1240,8 @@ def _header_block(table):
         if row_number >= fmt.CONTROLLER_HEADER_ROW:
             break
         if values:
-            label = cell_text(values[0]).strip().casefold()
-            value = cell_text(values[1] if len(values) > 1 else None).strip()
+            label = heading_text(values[0]).strip().casefold()
+            value = heading_text(values[1] if len(values) > 1 else None).strip()
             block.setdefault(label, value)
     return block
 

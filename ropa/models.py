@@ -35,6 +35,7 @@ from .enums import (
 )
 from .geography import adequacy_decision, in_eea
 from .history import history
+from .spreadsheet import validate_cell_length
 from .versioning import Versioned
 
 
@@ -44,7 +45,7 @@ class SecurityMeasure(Versioned):
     name = models.CharField(max_length=200, unique=True)
     measure_type = models.CharField("type", max_length=20, choices=MeasureType.choices)
     area = models.CharField(max_length=30, choices=MeasureArea.choices)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[validate_cell_length])
     is_sample = models.BooleanField(
         "sample value", default=False, help_text=SAMPLE_VALUE_HELP
     )
@@ -89,7 +90,7 @@ class Recipient(Versioned):
         help_text="Where the recipient receives the data. A recipient outside "
         "the EEA means a transfer (Art. 30(1)(e)).",
     )
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[validate_cell_length])
 
     history = history()
 
@@ -212,7 +213,8 @@ class ProcessingActivity(Versioned):
     )
     purpose = models.TextField(
         help_text="Art. 30(1)(b): the purposes of the processing; for a processor "
-        "record, the categories of processing (Art. 30(2)(b))."
+        "record, the categories of processing (Art. 30(2)(b)).",
+        validators=[validate_cell_length],
     )
     business_function = models.CharField(
         max_length=100, db_index=True, help_text="The business function that owns it."
@@ -241,6 +243,7 @@ class ProcessingActivity(Versioned):
         blank=True,
         help_text="Art. 14(2)(f): where the data comes from when not from the "
         "data subject.",
+        validators=[validate_cell_length],
     )
 
     # Art. 30(1)(d): recipients.
@@ -273,14 +276,21 @@ class ProcessingActivity(Versioned):
         "general description of security measures",
         blank=True,
         help_text="Art. 30(1)(g): a general description, where possible.",
+        validators=[validate_cell_length],
     )
 
     # What regulators' templates ask beside the legal minimum.
     systems = models.TextField(
-        "systems and software", blank=True, help_text="Software used (CNIL)."
+        "systems and software",
+        blank=True,
+        help_text="Software used (CNIL).",
+        validators=[validate_cell_length],
     )
     data_location = models.TextField(
-        "location of the data", blank=True, help_text="Where the data is stored."
+        "location of the data",
+        blank=True,
+        help_text="Where the data is stored.",
+        validators=[validate_cell_length],
     )
     profiling = models.CharField(
         max_length=30,
@@ -292,6 +302,7 @@ class ProcessingActivity(Versioned):
         "profiling and automated decision-making",
         blank=True,
         help_text="Art. 13(2)(f): the logic involved and the consequences.",
+        validators=[validate_cell_length],
     )
     profiling_in_notice = models.BooleanField(
         "state profiling in the notice",
@@ -315,11 +326,13 @@ class ProcessingActivity(Versioned):
         "rights available",
         blank=True,
         help_text="Art. 13(2)(b): the rights available to data subjects.",
+        validators=[validate_cell_length],
     )
     opt_out_information = models.TextField(
         "opt-out information",
         blank=True,
         help_text="How to object or unsubscribe (Art. 21), shown in the notice.",
+        validators=[validate_cell_length],
     )
     consent_record_reference = models.CharField(
         "link to record of consent", max_length=255, blank=True
@@ -337,7 +350,9 @@ class ProcessingActivity(Versioned):
         "retained and erased according to the policy", null=True, blank=True
     )
     retention_policy_deviation = models.TextField(
-        "reason for not following the policy", blank=True
+        "reason for not following the policy",
+        blank=True,
+        validators=[validate_cell_length],
     )
 
     # The public privacy notice.
@@ -351,7 +366,9 @@ class ProcessingActivity(Versioned):
         max_length=200, blank=True, help_text="Defaults to the name."
     )
     notice_text = models.TextField(
-        blank=True, help_text="Defaults to the purpose description."
+        blank=True,
+        help_text="Defaults to the purpose description.",
+        validators=[validate_cell_length],
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -445,12 +462,15 @@ class LawfulBasis(Versioned):
         "Art. 6(1) basis", max_length=30, choices=LawfulBasisChoice.choices
     )
     explanation = models.TextField(
-        blank=True, help_text="Why this basis applies, e.g. which contract or law."
+        blank=True,
+        help_text="Why this basis applies, e.g. which contract or law.",
+        validators=[validate_cell_length],
     )
     legitimate_interest = models.TextField(
         "legitimate interest pursued",
         blank=True,
         help_text="Art. 6(1)(f) and 13(1)(d): required for legitimate interests.",
+        validators=[validate_cell_length],
     )
     assessment_reference = models.CharField(
         "legitimate interests assessment",
@@ -544,11 +564,12 @@ class InternationalTransfer(Versioned):
         blank=True,
         help_text="Art. 30(1)(e) and 49(6): required for transfers on compelling "
         "legitimate interests (Art. 49(1) second subparagraph).",
+        validators=[validate_cell_length],
     )
     tia_reference = models.CharField(
         "transfer impact assessment", max_length=255, blank=True
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, validators=[validate_cell_length])
 
     history = history()
 
@@ -622,6 +643,7 @@ class RetentionRule(Versioned):
     criteria = models.TextField(
         blank=True,
         help_text="Art. 13(2)(a): the criteria used when no period can be given.",
+        validators=[validate_cell_length],
     )
     trigger = models.CharField(
         max_length=255,
@@ -730,7 +752,7 @@ class Review(Versioned):
         related_name="reviews",
     )
     outcome = models.CharField(max_length=20, choices=ReviewOutcome.choices, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, validators=[validate_cell_length])
 
     objects = ReviewQuerySet.as_manager()
     history = history()

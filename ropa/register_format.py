@@ -33,7 +33,10 @@ Natural keys (``Sheet.key``)
     Joint arrangements: Reference.
 
 How values are written
-    Text is written as it is stored. Choices are written as their stable
+    Text is written as it is stored, whole: the register holds no text longer
+    than an XLSX cell (``ropa.spreadsheet.CELL_LIMIT``), and the XLSX export
+    refuses one rather than cut it. An import reads text of whitespace only
+    as empty, as the admin's forms do. Choices are written as their stable
     lowercase values (``active``, ``legitimate_interests``, ``scc``), never as
     labels, which may be reworded. Booleans are ``yes`` / ``no``; an unknown
     (null) boolean is an empty cell. Dates are ISO dates (``2024-01-15``),

@@ -7,6 +7,11 @@ they share lives in ``RegisterResource``:
 - a cell that a spreadsheet would run as a formula is neutralised on export
   (``ropa.spreadsheet``), and restored on import, so a round trip of our own
   file changes nothing;
+- a cell is read as the admin's forms read a field: text without the
+  whitespace around it (a required column of spaces only is empty, an error
+  of its row), a yes / no column only from words it understands, a whole
+  number only from a whole number; anything else is an error of its row and
+  field, never silently read as something else;
 - a related record is written as its name or reference, many-to-many columns
   as names joined with "; "; an unknown name is an error on its row and field,
   never silently dropped;
@@ -23,6 +28,7 @@ they share lives in ``RegisterResource``:
 """
 
 import datetime
+import math
 import re
 
 from django.contrib.auth import get_user_model
@@ -42,6 +48,7 @@ from controllers.models import (
 )
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
+from .imports import NO_WORDS, YES_WORDS
 from .models import (
     FunctionMembership,
     InternationalTransfer,
@@ -102,6 +109,104 @@ def restore(value):
 
 def _stripped(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def _blank(value):
+    """Whether a cell holds nothing: empty, or whitespace only."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _shown(text, limit=60):
+    """``text`` for an error message: cut when long, as a cell may be huge."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+class TextWidget(widgets.CharWidget):
+    """
+    Text as the admin's forms read it: without the whitespace around it, so
+    that a cell of whitespace only is empty ("" or, where the column may be
+    null, None), and a required column left empty is an error of its row.
+    """
+
+    def clean(self, value, row=None, **kwargs):
+        value = super().clean(value, row, **kwargs)
+        if isinstance(value, str):
+            value = value.strip()
+        if value == "" and not self.allow_blank:
+            return None
+        return value
+
+
+class BooleanWidget(widgets.BooleanWidget):
+    """
+    A yes / no column that reads only what it understands.
+
+    The library's widget reads any text it does not know as "no", so "yes"
+    imported as no. Read here: what our exports write (1 and 0 in CSV, TRUE
+    and FALSE cells in XLSX), and yes / no, y / n, true / false, 1 / 0 in any
+    case. An empty cell is None: the column's default, or unknown where the
+    model allows it. Anything else is an error naming the value.
+    """
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)) and value in (0, 1):
+            # A number cell of a workbook.
+            return bool(value)
+        text = str(value).strip()
+        if not text:
+            return None
+        if text.casefold() in YES_WORDS:
+            return True
+        if text.casefold() in NO_WORDS:
+            return False
+        raise ValueError(f"'{_shown(text)}' is not yes or no: write yes or no.")
+
+
+class IntegerWidget(widgets.IntegerWidget):
+    """
+    A whole number, and nothing else.
+
+    The library's widget truncates a decimal (a period of 2.5 years imported
+    as 2). Read here: a whole number written in digits, or a workbook's number
+    cell holding one (3 or 3.0); a decimal or text is an error naming it.
+    """
+
+    #: Longer text is no number a column of the register holds, and is not
+    #: read: ``int()`` of a string refuses more than 4,300 digits.
+    MAX_LENGTH = 40
+    WHOLE = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
+    DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            # A TRUE or FALSE cell of a workbook.
+            raise ValueError(f"'{value}' is not a number.")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            # A number cell of a workbook: 3.0 is 3.
+            if not math.isfinite(value):
+                raise ValueError(f"'{value}' is not a number.")
+            if not value.is_integer():
+                raise ValueError(f"'{value}' is not a whole number.")
+            return int(value)
+        text = str(value).strip()
+        if not text:
+            return None
+        if len(text) > self.MAX_LENGTH:
+            raise ValueError(
+                f"'{_shown(text)}' is too long to be a number "
+                f"({len(text):,} characters)."
+            )
+        if self.WHOLE.fullmatch(text):
+            return int(text.partition(".")[0])
+        if self.DECIMAL.fullmatch(text):
+            raise ValueError(f"'{text}' is not a whole number.")
+        raise ValueError(f"'{text}' is not a number.")
 
 
 class DateWidget(widgets.DateWidget):
@@ -213,15 +318,20 @@ class RegisterResource(resources.ModelResource):
             return fields.Field(
                 attribute=VERSION,
                 column_name=VERSION,
-                widget=widgets.IntegerWidget(),
+                widget=IntegerWidget(),
                 readonly=True,
             )
         if not django_field.is_relation:
             field = super().field_from_django_field(field_name, django_field, readonly)
-            if isinstance(django_field, TEXT_FIELDS) and not django_field.null:
-                # An empty spreadsheet cell reads as None; text columns store "".
-                # (The library does this for CharField only, not TextField.)
-                field.widget = widgets.CharWidget(allow_blank=True)
+            if isinstance(django_field, TEXT_FIELDS):
+                # An empty spreadsheet cell reads as None; text columns store ""
+                # unless they may be null. (The library does this for CharField
+                # only, not TextField.)
+                field.widget = TextWidget(allow_blank=not django_field.null)
+            elif isinstance(django_field, models.BooleanField):
+                field.widget = BooleanWidget()
+            elif isinstance(django_field, models.IntegerField):
+                field.widget = IntegerWidget()
             elif type(django_field) is models.DateField:
                 field.widget = DateWidget()
             return field
@@ -322,6 +432,14 @@ class RegisterResource(resources.ModelResource):
                     )
         if errors:
             raise ValidationError(errors)
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        # The library skips a new row equal to an empty record, unvalidated: a
+        # row whose required name is spaces and whose other cells hold their
+        # defaults would pass as "skipped". Only a blank row is skipped so.
+        if instance._state.adding and not all(map(_blank, row.values())):
+            return False
+        return super().skip_row(instance, original, row, import_validation_errors)
 
     def validate_instance(
         self, instance, import_validation_errors=None, validate_unique=True

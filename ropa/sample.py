@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
-from django.utils.text import slugify
 
 from controllers.enums import DPOEngagement, JointScope
 from controllers.models import (
@@ -1604,7 +1603,6 @@ def _load(loader):
             Organisation,
             {"name": company.name},
             {
-                "slug": slugify(company.name),
                 "registration_number": company.registration_number,
                 "country": company.country,
                 "address": company.address,

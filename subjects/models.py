@@ -2,6 +2,7 @@ from django.db import models
 
 from ropa.constraints import choice_constraint
 from ropa.history import history
+from ropa.spreadsheet import validate_cell_length
 from ropa.versioning import Versioned
 
 from .enums import Sensitivity, SpecialCategory
@@ -16,7 +17,7 @@ class DataSubjectCategory(Versioned):
     """A category of data subjects (Art. 30(1)(c))."""
 
     name = models.CharField(max_length=200, unique=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[validate_cell_length])
     vulnerable = models.BooleanField(
         default=False,
         help_text="Minors, patients, employees or others in a weaker position "
@@ -49,8 +50,12 @@ class PersonalDataCategory(Versioned):
     """A category of personal data (Art. 30(1)(c)), with its sensitivity."""
 
     name = models.CharField(max_length=200, unique=True)
-    description = models.TextField(blank=True)
-    examples = models.TextField(blank=True, help_text="E.g. the fields it covers.")
+    description = models.TextField(blank=True, validators=[validate_cell_length])
+    examples = models.TextField(
+        blank=True,
+        help_text="E.g. the fields it covers.",
+        validators=[validate_cell_length],
+    )
     sensitivity = models.CharField(
         max_length=20,
         choices=Sensitivity.choices,

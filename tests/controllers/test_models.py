@@ -6,9 +6,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 
 from controllers.models import (
+    SLUG_FALLBACK,
+    SLUG_LENGTH,
     DataProtectionOfficer,
     Organisation,
     ProcessorAgreement,
+    unique_slugs,
 )
 from tests.factories import (
     DataProtectionOfficerFactory,
@@ -278,3 +281,91 @@ def test_joint_controller_arrangement_history_records_parties():
 
     snapshot = arrangement.history.first().parties.all()
     assert {row.organisation for row in snapshot} == {first, second, third}
+
+
+# ---------------------------------------------------------------------------
+# The slug derived from the name
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Acme-AB", "acme-ab-2"),
+        ("ACME AB!", "acme-ab-2"),
+        ("\u00c1cme AB", "acme-ab-2"),
+        ("Acme Nordic AB", "acme-nordic-ab"),
+        ("\U0001f600", SLUG_FALLBACK),
+        ("\u4e2d\u6587", SLUG_FALLBACK),
+    ],
+)
+def test_organisation_slug_left_empty_is_unique(name, slug):
+    OrganisationFactory(name="Acme AB")
+
+    assert OrganisationFactory(name=name, slug="").slug == slug
+
+
+def test_organisation_slug_numbered_after_the_numbers_taken():
+    OrganisationFactory(name="\U0001f600")
+    OrganisationFactory(name="\u4e2d\u6587")
+    OrganisationFactory(name="Organisation", slug="organisation-3")
+
+    assert OrganisationFactory(name="\u0639\u0631\u0628\u064a").slug == (
+        "organisation-4"
+    )
+
+
+def test_unique_slugs_differ_among_the_names_given():
+    OrganisationFactory(name="Acme AB")
+
+    assert unique_slugs(["acme ab", "Acme-AB", "Beta AB"]) == [
+        "acme-ab-2",
+        "acme-ab-3",
+        "beta-ab",
+    ]
+
+
+def test_unique_slugs_of_a_long_name_fit_the_field():
+    name = "A" * 120 + " " + "B" * 79
+    first = OrganisationFactory(name=name)
+
+    second = unique_slugs([name + "!"])[0]
+
+    assert len(first.slug) == len(second) == SLUG_LENGTH
+    assert second.endswith("-2")
+    assert second != first.slug
+
+
+def test_organisation_full_clean_checks_the_slug_it_will_save():
+    # The unique checks (the admin form's too) see the slug derived from the
+    # name, not an empty one.
+    OrganisationFactory(name="Acme AB")
+    organisation = Organisation(name="Acme-AB", country="SE")
+
+    organisation.full_clean()
+
+    assert organisation.slug == "acme-ab-2"
+
+
+def test_organisation_slug_derived_again_when_taken_before_the_save():
+    # An import checks every row before it saves the first.
+    first = Organisation(name="Acme AB", country="SE")
+    second = Organisation(name="Acme-AB", country="SE")
+    first.full_clean()
+    second.full_clean()
+    assert first.slug == second.slug == "acme-ab"
+
+    first.save()
+    second.save()
+
+    assert (first.slug, second.slug) == ("acme-ab", "acme-ab-2")
+
+
+def test_organisation_slug_left_empty_is_saved_with_update_fields():
+    organisation = OrganisationFactory(name="Acme AB")
+    organisation.slug = ""
+
+    organisation.save(update_fields=["name"])
+
+    organisation.refresh_from_db()
+    assert organisation.slug == "acme-ab"

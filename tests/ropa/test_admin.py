@@ -3,6 +3,11 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.html import escape
 
+from ropa.admin import (
+    InternationalTransferInline,
+    LawfulBasisInline,
+    RetentionRuleInline,
+)
 from ropa.dashboard import dashboard
 from ropa.enums import ActivityStatus, DPIAStatus, LawfulBasisChoice
 from ropa.models import ProcessingActivity
@@ -16,6 +21,8 @@ from tests.factories import (
     ProcessingActivityFactory,
     UserFactory,
 )
+from tests.hostile import all_errors, field_errors
+from tests.hostile import form_data as page_data
 
 pytestmark = pytest.mark.django_db
 
@@ -439,3 +446,248 @@ def test_processing_activity_is_listed_in_admin_menu(dpo_client):
     assert ProcessingActivity._meta.verbose_name_plural.encode() in (
         response.content.lower()
     )
+
+
+# ---------------------------------------------------------------------------
+# Values no record has: refused with the form, never looked up as they come
+# ---------------------------------------------------------------------------
+
+# Text, and ids beyond the 64 bits of an id column (OverflowError on SQLite).
+NOT_IDS = ("abc", str(2**63), str(2**64), str(-(2**63) - 1))
+
+
+def shown_form(client, activity):
+    """The change form of ``activity`` as the browser posts it unchanged."""
+    return page_data(client.get(change_url(activity)))
+
+
+def with_row(data, prefix, values):
+    """``data`` with one more row in the inline formset ``prefix``."""
+    total = int(data[f"{prefix}-TOTAL_FORMS"])
+    data = {**data, f"{prefix}-TOTAL_FORMS": str(total + 1)}
+    data.update({f"{prefix}-{total}-{name}": value for name, value in values.items()})
+    return data
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+@pytest.mark.parametrize(
+    ("field", "many"),
+    [("owner", False), ("organisations", True), ("recipients", True)],
+)
+def test_autocomplete_value_that_cannot_be_an_id_is_refused(
+    dpo_client, field, many, value
+):
+    activity = ProcessingActivityFactory()
+    data = {**shown_form(dpo_client, activity), field: [value] if many else value}
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 200
+    assert field_errors(response, field)
+    activity.refresh_from_db()
+    assert activity.version == 1
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_inline_autocomplete_value_that_cannot_be_an_id_is_refused(dpo_client, value):
+    activity = ProcessingActivityFactory()
+    data = with_row(
+        shown_form(dpo_client, activity),
+        "retention_rules",
+        {"personal_data_category": value, "period": "2", "period_unit": "years"},
+    )
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 200
+    assert field_errors(response, "personal_data_category", prefix="retention_rules")
+    assert activity.retention_rules.count() == 1
+
+
+def test_autocomplete_search_with_nul_finds_nothing(dpo_client):
+    # PostgreSQL refuses NUL in a query; no stored text holds one anyway.
+    GroupCompanyFactory(name="Acme AB")
+    params = {
+        "app_label": "ropa",
+        "model_name": "processingactivity",
+        "field_name": "organisations",
+    }
+
+    found = dpo_client.get(reverse("admin:autocomplete"), {**params, "term": "Acme"})
+    nul = dpo_client.get(reverse("admin:autocomplete"), {**params, "term": "Ac\x00me"})
+
+    assert [row["text"] for row in found.json()["results"]] == ["Acme AB"]
+    assert nul.status_code == 200
+    assert nul.json()["results"] == []
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_list_action_on_ids_that_cannot_exist_changes_nothing(dpo_client, value):
+    activity = ProcessingActivityFactory(status=ActivityStatus.DRAFT)
+
+    response = dpo_client.post(
+        CHANGELIST,
+        {"action": "delete_selected", "_selected_action": [value]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Items must be selected" in response.content.decode()
+    assert ProcessingActivity.objects.filter(pk=activity.pk).exists()
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_changelist_organisation_filter_on_a_value_that_is_not_an_id(dpo_client, value):
+    ProcessingActivityFactory()  # The filter shows once an activity names one.
+
+    response = dpo_client.get(CHANGELIST, {"organisation": value})
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_user_group_that_cannot_be_an_id_is_refused(superuser_client, value):
+    user = UserFactory()
+    url = reverse("admin:auth_user_change", args=(user.pk,))
+    data = {**page_data(superuser_client.get(url)), "groups": [value]}
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["groups"]
+
+
+# ---------------------------------------------------------------------------
+# The inlines' rows
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prefix", "limit"),
+    [
+        ("lawful_bases", LawfulBasisInline.max_num),
+        ("transfers", InternationalTransferInline.max_num),
+        ("retention_rules", RetentionRuleInline.max_num),
+    ],
+)
+def test_inline_refuses_more_rows_than_it_accepts_without_building_them(
+    dpo_client, prefix, limit
+):
+    activity = ProcessingActivityFactory()
+    rows = {"lawful_bases": 1, "transfers": 0, "retention_rules": 1}[prefix]
+    data = {**shown_form(dpo_client, activity), f"{prefix}-TOTAL_FORMS": "1000"}
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 200
+    (formset,) = [
+        inline.formset
+        for inline in response.context["inline_admin_formsets"]
+        if inline.formset.prefix == prefix
+    ]
+    assert [str(e) for e in formset.non_form_errors()] == [
+        f"Please submit at most {limit} forms."
+    ]
+    # Only the record's own rows are built to show the form again.
+    assert len(formset.forms) == rows
+    activity.refresh_from_db()
+    assert activity.version == 1
+
+
+def test_inline_saves_a_record_with_more_rows_than_it_adds(dpo_client, monkeypatch):
+    # Rows an import added beyond the inline's limit never block a save.
+    monkeypatch.setattr(LawfulBasisInline, "max_num", 1)
+    activity = ProcessingActivityFactory()
+    LawfulBasisFactory(activity=activity, basis=LawfulBasisChoice.CONSENT)
+    data = shown_form(dpo_client, activity)
+
+    saved = dpo_client.post(change_url(activity), data)
+    one_more = dpo_client.post(
+        change_url(activity),
+        with_row(
+            shown_form(dpo_client, activity),
+            "lawful_bases",
+            {"basis": LawfulBasisChoice.LEGAL_OBLIGATION, "explanation": "Tax law."},
+        ),
+    )
+
+    assert saved.status_code == 302
+    assert one_more.status_code == 200
+    assert field_errors(one_more, "basis", prefix="lawful_bases") == [
+        "Please submit at most 1 form."
+    ]
+    assert activity.lawful_bases.count() == 2
+
+
+def test_inline_row_repeating_a_row_the_form_did_not_show_is_refused(dpo_client):
+    # A row added since the page was shown (here: left out of INITIAL_FORMS)
+    # is compared with the rows posted, as the database would.
+    activity = ProcessingActivityFactory()
+    data = shown_form(dpo_client, activity)
+    data["lawful_bases-INITIAL_FORMS"] = "0"
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 200
+    assert all_errors(response) == [
+        "Lawful basis with this Activity and Art. 6(1) basis already exists. It "
+        "was not shown here: reload the page to see it."
+    ]
+    assert activity.lawful_bases.count() == 1
+
+
+RULE_FOR_ALL_DATA = "The activity already has a rule for all of its data."
+
+
+def test_retention_inline_second_rule_for_all_data_is_refused(dpo_client):
+    activity = ProcessingActivityFactory()
+    data = with_row(
+        shown_form(dpo_client, activity),
+        "retention_rules",
+        {"criteria": "Until the customer unsubscribes.", "end_action": "erase"},
+    )
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 200
+    assert field_errors(
+        response, "personal_data_category", prefix="retention_rules"
+    ) == [RULE_FOR_ALL_DATA]
+    assert activity.retention_rules.count() == 1
+
+
+def test_retention_inline_rule_for_all_data_not_shown_is_counted(dpo_client):
+    activity = ProcessingActivityFactory()
+    data = shown_form(dpo_client, activity)
+    # The activity's rule for all data left out of INITIAL_FORMS: its row is
+    # posted as a new rule for all data.
+    data["retention_rules-INITIAL_FORMS"] = "0"
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 200
+    assert RULE_FOR_ALL_DATA in all_errors(response)
+    assert activity.retention_rules.count() == 1
+
+
+@pytest.mark.parametrize("how", ["given a category", "deleted"])
+def test_retention_inline_rule_for_all_data_may_move_to_a_new_row(dpo_client, how):
+    activity = ProcessingActivityFactory()
+    category = activity.personal_data_categories.get()
+    data = shown_form(dpo_client, activity)
+    if how == "deleted":
+        data["retention_rules-0-DELETE"] = "on"
+    else:
+        data["retention_rules-0-personal_data_category"] = str(category.pk)
+    data = with_row(
+        data,
+        "retention_rules",
+        {"criteria": "Until the customer unsubscribes.", "end_action": "erase"},
+    )
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 302, all_errors(response)
+    rule = activity.retention_rules.get(personal_data_category=None)
+    assert rule.criteria == "Until the customer unsubscribes."

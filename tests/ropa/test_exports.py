@@ -1,10 +1,15 @@
 import csv
 import datetime
 import io
+import tempfile
 import zipfile
 
 import pytest
+from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -28,6 +33,8 @@ from ropa.register_format import (
     to_cell,
     to_cells,
 )
+from ropa.spreadsheet import CELL_LIMIT, TOO_LONG_FOR_A_CELL, validate_cell_length
+from subjects.models import DataSubjectCategory
 from tests.factories import (
     DataProtectionOfficerFactory,
     GroupCompanyFactory,
@@ -43,6 +50,7 @@ from tests.factories import (
     SecurityMeasureFactory,
     UserFactory,
 )
+from tests.hostile import field_errors, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -689,6 +697,113 @@ def test_export_refuses_a_future_date():
     tomorrow = timezone.localdate() + datetime.timedelta(days=2)
     with pytest.raises(ExportError, match="is in the future"):
         export_bytes(as_of=tomorrow)
+
+
+# ---------------------------------------------------------------------------
+# Text longer than an XLSX cell holds: never cut
+# ---------------------------------------------------------------------------
+
+REGISTER_APPS = ("controllers", "subjects", "ropa")
+
+
+def test_every_text_field_of_the_register_holds_what_a_cell_holds():
+    text_fields = [
+        field
+        for app_label in REGISTER_APPS
+        for model in apps.get_app_config(app_label).get_models()
+        # A historical model copies its model's fields, and adds its own.
+        if not model.__name__.startswith("Historical")
+        for field in model._meta.get_fields()
+        if isinstance(field, models.TextField)
+    ]
+
+    assert text_fields
+    assert [
+        str(field)
+        for field in text_fields
+        if validate_cell_length not in field.validators
+    ] == []
+
+
+def test_validate_cell_length_takes_a_cell_and_refuses_more():
+    validate_cell_length("x" * CELL_LIMIT)
+
+    with pytest.raises(ValidationError) as raised:
+        validate_cell_length("x" * (CELL_LIMIT + 1))
+
+    assert raised.value.messages == [
+        "At most 32,767 characters, the most a spreadsheet cell holds (the "
+        "register is exported to spreadsheets): this text has 32,768."
+    ]
+
+
+def test_admin_form_refuses_a_text_longer_than_a_cell(dpo_client):
+    url = reverse("admin:subjects_datasubjectcategory_add")
+    data = form_data(dpo_client.get(url))
+    data.update(name="Visitors", description="x" * (CELL_LIMIT + 1))
+
+    response = dpo_client.post(url, data)
+
+    assert response.status_code == 200
+    assert field_errors(response, "description") == [
+        TOO_LONG_FOR_A_CELL
+        % {"limit": f"{CELL_LIMIT:,}", "length": f"{CELL_LIMIT + 1:,}"}
+    ]
+    assert not DataSubjectCategory.objects.filter(name="Visitors").exists()
+
+
+def test_export_xlsx_writes_a_text_of_a_cell_whole():
+    ProcessingActivityFactory(notice_text="x" * CELL_LIMIT)
+
+    [row] = xlsx_records()
+
+    assert row["Notice text"] == "x" * CELL_LIMIT
+
+
+def test_export_xlsx_refuses_a_text_longer_than_a_cell(tmp_path, monkeypatch):
+    # Saved past the model's validation (an older version, the database).
+    ProcessingActivityFactory(reference="PA-0001", notice_text="x" * (CELL_LIMIT + 1))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    out = io.BytesIO()
+
+    with pytest.raises(ExportError) as raised:
+        export_register(fmt=XLSX, out=out)
+
+    assert str(raised.value) == (
+        "The register cannot be exported as XLSX: on sheet 'Activities', row 2 "
+        "(Reference 'PA-0001'), the 'Notice text' cell would hold 32,768 "
+        "characters, and an XLSX cell holds at most 32,767. Shorten that text in "
+        "the admin, or export as CSV, which holds it whole."
+    )
+    assert out.getvalue() == b""
+    # The sheets begun are closed and their temporary files deleted.
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_xlsx_refuses_a_cell_made_longer_by_its_apostrophe():
+    # The apostrophe that keeps text from running as a formula takes a place.
+    ProcessingActivityFactory(reference="PA-0001", purpose="=" + "x" * (CELL_LIMIT - 1))
+
+    with pytest.raises(ExportError, match="'Purpose' cell would hold 32,768"):
+        export_bytes(XLSX)
+
+
+def test_export_csv_keeps_a_text_longer_than_a_cell():
+    ProcessingActivityFactory(notice_text="x" * (CELL_LIMIT + 1))
+
+    [row] = csv_records()
+
+    assert row["Notice text"] == "x" * (CELL_LIMIT + 1)
+
+
+def test_export_ico_refuses_a_cell_joining_texts_longer_than_a_cell():
+    ProcessingActivityFactory(name="Payroll", purpose="x" * CELL_LIMIT)
+
+    with pytest.raises(ExportError) as raised:
+        export_bytes(ICO)
+
+    assert "on sheet 'ICO template', row 2" in str(raised.value)
+    assert "the 'Purpose of processing' cell would hold 32,776" in str(raised.value)
 
 
 # ---------------------------------------------------------------------------

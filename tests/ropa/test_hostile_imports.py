@@ -21,11 +21,13 @@ import re
 import string
 import sys
 import tempfile
+import zipfile
 from decimal import Decimal, InvalidOperation
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -47,7 +49,7 @@ from ropa.enums import (
     Profiling,
     RetentionUnit,
 )
-from ropa.exports import export_register
+from ropa.exports import ExportError, export_register
 from ropa.geography import eea_countries
 from ropa.ico_import import (
     ARTICLE_6,
@@ -352,20 +354,9 @@ ZIP_DECEPTIONS = {
         content, b"caf\xe9.xml", b"<x/>"
     ),
 }
-UNHANDLED_ZIP_ERRORS = pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.imports.read_workbook: zipfile and zlib raise RuntimeError "
-    "(encrypted member), NotImplementedError (compression method, zip version), "
-    "zlib.error (damaged deflate data) and UnicodeDecodeError (member name), "
-    "which the function does not turn into ImportFileError.",
-)
 
 
-@pytest.mark.parametrize(
-    "deceive",
-    [pytest.param(d, marks=UNHANDLED_ZIP_ERRORS) for d in ZIP_DECEPTIONS.values()],
-    ids=ZIP_DECEPTIONS,
-)
+@pytest.mark.parametrize("deceive", ZIP_DECEPTIONS.values(), ids=ZIP_DECEPTIONS)
 def test_import_refuses_a_zip_that_cannot_be_read(exported, write, deceive):
     path = write(deceive(exported))
     before = snapshot()
@@ -373,7 +364,6 @@ def test_import_refuses_a_zip_that_cannot_be_read(exported, write, deceive):
     assert_file_refused(path, before)
 
 
-@UNHANDLED_ZIP_ERRORS
 @settings(HOSTILE, max_examples=30)
 @given(
     member=st.sampled_from(READ_BY_OPENPYXL),
@@ -418,8 +408,8 @@ def test_import_of_hostile_text_is_refused_or_round_trips(
     row = pick(activity_rows(register), index)
     field = activity_field(column)
     expected = as_read(text[:CELL_LIMIT])
-    # Whitespace-only text in a required column: see the test marked xfail below.
-    assume(field.blank or not expected or expected.strip())
+    # Text of whitespace only is read as empty, as the admin form reads it.
+    expected = expected if expected.strip() else ""
     reference = register.value(ACTIVITIES, row, "Reference")
     other_names = set(
         ProcessingActivity.objects.exclude(reference=reference).values_list(
@@ -452,12 +442,6 @@ def test_import_of_hostile_text_is_refused_or_round_trips(
 WHITESPACE = " \t\n\u00a0\u2003\u3000"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.imports.read_text: a cell of whitespace only is kept as it "
-    "is, so a required Name, Purpose or Business function of spaces is "
-    "imported (the admin form strips it and refuses it as required).",
-)
 @settings(HOSTILE, max_examples=10)
 @given(
     column=st.sampled_from([c for c in TEXT_COLUMNS if not activity_field(c).blank]),
@@ -472,12 +456,6 @@ def test_import_refuses_whitespace_only_required_text(register, column, text):
         assert_refused(plan, before, ACTIVITIES, 2, column.header)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.exports: openpyxl cuts text to 32,767 characters (the most "
-    "an XLSX cell holds) without a word, so a longer purpose or notice text is "
-    "exported cut, and importing the unchanged export cuts the record.",
-)
 @settings(HOSTILE, max_examples=5)
 @given(
     column=st.sampled_from(
@@ -486,19 +464,32 @@ def test_import_refuses_whitespace_only_required_text(register, column, text):
     length=st.integers(CELL_LIMIT + 1, 3 * CELL_LIMIT),
 )
 @example(column=TEXT_COLUMNS[2], length=40_000)
-def test_import_of_an_unchanged_export_keeps_a_long_text(tmp_path, column, length):
+def test_a_text_longer_than_a_cell_is_never_cut(column, length):
+    # openpyxl cuts text to the most an XLSX cell holds, so the register holds
+    # its text to that (the admin form and the imports validate with the
+    # model); a longer text saved past the validation stops the XLSX export,
+    # and the CSV export keeps it whole.
     with rolled_back():
-        ProcessingActivityFactory(
+        activity = ProcessingActivityFactory(
             reference="PA-0951", name="Long text", **{column.field: "x" * length}
         )
-        path = tmp_path / FILE_NAME
-        with path.open("wb") as out:
-            export_register(fmt="xlsx", out=out)
+        with pytest.raises(ValidationError) as invalid:
+            activity.full_clean()
+        assert column.field in invalid.value.message_dict
 
-        plan = plan_import(path, file_name=FILE_NAME)
+        xlsx = io.BytesIO()
+        with pytest.raises(ExportError) as refused:
+            export_register(fmt="xlsx", out=xlsx)
+        assert f"'{column.header}'" in str(refused.value)
+        assert "'PA-0951'" in str(refused.value)
+        assert xlsx.getvalue() == b""
 
-        assert not plan.has_errors
-        assert not plan.has_writes, [str(c) for r in plan.rows for c in r.changes]
+        csv_zip = io.BytesIO()
+        export_register(fmt="csv", out=csv_zip)
+        with zipfile.ZipFile(csv_zip) as archive:
+            text = archive.read(fmt.ACTIVITIES.filename).decode(fmt.CSV_ENCODING)
+        rows = {row["Reference"]: row for row in csv.DictReader(io.StringIO(text))}
+        assert rows["PA-0951"][column.header] == "x" * length
 
 
 def _accepted_words(header):
@@ -690,12 +681,6 @@ def test_import_of_a_hostile_number_is_refused_or_round_trips(
             assert_round_trip(plan, path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.imports.read_whole_number: int() of a digit string longer "
-    f"than {MAX_DIGITS} digits raises ValueError (Python's limit on "
-    "integer string conversion), which escapes the plan instead of a row error.",
-)
 @settings(HOSTILE, max_examples=5)
 @given(
     cell=st.sampled_from(tuple(NUMBER_CELLS)), digits=st.integers(MAX_DIGITS + 1, 6000)
@@ -710,13 +695,6 @@ def test_import_refuses_a_number_too_long_to_read(register, cell, digits):
         assert_refused(plan, before, sheet, 2, header)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.imports.read_workbook: the workbook is read with "
-    "data_only=True, so a formula cell without a cached value (any file "
-    "written by a script) reads as empty, and an optional column is silently "
-    "blanked instead of refused.",
-)
 @settings(HOSTILE, max_examples=15)
 @given(
     index=INDEXES,
@@ -927,12 +905,6 @@ def test_ico_import_keeps_an_absurd_retention_period_as_criteria(
             assert rule.criteria == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.ico_import.TemplatePlanner.retention: int() of a period "
-    f"longer than {MAX_DIGITS} digits raises ValueError, which escapes the "
-    "plan instead of keeping the text as criteria.",
-)
 @settings(HOSTILE, max_examples=5)
 @given(digits=st.integers(MAX_DIGITS + 1, 6000))
 @example(digits=5000)
@@ -1020,7 +992,6 @@ def test_import_command_refuses_hostile_options(register, option, value):
         assert snapshot() == before
 
 
-@UNHANDLED_ZIP_ERRORS
 def test_import_command_refuses_a_damaged_workbook(exported, write):
     path = write(damaged_member(exported, "xl/workbook.xml"))
     before = snapshot()
@@ -1162,7 +1133,6 @@ def test_admin_import_refuses_hostile_choices(
     assert snapshot() == before
 
 
-@UNHANDLED_ZIP_ERRORS
 def test_admin_import_refuses_a_damaged_workbook(dpo_client, exported):
     before = snapshot()
 
@@ -1353,15 +1323,15 @@ def bare_activity():
 @example(label="subjects.datasubjectcategory", value="=1+1")
 @example(label="ropa.retentionrule", value="12")
 @example(label="controllers.organisation", value="us")
+@example(label="controllers.organisation", value=" se\t")
+@example(label="ropa.retentionrule", value="2.5")
+@example(label="ropa.retentionrule", value=" 3.0 ")
+@example(label="subjects.datasubjectcategory", value="   ")
+@example(label="subjects.datasubjectcategory", value=" Visitors\u00a0")
 def test_model_import_of_a_hostile_cell_is_refused_or_round_trips(
     dpo_client, bare_activity, label, value
 ):
     headers, row, column = MODEL_CELLS[label]
-    number = _decimal(value)
-    # A decimal where a whole number goes: see the test marked xfail below.
-    assume(label != "ropa.retentionrule" or number is None or number == int(number))
-    # Whitespace-only names: see the test marked xfail below.
-    assume(label != "subjects.datasubjectcategory" or not value or value.strip())
     content = as_csv(headers, [{**row, column: value}[header] for header in headers])
 
     with rolled_back():
@@ -1384,19 +1354,14 @@ def test_model_import_of_a_hostile_cell_is_refused_or_round_trips(
             assert 1 <= number <= 200
             assert RetentionRule.objects.get(activity=bare_activity).period == number
         elif label == "controllers.organisation":
-            code = countries.alpha2(value)
+            # Text is read as the admin's forms read it: stripped.
+            code = countries.alpha2(value.strip())
             assert Organisation.objects.get(name=row["name"]).country == code
         else:
-            assert DataSubjectCategory.objects.filter(name=as_csv_read(value)).exists()
+            name = as_csv_read(value).strip()
+            assert DataSubjectCategory.objects.filter(name=name).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.resources.RegisterResource: text columns use "
-    "CharWidget(allow_blank=True), which keeps a cell of whitespace only, so "
-    "a required name of spaces is imported (the admin form strips it and "
-    "refuses it as required).",
-)
 @settings(HOSTILE, max_examples=5)
 @given(name=st.text(alphabet=" \t\u00a0\u2003", min_size=1, max_size=5))
 @example(name="   ")
@@ -1412,12 +1377,6 @@ def test_model_import_refuses_a_whitespace_only_name(dpo_client, name):
         assert snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.resources: booleans use import-export's BooleanWidget, "
-    "which reads any text but 1/true/0/false/null as False: 'yes' or 'maybe' "
-    "in a yes/no column imports as no, silently.",
-)
 @settings(HOSTILE, max_examples=15)
 @given(
     word=st.one_of(
@@ -1452,12 +1411,6 @@ def test_model_import_refuses_a_yes_no_cell_it_cannot_read(dpo_client, word):
             assert snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.resources: whole-number columns use import-export's "
-    "IntegerWidget, which truncates a decimal: a retention period of 2.5 "
-    "years imports as 2, silently.",
-)
 @settings(HOSTILE, max_examples=10)
 @given(period=st.decimals(min_value=1, max_value=200, allow_nan=False, places=2))
 @example(period=Decimal("2.5"))
@@ -1482,13 +1435,6 @@ def _stored_upload(content):
     return storage.name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.admin_base.RegisterAdmin.process_import: the confirmation "
-    "reads the waiting file in the format the form posts, unchecked; another "
-    "format than the preview's raises (BadZipFile, UnicodeDecodeError) and "
-    "the page fails with a server error.",
-)
 @settings(HOSTILE, max_examples=10)
 @given(fmt_=st.sampled_from((CSV, XLSX)), content=st.binary(min_size=1, max_size=512))
 @example(fmt_=XLSX, content=b"name,description\r\nVisitors,\r\n")
@@ -1512,13 +1458,6 @@ def test_model_import_confirmation_in_another_format_is_refused(
     assert snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG ropa.admin_base.RegisterAdmin.process_import: when a row fails "
-    "at the confirmation (the register changed since the preview, or the form "
-    "was crafted), the import is rolled back but the page reports success "
-    "('Import finished: 1 new ...') and logs additions that did not happen.",
-)
 def test_model_import_confirmation_whose_rows_fail_reports_the_errors(dpo_client):
     label = "subjects.datasubjectcategory"
     content = as_csv(

@@ -1,4 +1,6 @@
 import datetime
+import io
+import re
 import zipfile
 
 import pytest
@@ -7,10 +9,12 @@ from django.db import DatabaseError
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
+from ropa import imports
 from ropa import register_format as fmt
 from ropa.enums import LawfulBasisChoice, RetentionUnit
 from ropa.exports import export_register
 from ropa.history import historical_models
+from ropa.ico_import import BUSINESS_FUNCTION, RETENTION
 from ropa.imports import (
     ACTIVITY_COLUMNS,
     AS_OF_REFUSED,
@@ -18,27 +22,45 @@ from ropa.imports import (
     CHILD_SHEETS,
     DELETED,
     EMPTY_FILE,
+    FORMULA_SHOWN,
+    FORMULA_WITHOUT_VALUE,
     INVALID,
+    MAX_DIGITS,
     MISSING_SHEETS,
     NEW,
     NOT_A_WORKBOOK,
+    TOO_MANY_DIGITS,
     UNCHANGED,
     ZIP_NOT_WORKBOOK,
+    CellError,
     ImportAborted,
     ImportFileError,
     Save,
+    Uncalculated,
     apply_plan,
     import_reason,
     import_register,
     plan_import,
+    read_whole_number,
+    read_workbook,
 )
 from ropa.models import LawfulBasis, ProcessingActivity, RetentionRule
+from ropa.spreadsheet import CELL_LIMIT, TOO_LONG_FOR_A_CELL
 from tests.factories import (
+    GroupCompanyFactory,
     InternationalTransferFactory,
     LawfulBasisFactory,
     ProcessingActivityFactory,
     UserFactory,
 )
+from tests.hostile import (
+    damaged_member,
+    member_xml,
+    patched_member,
+    with_member,
+    with_sheet_xml,
+)
+from tests.ropa.test_ico_import import PAYROLL, write_template
 
 pytestmark = pytest.mark.django_db
 
@@ -725,3 +747,352 @@ def test_import_reads_a_workbook_whatever_its_file_name(sample_register, exporte
     plan = plan_import(path, file_name=path.name)
 
     assert not plan.has_errors
+
+
+# ---------------------------------------------------------------------------
+# Damaged zips, formulas, whitespace, long numbers and texts
+# ---------------------------------------------------------------------------
+
+
+def replaced_in_parts(path, old, new):
+    """Rewrite the workbook at ``path``, ``old`` replaced by ``new`` in its parts."""
+    buffer = io.BytesIO()
+    found = 0
+    with (
+        zipfile.ZipFile(path) as source,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            found += data.count(old.encode())
+            target.writestr(info.filename, data.replace(old.encode(), new.encode()))
+    assert found == 1, found
+    path.write_bytes(buffer.getvalue())
+
+
+UNPACKING_FAILURES = {
+    "encrypted part": (
+        lambda content: patched_member(content, "xl/workbook.xml", flags=0x1),
+        "a part of it is encrypted",
+    ),
+    "unknown compression": (
+        lambda content: patched_member(content, "xl/workbook.xml", method=99),
+        "a part of it is packed in a way that cannot be unpacked",
+    ),
+    "damaged compressed data": (
+        lambda content: damaged_member(content, "xl/workbook.xml"),
+        "a part of it is damaged and cannot be unpacked",
+    ),
+    "undecodable part name": (
+        lambda content: with_member(content, b"caf\xe9.xml", b"<x/>"),
+        "the name of a part of it is not valid text",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"), UNPACKING_FAILURES.values(), ids=UNPACKING_FAILURES
+)
+def test_import_refuses_a_workbook_whose_zip_cannot_be_unpacked(
+    exported, damage, reason
+):
+    path = exported()
+    path.write_bytes(damage(path.read_bytes()))
+    before = snapshot()
+
+    with pytest.raises(ImportFileError) as raised:
+        plan_import(path, file_name=FILE_NAME)
+
+    assert str(raised.value).startswith(
+        f"'{FILE_NAME}' cannot be read as an Excel workbook: {reason} ("
+    )
+    assert snapshot() == before
+
+
+def test_import_refuses_a_required_text_of_whitespace_only(sample_register, exported):
+    path = exported()
+    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Name"): " \u00a0\t\u3000"})
+    before = snapshot()
+
+    plan = import_register(path, file_name=FILE_NAME)
+
+    assert [(error.row, error.column, error.reason) for error in plan.errors] == [
+        (2, "Name", "This field cannot be blank.")
+    ]
+    assert snapshot() == before
+
+
+def test_import_reads_an_optional_text_of_whitespace_only_as_empty(
+    sample_register, exported
+):
+    path = exported()
+    edit(path, fmt.ACTIVITIES.name, {("PA-0002", "Systems and software"): "  \t"})
+
+    plan = import_register(path, file_name=FILE_NAME)
+
+    assert plan.applied
+    assert ProcessingActivity.objects.get(reference="PA-0002").systems == ""
+
+
+def test_import_keeps_the_spaces_around_text(sample_register, exported):
+    path = exported()
+    edit(path, fmt.ACTIVITIES.name, {("PA-0002", "Systems and software"): " SAP "})
+
+    import_register(path, file_name=FILE_NAME)
+
+    assert ProcessingActivity.objects.get(reference="PA-0002").systems == " SAP "
+
+
+def test_import_refuses_a_number_too_long_to_read(sample_register, exported):
+    path = exported()
+    edit(path, fmt.RETENTION_RULES.name, {(2, "Period"): "9" * 5000})
+    before = snapshot()
+
+    plan = import_register(path, file_name=FILE_NAME)
+
+    assert (fmt.RETENTION_RULES.name, 2, "Period") in [
+        (error.sheet, error.row, error.column) for error in plan.errors
+    ]
+    reasons = [error.reason for error in plan.errors if error.column == "Period"]
+    assert reasons == [TOO_MANY_DIGITS.format(digits=5000, limit=MAX_DIGITS)]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("0" * 5000 + "12", 12),
+        ("000", 0),
+        ("\u0663", 3),
+        ("9" * MAX_DIGITS, 10**MAX_DIGITS - 1),
+    ],
+)
+def test_read_whole_number_reads_leading_zeros_and_any_digits(text, number):
+    assert read_whole_number(text, None) == number
+
+
+def test_read_whole_number_refuses_more_digits_than_any_column_takes():
+    with pytest.raises(CellError) as raised:
+        read_whole_number("1" + "0" * MAX_DIGITS, None)
+
+    assert str(raised.value) == TOO_MANY_DIGITS.format(
+        digits=MAX_DIGITS + 1, limit=MAX_DIGITS
+    )
+
+
+FORMULA = '=UPPER("payroll notice")'
+
+
+def test_import_refuses_a_formula_saved_without_its_value(sample_register, exported):
+    path = exported()
+    # openpyxl saves a formula as it is, without calculating its value.
+    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Notice title"): FORMULA})
+    before = snapshot()
+
+    plan = import_register(path, file_name=FILE_NAME)
+
+    assert [
+        (error.sheet, error.row, error.column, error.reason) for error in plan.errors
+    ] == [
+        (
+            fmt.ACTIVITIES.name,
+            2,
+            "Notice title",
+            FORMULA_WITHOUT_VALUE.format(formula=FORMULA),
+        )
+    ]
+    assert snapshot() == before
+
+
+def test_import_reads_the_value_a_formula_was_calculated_to(sample_register, exported):
+    path = exported()
+    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Notice title"): FORMULA})
+    # As a spreadsheet program saves it: the formula and its value.
+    replaced_in_parts(
+        path,
+        f"><f>{FORMULA[1:]}</f><v />",
+        f' t="str"><f>{FORMULA[1:]}</f><v>PAYROLL NOTICE</v>',
+    )
+
+    plan = import_register(path, file_name=FILE_NAME)
+
+    assert plan.applied, [str(error) for error in plan.errors]
+    activity = ProcessingActivity.objects.get(reference="PA-0001")
+    assert activity.notice_title == "PAYROLL NOTICE"
+
+
+@pytest.mark.parametrize("utf16", [False, True], ids=["utf-8", "utf-16"])
+def test_read_workbook_finds_a_formula_whatever_the_xml_spelling(tmp_path, utf16):
+    workbook = Workbook()
+    workbook.active["A1"] = "Text"
+    workbook.active["B2"] = "=1+1"
+    path = tmp_path / "prefixed.xlsx"
+    workbook.save(path)
+    # Some programs write every element with a namespace prefix (x:c, x:f).
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    xml = re.sub(r"<(/?)(\w+)", r"<\1x:\2", xml).replace('xmlns="', 'xmlns:x="')
+    if utf16:
+        xml = '<?xml version="1.0" encoding="UTF-16"?>' + xml
+    parts["xl/worksheets/sheet1.xml"] = xml.encode("utf-16" if utf16 else "utf-8")
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+    tables = read_workbook(path, file_name="prefixed.xlsx")
+
+    assert tables["Sheet"].rows == [
+        (1, ("Text",)),
+        (2, (None, Uncalculated("=1+1"))),
+    ]
+
+
+@pytest.mark.parametrize("size", ["A1:B2", "A1:XFD1048576"], ids=["smaller", "larger"])
+def test_read_workbook_reads_the_cells_a_sheet_has_whatever_size_it_declares(
+    tmp_path, size
+):
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Sheet")
+    for _ in range(3):
+        sheet.append(["a", "b", "c"])
+    path = tmp_path / "sized.xlsx"
+    workbook.save(path)
+    member = "xl/worksheets/sheet1.xml"
+    xml = member_xml(path.read_bytes(), member)
+    # A sheet's size is declared before its views (openpyxl writes none here).
+    sized = xml.replace("<sheetViews>", f'<dimension ref="{size}" /><sheetViews>', 1)
+    assert sized != xml
+    path.write_bytes(with_sheet_xml(path.read_bytes(), member, sized))
+
+    tables = read_workbook(path, file_name="sized.xlsx")
+
+    assert tables["Sheet"].rows == [(row, ("a", "b", "c")) for row in (1, 2, 3)]
+
+
+def test_import_refuses_a_formula_without_its_value_as_a_reference(
+    sample_register, exported
+):
+    path = exported()
+    edit(path, fmt.ACTIVITIES.name, {(2, "Reference"): "=B2"})
+
+    plan = plan_import(path, file_name=FILE_NAME)
+
+    assert FORMULA_WITHOUT_VALUE.format(formula="=B2") in [
+        error.reason
+        for error in plan.errors
+        if (error.row, error.column) == (2, "Reference")
+    ]
+
+
+def test_import_refuses_a_formula_without_its_value_in_a_child_sheet(
+    sample_register, exported
+):
+    path = exported()
+    edit(path, fmt.RETENTION_RULES.name, {(2, "Reference"): "=B2", (3, "Period"): "=1"})
+    before = snapshot()
+
+    plan = import_register(path, file_name=FILE_NAME)
+
+    errors = [(error.row, error.column, error.reason) for error in plan.errors]
+    assert (
+        3,
+        "Period",
+        FORMULA_WITHOUT_VALUE.format(formula="=1"),
+    ) in errors
+    # A formula's row names no activity: refused, never taken for another.
+    assert [row for row, column, _ in errors if column == "Reference"] == [2]
+    assert snapshot() == before
+
+
+def test_import_refuses_a_formula_without_its_value_as_a_header(exported):
+    path = exported()
+    edit(path, fmt.ACTIVITIES.name, {(1, "Notice title"): '="Notice title"'})
+
+    with pytest.raises(ImportFileError, match="lacks the columns 'Notice title'"):
+        plan_import(path, file_name=FILE_NAME)
+
+
+def test_import_quotes_the_start_of_a_long_formula(sample_register, exported):
+    path = exported()
+    formula = "=" + "+".join(["1"] * 200)
+    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Notice title"): formula})
+
+    plan = plan_import(path, file_name=FILE_NAME)
+
+    [reason] = [error.reason for error in plan.errors]
+    assert reason == FORMULA_WITHOUT_VALUE.format(
+        formula=formula[:FORMULA_SHOWN] + "\u2026"
+    )
+
+
+def test_ico_import_refuses_a_formula_saved_without_its_value(tmp_path):
+    controller = GroupCompanyFactory(name="Example Ltd")
+    path = write_template(
+        tmp_path / "ico.xlsx", rows=[{**PAYROLL, BUSINESS_FUNCTION: "=A1"}]
+    )
+    before = snapshot()
+
+    plan = import_register(
+        path, file_name="ico.xlsx", format="ico", controller=controller
+    )
+
+    assert (5, BUSINESS_FUNCTION, FORMULA_WITHOUT_VALUE.format(formula="=A1")) in [
+        (error.row, error.column, error.reason) for error in plan.errors
+    ]
+    assert snapshot() == before
+
+
+def test_ico_import_keeps_a_period_too_long_to_read_as_criteria(tmp_path):
+    controller = GroupCompanyFactory(name="Example Ltd")
+    text = "9" * 5000 + " years"
+    path = write_template(tmp_path / "ico.xlsx", rows=[{**PAYROLL, RETENTION: text}])
+
+    plan = import_register(
+        path, file_name="ico.xlsx", format="ico", controller=controller
+    )
+
+    assert plan.applied, [str(error) for error in plan.errors]
+    rule = RetentionRule.objects.get(activity__organisations=controller)
+    assert (rule.period, rule.criteria) == (None, text)
+
+
+def test_import_refuses_a_text_longer_than_a_cell(sample_register, exported):
+    path = exported()
+    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Purpose"): "LONG PURPOSE"})
+    # openpyxl cuts what it writes to a cell; a file of another program may not.
+    replaced_in_parts(path, ">LONG PURPOSE<", f">{'x' * (CELL_LIMIT + 1)}<")
+    before = snapshot()
+
+    plan = import_register(path, file_name=FILE_NAME)
+
+    assert [(error.row, error.column, error.reason) for error in plan.errors] == [
+        (
+            2,
+            "Purpose",
+            TOO_LONG_FOR_A_CELL
+            % {"limit": f"{CELL_LIMIT:,}", "length": f"{CELL_LIMIT + 1:,}"},
+        )
+    ]
+    assert snapshot() == before
+
+
+# Chunks of more bytes than the longest element name: each cuts the XML at
+# another place before, in or after the formula's tag.
+@pytest.mark.parametrize("chunk", range(14, 50))
+def test_the_look_for_formulas_finds_a_tag_cut_between_chunks(monkeypatch, chunk):
+    xml = '<x:worksheet xmlns:x="main"><x:c r="A1"><x:f>1+1</x:f></x:c>'
+    cases = {xml: True, xml.replace("x:f>", "x:fx>"): False}
+    monkeypatch.setattr(imports, "_CHUNK", chunk)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for number, text in enumerate(cases):
+            archive.writestr(f"sheet{number}.xml", text)
+
+    with zipfile.ZipFile(buffer) as archive:
+        found = [
+            imports._has_formulas(archive, f"sheet{number}.xml")
+            for number in range(len(cases))
+        ]
+
+    assert found == list(cases.values())

@@ -12,8 +12,10 @@ import openpyxl
 import pytest
 import tablib
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
@@ -23,9 +25,14 @@ from django.urls import reverse
 
 from controllers.models import Organisation
 from ropa import import_files
-from ropa.admin_base import IMPORT_FILE_EXPIRED
+from ropa.admin_base import (
+    IMPORT_CONFIRMATION_INVALID,
+    IMPORT_FILE_EXPIRED,
+    IMPORT_FILE_UNREADABLE,
+    import_problems,
+)
 from ropa.enums import ActivityStatus
-from ropa.models import LawfulBasis, ProcessingActivity
+from ropa.models import LawfulBasis, ProcessingActivity, RetentionRule
 from ropa.resources import (
     COMPLETED_REVIEW_DUE_ON,
     RESOURCES,
@@ -447,6 +454,21 @@ def test_export_selected_refuses_rows_outside_the_list(dpo_member_client):
         export_data(label, export_items=[active.pk, retired.pk]),
     )
 
+    assert "Content-Disposition" not in response
+    assert "export_items" in response.context["form"].errors
+
+
+@pytest.mark.parametrize("bad_id", ["x", "-", str(2**63), str(2**64)])
+def test_export_selected_refuses_ids_the_table_cannot_hold(dpo_member_client, bad_id):
+    label = "ropa.processingactivity"
+    activity = ProcessingActivityFactory()
+
+    response = dpo_member_client.post(
+        url(label, "export"),
+        export_data(label, export_items=[activity.pk, bad_id]),
+    )
+
+    assert response.status_code == 200
     assert "Content-Disposition" not in response
     assert "export_items" in response.context["form"].errors
 
@@ -938,3 +960,297 @@ def test_import_file_storage_refuses_names_it_did_not_give():
 
 def test_purge_counts_nothing_without_a_folder():
     assert import_files.purge(datetime.timedelta(0)) == 0
+
+
+# ---------------------------------------------------------------------------
+# Cells read as the admin's forms read them
+# ---------------------------------------------------------------------------
+
+
+def _category_import(**cells):
+    """Import one data subject category row of ``cells``; return the result."""
+    line = {"name": "Visitors", "description": "", **cells}
+    dataset = tablib.Dataset(list(line.values()), headers=list(line))
+    return RESOURCES[DataSubjectCategory]().import_data(dataset)
+
+
+def _field_errors(result):
+    return [row.error_dict for row in result.invalid_rows]
+
+
+@pytest.mark.parametrize("name", ["   ", "\t", "\u00a0\u2003", " \n "])
+def test_import_refuses_a_required_name_of_whitespace_only(name):
+    # Every other cell holds its default: the row is still validated.
+    result = _category_import(name=name, vulnerable="0", is_sample="0")
+
+    assert _field_errors(result) == [{"name": ["This field cannot be blank."]}]
+    assert not DataSubjectCategory.objects.exists()
+
+
+def test_import_strips_the_whitespace_around_text():
+    result = _category_import(name="  Visitors\t", description="\u00a0Who walk in. ")
+
+    assert not result.has_validation_errors()
+    category = DataSubjectCategory.objects.get()
+    assert (category.name, category.description) == ("Visitors", "Who walk in.")
+
+
+def test_import_finds_a_record_by_a_key_written_with_spaces():
+    category = DataSubjectCategoryFactory(name="Visitors", description="Old.")
+
+    result = _category_import(name=" Visitors ", description="New.")
+
+    assert result.totals["update"] == 1
+    category.refresh_from_db()
+    assert category.description == "New."
+    assert DataSubjectCategory.objects.count() == 1
+
+
+def test_import_skips_a_blank_row():
+    result = _category_import(name=" ", description="", vulnerable=None)
+
+    assert not result.has_validation_errors()
+    assert result.totals["skip"] == 1
+    assert not DataSubjectCategory.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        # What the export writes: 1 / 0 in CSV, TRUE / FALSE cells in XLSX.
+        ("1", True),
+        ("0", False),
+        (True, True),
+        (False, False),
+        # A workbook's number cells, and the obvious words in any case.
+        (1, True),
+        (0.0, False),
+        (" yes ", True),
+        ("No", False),
+        ("Y", True),
+        ("n", False),
+        ("TRUE", True),
+        ("false", False),
+        # Empty: the column's default.
+        ("", False),
+        (None, False),
+    ],
+)
+def test_import_reads_a_yes_no_cell(cell, expected):
+    result = _category_import(vulnerable=cell)
+
+    assert not result.has_validation_errors(), _field_errors(result)
+    assert DataSubjectCategory.objects.get().vulnerable is expected
+
+
+@pytest.mark.parametrize("cell", ["maybe", "2", "null", "oui", 2, "-1", "yes!"])
+def test_import_refuses_a_yes_no_cell_it_cannot_read(cell):
+    result = _category_import(vulnerable=cell)
+
+    assert _field_errors(result) == [
+        {"vulnerable": [f"'{cell}' is not yes or no: write yes or no."]}
+    ]
+    assert not DataSubjectCategory.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"), [("", None), ("yes", True), ("0", False)]
+)
+def test_import_reads_an_unknown_where_the_model_allows_it(cell, expected):
+    activity = ProcessingActivityFactory(retention_policy_followed=True)
+    dataset = tablib.Dataset(
+        [activity.reference, cell], headers=["reference", "retention_policy_followed"]
+    )
+
+    result = ProcessingActivityResource().import_data(dataset)
+
+    assert not result.has_validation_errors(), _field_errors(result)
+    activity.refresh_from_db()
+    assert activity.retention_policy_followed is expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_import_of_exported_yes_no_columns_changes_nothing(dpo_member_client, fmt):
+    label = "ropa.processingactivity"
+    for followed in (True, False, None):
+        ProcessingActivityFactory(
+            retention_policy_followed=followed, in_notice=followed is not False
+        )
+    exported = export(dpo_member_client, label, FORMATS[fmt])
+    before = history_rows()
+
+    previewed = preview(
+        dpo_member_client,
+        label,
+        exported.content,
+        name=f"register.{fmt}",
+        fmt=FORMATS[fmt],
+    )
+
+    result = previewed.context["result"]
+    assert not result.has_validation_errors(), [
+        r.error_dict for r in result.invalid_rows
+    ]
+    assert result.totals["skip"] == 3
+    confirm(dpo_member_client, label, previewed)
+    assert history_rows() == before
+
+
+def _period_import(cell):
+    activity = ProcessingActivityFactory(retention=False)
+    line = {
+        "activity": activity.reference,
+        "personal_data_category": "",
+        "period": cell,
+        "period_unit": "years",
+        "end_action": "erase",
+    }
+    dataset = tablib.Dataset(list(line.values()), headers=list(line))
+    return RESOURCES[RetentionRule]().import_data(dataset)
+
+
+@pytest.mark.parametrize("cell", ["3", " 3 ", "3.0", "+3", 3, 3.0])
+def test_import_reads_a_whole_number(cell):
+    result = _period_import(cell)
+
+    assert not result.has_validation_errors(), _field_errors(result)
+    assert RetentionRule.objects.get().period == 3
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("2.5", "'2.5' is not a whole number."),
+        (2.5, "'2.5' is not a whole number."),
+        (".5", "'.5' is not a whole number."),
+        ("three", "'three' is not a number."),
+        ("1e2", "'1e2' is not a number."),
+        ("3,0", "'3,0' is not a number."),
+        (True, "'True' is not a number."),
+        (float("inf"), "'inf' is not a number."),
+        ("9" * 5000, f"'{'9' * 60}…' is too long to be a number (5,000 characters)."),
+    ],
+)
+def test_import_refuses_a_number_that_is_not_whole(cell, message):
+    result = _period_import(cell)
+
+    assert _field_errors(result) == [{"period": [message]}]
+    assert not RetentionRule.objects.exists()
+
+
+# ---------------------------------------------------------------------------
+# A confirmation that cannot import what was previewed
+# ---------------------------------------------------------------------------
+
+
+def _confirmation(previewed, **changes):
+    return {**previewed.context["confirm_form"].initial, **changes}
+
+
+def _shown_messages(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "other", "error"),
+    [("csv", XLSX, "BadZipFile"), ("xlsx", CSV, "UnicodeDecodeError")],
+)
+def test_confirmation_in_another_format_than_the_previews_is_refused(
+    dpo_member_client, fmt, other, error
+):
+    label = "subjects.datasubjectcategory"
+    DataSubjectCategoryFactory(name="Visitors")
+    exported = export(dpo_member_client, label, FORMATS[fmt]).content
+    DataSubjectCategory.objects.get().delete()
+    previewed = preview(
+        dpo_member_client, label, exported, name=f"c.{fmt}", fmt=FORMATS[fmt]
+    )
+    assert previewed.context["result"].totals["new"] == 1
+
+    response = dpo_member_client.post(
+        url(label, "process_import"),
+        _confirmation(previewed, format=other),
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(url(label, "import"), 302)]
+    title = {CSV: "CSV", XLSX: "XLSX"}[other]
+    assert _shown_messages(response) == [
+        IMPORT_FILE_UNREADABLE.format(format=title, error=error)
+    ]
+    assert not DataSubjectCategory.objects.exists()
+    assert waiting_files() == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("format", "7"), ("format", "-1"), ("resource", "1")]
+)
+def test_confirmation_of_a_format_or_resource_never_offered_is_refused(
+    dpo_member_client, field, value
+):
+    label = "subjects.datasubjectcategory"
+    previewed = preview(dpo_member_client, label, as_csv(["name"], ["Visitors"]))
+
+    response = dpo_member_client.post(
+        url(label, "process_import"),
+        _confirmation(previewed, **{field: value}),
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(url(label, "import"), 302)]
+    assert _shown_messages(response) == [
+        IMPORT_CONFIRMATION_INVALID.format(fields=field)
+    ]
+    assert not DataSubjectCategory.objects.exists()
+    assert waiting_files() == []
+
+
+def test_confirmation_whose_row_fails_reports_it_and_imports_nothing(
+    dpo_member_client,
+):
+    # Previewed against the register as it was; changed before the confirmation.
+    label = "subjects.datasubjectcategory"
+    category = DataSubjectCategoryFactory(name="Visitors", description="Old.")
+    (line,) = rows(export(dpo_member_client, label))
+    content = as_csv(
+        line.keys(),
+        {**line, "description": "Mine."}.values(),
+        {**line, "name": "Newcomers", "version": ""}.values(),
+    )
+    previewed = preview(dpo_member_client, label, content)
+    totals = previewed.context["result"].totals
+    assert (totals["new"], totals["update"]) == (1, 1)
+    category.description = "Theirs."
+    category.save()
+    before, logged = history_rows(), LogEntry.objects.count()
+
+    response = confirm(dpo_member_client, label, previewed)
+
+    assert response.status_code == 302
+    assert response.url == url(label, "import")
+    (message,) = get_messages(response.wsgi_request)
+    assert message.level == messages.ERROR
+    assert str(message).startswith("Nothing was imported: at the confirmation,")
+    assert " Row 1, version: This data subject category was changed by" in str(message)
+    assert not DataSubjectCategory.objects.filter(name="Newcomers").exists()
+    assert DataSubjectCategory.objects.get().description == "Theirs."
+    assert history_rows() == before
+    assert LogEntry.objects.count() == logged
+    assert waiting_files() == []
+
+
+def test_import_problems_names_the_first_few_and_counts_the_rest():
+    dataset = tablib.Dataset(
+        *[["", "maybe"] for _ in range(4)], headers=["name", "vulnerable"]
+    )
+
+    result = RESOURCES[DataSubjectCategory]().import_data(dataset)
+
+    assert import_problems(result) == (
+        "Row 1, vulnerable: 'maybe' is not yes or no: write yes or no. "
+        "Row 1, name: This field cannot be blank. "
+        "Row 2, vulnerable: 'maybe' is not yes or no: write yes or no. "
+        "Row 2, name: This field cannot be blank. "
+        "Row 3, vulnerable: 'maybe' is not yes or no: write yes or no. "
+        "And 3 more."
+    )

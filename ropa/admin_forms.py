@@ -1,0 +1,241 @@
+"""
+What the register's admin forms share beside their models' rules.
+
+Posted ids: a value that the table's key cannot hold (text for a numeric id,
+an id beyond the column's range) is refused, as not a choice, before any
+query. Django looks such values up as they come: the autocomplete widget does
+so even to show the form again with its errors (a ValueError), and a list of
+ids beyond 64 bits raises OverflowError on SQLite.
+
+Inline rows: a formset builds at most ``max_num`` rows (or the rows the record
+already has, if more), so that a tampered TOTAL_FORMS is refused with the
+formset's error instead of building thousands of forms; and the rows it adds
+or changes are checked for uniqueness against the record's rows it did not
+show, which Django leaves to the database.
+"""
+
+from django import forms
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.core.exceptions import ValidationError
+from django.forms.formsets import TOTAL_FORM_COUNT
+
+
+def holds(key, value):
+    """Whether ``value``, as posted, can be a value of the model field ``key``."""
+    while key.is_relation:
+        key = key.target_field
+    try:
+        # The validators of an integer key include its column's range.
+        key.run_validators(key.to_python(value))
+    except ValidationError:
+        return False
+    return True
+
+
+def _key_of(form_field):
+    """The model field a model choice field finds its records by."""
+    opts = form_field.queryset.model._meta
+    if form_field.to_field_name:
+        return opts.get_field(form_field.to_field_name)
+    return opts.pk
+
+
+class RecordChoiceField(forms.ModelChoiceField):
+    """A record picked by its id: an id the table cannot hold is not a choice."""
+
+    def to_python(self, value):
+        if (
+            value not in self.empty_values
+            and not isinstance(value, self.queryset.model)
+            and not holds(_key_of(self), value)
+        ):
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(value)
+
+
+class RecordMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Records picked by their ids: an id the table cannot hold is not a choice."""
+
+    def clean(self, value):
+        values = self.prepare_value(value)
+        if isinstance(values, (list, tuple)):
+            key = _key_of(self)
+            for pk in values:
+                if not holds(key, pk):
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": pk},
+                    )
+        return super().clean(value)
+
+
+class CheckedAutocompleteMixin:
+    """
+    An autocomplete widget that shows again only the posted values its table
+    can hold: Django's filters the related table on every posted value.
+    """
+
+    def optgroups(self, name, value, attr=None):
+        remote = self.field.remote_field
+        opts = remote.model._meta
+        key = opts.get_field(getattr(remote, "field_name", opts.pk.name))
+        return super().optgroups(
+            name, [choice for choice in value if holds(key, choice)], attr
+        )
+
+
+class CheckedAutocompleteSelect(CheckedAutocompleteMixin, AutocompleteSelect):
+    pass
+
+
+class CheckedAutocompleteSelectMultiple(
+    CheckedAutocompleteMixin, AutocompleteSelectMultiple
+):
+    pass
+
+
+class CheckedRelatedFieldsMixin:
+    """
+    For a ModelAdmin or an inline: its foreign key and many-to-many fields,
+    autocomplete or not, check the posted ids before looking them up.
+    """
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(
+            request
+        ):
+            kwargs["widget"] = CheckedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        kwargs.setdefault("form_class", RecordChoiceField)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(
+            request
+        ):
+            kwargs["widget"] = CheckedAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        kwargs.setdefault("form_class", RecordMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class CheckedInputMixin(CheckedRelatedFieldsMixin):
+    """
+    For a ModelAdmin: its related fields check the posted ids, its list the
+    ids of the rows selected for an action, and its search (the list's and
+    the autocomplete's of the fields that pick its records) the term.
+    """
+
+    def get_search_results(self, request, queryset, search_term):
+        if "\x00" in search_term:
+            # No text the register stores holds NUL, and PostgreSQL refuses
+            # it in a query. The list's search form refuses it already; the
+            # autocomplete view passes its term on unchecked.
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def response_action(self, request, queryset):
+        # Django filters the list on the selected ids as posted; those that
+        # cannot be an id select nothing ("Items must be selected...").
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        usable = [pk for pk in selected if holds(self.opts.pk, pk)]
+        if usable != selected:
+            request.POST = request.POST.copy()
+            request.POST.setlist(helpers.ACTION_CHECKBOX_NAME, usable)
+        return super().response_action(request, queryset)
+
+
+ROW_NOT_SHOWN = "{message} It was not shown here: reload the page to see it."
+
+
+class RegisterInlineFormSet(forms.BaseInlineFormSet):
+    """
+    The rows of a record in its form.
+
+    When more rows are posted than it accepts, it builds only the record's own
+    rows to show again with the error, not the posted count.
+
+    Django checks that the rows posted are unique among themselves; a row of
+    the record that the post leaves out (added since the page was shown, or
+    left out of a crafted INITIAL_FORMS) is compared here, so that a row
+    repeating it is refused with the form rather than by the database.
+    """
+
+    def total_form_count(self):
+        total = super().total_form_count()
+        if (
+            self.is_bound
+            and self.management_form.cleaned_data[TOTAL_FORM_COUNT] > self.absolute_max
+        ):
+            return min(total, len(self.get_queryset()))
+        return total
+
+    def rows_not_shown(self):
+        """The record's rows that no form of this post stands for."""
+        shown = {form.instance.pk for form in self.initial_forms}
+        return [row for row in self.get_queryset() if row.pk not in shown]
+
+    def changed_forms(self):
+        """The forms whose rows this post adds or changes."""
+        return [
+            form
+            for form in self.forms
+            if not (self.can_delete and self._should_delete_form(form))
+            and hasattr(form, "cleaned_data")
+            and form.has_changed()
+        ]
+
+    def clean(self):
+        super().clean()
+        hidden = self.rows_not_shown()
+        if not hidden:
+            return
+        for fields in self._unique_with_record():
+            attnames = [self.model._meta.get_field(name).attname for name in fields]
+            taken = {tuple(getattr(row, name) for name in attnames) for row in hidden}
+            for form in self.changed_forms():
+                values = tuple(getattr(form.instance, name) for name in attnames)
+                if None not in values and values in taken:
+                    message = form.instance.unique_error_message(self.model, fields)
+                    form.add_error(
+                        None, ROW_NOT_SHOWN.format(message=" ".join(message.messages))
+                    )
+
+    def _unique_with_record(self):
+        """The sets of fields unique among the rows of one record."""
+        opts = self.model._meta
+        sets = [
+            *opts.unique_together,
+            *(constraint.fields for constraint in opts.total_unique_constraints),
+        ]
+        return [tuple(fields) for fields in sets if self.fk.name in fields]
+
+
+class RegisterInlineMixin:
+    """
+    An inline of a ``RegisterInlineFormSet`` of at most ``max_num`` rows. Its
+    formset accepts no more, or no more than the record already has if it
+    has more (an import may add them): a posted TOTAL_FORMS beyond is refused
+    with the formset's own error ("Please submit at most ... forms") without
+    building the posted rows.
+    """
+
+    formset = RegisterInlineFormSet
+    max_num = 50
+
+    def get_formset(self, request, obj=None, **kwargs):
+        limit = self.get_max_num(request, obj, **kwargs)
+        if limit is None:
+            return super().get_formset(request, obj, **kwargs)
+        formset = super().get_formset(request, obj, absolute_max=limit, **kwargs)
+        if obj is not None and obj.pk is not None:
+            # The record's rows are all shown: a save never fails for having them.
+            rows = self.get_queryset(request).filter(**{formset.fk.name: obj}).count()
+            formset.absolute_max = max(limit, rows)
+        return formset

@@ -1,0 +1,73 @@
+import pytest
+from django.urls import reverse
+
+from controllers.models import Organisation, ProcessorAgreement
+from tests.factories import OrganisationFactory, ProcessorAgreementFactory
+from tests.hostile import form_data
+
+pytestmark = pytest.mark.django_db
+
+ORGANISATION_ADD = reverse("admin:controllers_organisation_add")
+# Text, and ids beyond the 64 bits of an id column (OverflowError on SQLite).
+NOT_IDS = ("abc", str(2**63), str(2**64), str(-(2**63) - 1))
+
+
+def organisation_form(client, **values):
+    """The organisation's add form as the browser posts it, with ``values``."""
+    return {**form_data(client.get(ORGANISATION_ADD)), "country": "SE", **values}
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [("Acme-AB", "acme-ab-2"), ("\U0001f600", "organisation")],
+)
+def test_organisation_added_with_an_empty_slug_gets_a_unique_one(
+    dpo_client, name, slug
+):
+    OrganisationFactory(name="Acme AB")
+
+    response = dpo_client.post(
+        ORGANISATION_ADD, organisation_form(dpo_client, name=name, slug="")
+    )
+
+    assert response.status_code == 302
+    assert Organisation.objects.get(name=name).slug == slug
+
+
+def test_organisation_slug_given_and_taken_is_refused(dpo_client):
+    OrganisationFactory(name="Acme AB")
+
+    response = dpo_client.post(
+        ORGANISATION_ADD,
+        organisation_form(dpo_client, name="Acme Nordic AB", slug="acme-ab"),
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["slug"] == [
+        "Organisation with this Slug already exists."
+    ]
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_organisation_parent_that_cannot_be_an_id_is_refused(dpo_client, value):
+    response = dpo_client.post(
+        ORGANISATION_ADD,
+        organisation_form(dpo_client, name="Acme AB", slug="", parent=value),
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["parent"]
+    assert not Organisation.objects.exists()
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_agreement_sub_processor_that_cannot_be_an_id_is_refused(dpo_client, value):
+    agreement = ProcessorAgreementFactory()
+    url = reverse("admin:controllers_processoragreement_change", args=(agreement.pk,))
+    data = {**form_data(dpo_client.get(url)), "sub_processors": [value]}
+
+    response = dpo_client.post(url, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["sub_processors"]
+    assert ProcessorAgreement.objects.get().version == agreement.version
