@@ -67,9 +67,10 @@ def test_changelist_query_count_does_not_grow_with_rows(
     # (organisations, business functions). None of them per row.
     ProcessingActivityFactory()
     one = count_queries(dpo_client, django_assert_max_num_queries, CHANGELIST, params)
-    ProcessingActivityFactory.create_batch(49)
-    fifty = count_queries(dpo_client, django_assert_max_num_queries, CHANGELIST, params)
-    assert one == fifty
+    # Ten rows show an N+1 as surely as fifty, at a fifth of the set-up.
+    ProcessingActivityFactory.create_batch(9)
+    ten = count_queries(dpo_client, django_assert_max_num_queries, CHANGELIST, params)
+    assert one == ten
 
 
 def test_changelist_opens_on_active_records(dpo_client):
