@@ -9,11 +9,11 @@ example that does write (a valid input) leaves the next one the same database.
 
 import contextlib
 import io
+import os
 import re
 import struct
 import zipfile
 
-from django import forms
 from django.apps import apps
 from django.db import connection, transaction
 from hypothesis import HealthCheck, Phase, settings
@@ -45,6 +45,17 @@ HOSTILE = settings(
         HealthCheck.data_too_large,
     ],
 )
+
+#: ``ROPA_HYPOTHESIS_SCALE=10 scripts/test tests/ropa/test_hostile_forms.py``
+#: runs ten times the examples each test names: the thorough run, for a change
+#: to the importers or the forms. The suite's own counts keep CI fast.
+SCALE = float(os.environ.get("ROPA_HYPOTHESIS_SCALE", "1"))
+
+
+def examples(count):
+    """``count`` examples, scaled by ``ROPA_HYPOTHESIS_SCALE``."""
+    return max(1, round(count * SCALE))
+
 
 # ---------------------------------------------------------------------------
 # The database
@@ -221,42 +232,6 @@ def wrong_encodings():
 # ---------------------------------------------------------------------------
 # Admin forms
 # ---------------------------------------------------------------------------
-
-
-def form_data(response):
-    """
-    The POST data of the admin change (or add) form on ``response``, as a
-    browser sends it unchanged: the model form, then each inline formset
-    with its management form and its rows.
-    """
-    data = {}
-    _add_form(data, response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        _add_form(data, inline.formset.management_form)
-        for form in inline.formset.forms:
-            _add_form(data, form)
-    return data
-
-
-def _add_form(data, form):
-    for name, field in form.fields.items():
-        key = form.add_prefix(name)
-        value = form[name].value()
-        # The admin wraps the widget of a relation to add its "+" links.
-        widget = getattr(field.widget, "widget", field.widget)
-        if isinstance(widget, forms.CheckboxInput):
-            # An unchecked box is not sent at all.
-            if value:
-                data[key] = "on"
-        elif isinstance(widget, forms.NullBooleanSelect):
-            data[key] = {True: "true", False: "false"}.get(value, "unknown")
-        elif isinstance(
-            field, (forms.MultipleChoiceField, forms.ModelMultipleChoiceField)
-        ):
-            data[key] = [str(item) for item in field.prepare_value(value) or ()]
-        else:
-            prepared = field.prepare_value(value)
-            data[key] = "" if prepared is None else str(prepared)
 
 
 def field_errors(response, name, *, prefix=None):

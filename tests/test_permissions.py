@@ -6,11 +6,11 @@ and exports every register model and changes nothing, through any admin URL
 of it; a staff user without permissions neither exports nor imports.
 """
 
+import functools
 import tempfile
 from io import StringIO
 
 import pytest
-from django import forms
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
@@ -23,6 +23,7 @@ from django.urls import reverse
 from ropa.resources import RESOURCES
 from ropa.roles import AUDITOR, DPO
 from tests import factories
+from tests.admin_pages import change_form_data
 from tests.factories.memberships import FunctionMembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -144,46 +145,10 @@ def database_state():
     return state
 
 
-def form_data(response):
-    """What the change form in ``response`` posts when saved as it is."""
-    context = response.context
-    all_forms = [context["adminform"].form]
-    data = {}
-    for inline in context["inline_admin_formsets"]:
-        management = inline.formset.management_form
-        data.update(
-            {
-                management.add_prefix(name): management[name].value()
-                for name in management.fields
-            }
-        )
-        all_forms.extend(inline.formset.forms)
-    for form in all_forms:
-        for name, field in form.fields.items():
-            value = form[name].value()
-            if isinstance(field, forms.BooleanField) and not isinstance(
-                field, forms.NullBooleanField
-            ):
-                if value:
-                    data[form.add_prefix(name)] = "on"
-            elif isinstance(value, (list, tuple)):
-                data[form.add_prefix(name)] = [str(item) for item in value]
-            elif value is not None:
-                data[form.add_prefix(name)] = str(value)
-    return data
-
-
 @pytest.fixture
 def saved_as_is(superuser):
     """``saved_as_is(obj)``: the change form's data for ``obj``, unchanged."""
-    client = logged_in(superuser)
-
-    def data(obj):
-        response = client.get(url(obj._meta.label_lower, "change", obj.pk))
-        assert response.status_code == 200
-        return form_data(response)
-
-    return data
+    return functools.partial(change_form_data, superuser)
 
 
 def exported_file(label):

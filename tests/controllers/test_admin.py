@@ -2,8 +2,8 @@ import pytest
 from django.urls import reverse
 
 from controllers.models import Organisation, ProcessorAgreement
+from tests.admin_pages import form_data
 from tests.factories import OrganisationFactory, ProcessorAgreementFactory
-from tests.hostile import form_data
 
 pytestmark = pytest.mark.django_db
 

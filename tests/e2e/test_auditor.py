@@ -11,9 +11,9 @@ from openpyxl import load_workbook
 from ropa import register_format as layout
 from ropa.models import ProcessingActivity
 from ropa.roles import AUDITOR, DPO
+from tests.admin_pages import form_data
 from tests.e2e.conftest import at, log_in, member_of
 from tests.factories import PASSWORD, ProcessingActivityFactory
-from tests.ropa.test_contributor import form_data
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 

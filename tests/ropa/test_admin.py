@@ -12,6 +12,7 @@ from ropa.dashboard import dashboard
 from ropa.enums import ActivityStatus, DPIAStatus, LawfulBasisChoice
 from ropa.models import ProcessingActivity
 from subjects.enums import Sensitivity, SpecialCategory
+from tests.admin_pages import form_data as page_data
 from tests.factories import (
     GroupCompanyFactory,
     InternationalTransferFactory,
@@ -22,7 +23,6 @@ from tests.factories import (
     UserFactory,
 )
 from tests.hostile import all_errors, field_errors
-from tests.hostile import form_data as page_data
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ import re
 from io import StringIO
 
 import pytest
-from django import forms
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
@@ -37,6 +36,7 @@ from ropa.roles import (
     may_change_activity,
 )
 from tests import factories
+from tests.admin_pages import change_form_data, form_data
 from tests.factories.memberships import FunctionMembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,35 +100,6 @@ def member_of(*groups, functions=()):
     for name in functions:
         FunctionMembershipFactory(user=user, business_function=name)
     return user
-
-
-def form_data(response):
-    """What the change form in ``response`` posts when saved as it is."""
-    context = response.context
-    all_forms = [context["adminform"].form]
-    data = {}
-    for inline in context["inline_admin_formsets"]:
-        management = inline.formset.management_form
-        data.update(
-            {
-                management.add_prefix(name): management[name].value()
-                for name in management.fields
-            }
-        )
-        all_forms.extend(inline.formset.forms)
-    for form in all_forms:
-        for name, field in form.fields.items():
-            value = form[name].value()
-            if isinstance(field, forms.BooleanField) and not isinstance(
-                field, forms.NullBooleanField
-            ):
-                if value:
-                    data[form.add_prefix(name)] = "on"
-            elif isinstance(value, (list, tuple)):
-                data[form.add_prefix(name)] = [str(item) for item in value]
-            elif value is not None:
-                data[form.add_prefix(name)] = str(value)
-    return data
 
 
 def history_counts():
@@ -726,13 +697,13 @@ def test_every_register_admin_is_covered():
 @pytest.mark.parametrize(("label", "name", "arguments"), list(named_urls()))
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_contributor_changes_nothing_not_theirs_through_any_admin_url(
-    contributor_client, superuser_client, label, name, arguments, method
+    contributor_client, superuser, label, name, arguments, method
 ):
     # Whatever the URL, the contributor sends what would save, delete or revert.
     obj = not_theirs(label)
     args = (obj.pk, obj.history.earliest().history_id)[:arguments]
     data = {
-        **form_data(superuser_client.get(url(label, "change", obj.pk))),
+        **change_form_data(superuser, obj),
         "business_function": "Sales",
         "change_reason": "Contributor",
         "post": "yes",

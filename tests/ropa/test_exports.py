@@ -35,6 +35,7 @@ from ropa.register_format import (
 )
 from ropa.spreadsheet import CELL_LIMIT, TOO_LONG_FOR_A_CELL, validate_cell_length
 from subjects.models import DataSubjectCategory
+from tests.admin_pages import form_data
 from tests.factories import (
     DataProtectionOfficerFactory,
     GroupCompanyFactory,
@@ -50,7 +51,7 @@ from tests.factories import (
     SecurityMeasureFactory,
     UserFactory,
 )
-from tests.hostile import field_errors, form_data
+from tests.hostile import field_errors
 
 pytestmark = pytest.mark.django_db
 

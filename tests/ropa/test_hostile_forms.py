@@ -35,6 +35,7 @@ from ropa.enums import (
 from ropa.geography import adequacy_decision, in_eea
 from ropa.models import InternationalTransfer, ProcessingActivity, RetentionRule
 from ropa.spreadsheet import CELL_LIMIT
+from tests.admin_pages import form_data
 from tests.factories import (
     OrganisationFactory,
     PersonalDataCategoryFactory,
@@ -43,7 +44,7 @@ from tests.factories import (
 from tests.hostile import (
     HOSTILE,
     all_errors,
-    form_data,
+    examples,
     hostile_numbers,
     hostile_text,
     integer_range,
@@ -155,7 +156,7 @@ def test_activity_form_as_shown_saves(dpo_client, activity, shown):
 # ---------------------------------------------------------------------------
 
 
-@settings(HOSTILE, max_examples=25)
+@settings(HOSTILE, max_examples=examples(13))
 @given(field=st.sampled_from(ACTIVITY_TEXT_FIELDS), value=hostile_text())
 @example(field="name", value="Payroll")
 @example(field="name", value="  ")
@@ -190,7 +191,7 @@ def test_activity_form_hostile_text_is_refused_or_saved(
             assert getattr(activity, field) == expected
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(8))
 @given(
     reference=st.one_of(
         hostile_text(huge=False),
@@ -223,7 +224,7 @@ def test_activity_form_hostile_reference_is_refused_or_saved(
             assert_refused(response, before)
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(8))
 @given(
     field=st.sampled_from(tuple(ACTIVITY_CHOICES)),
     value=st.one_of(
@@ -252,7 +253,7 @@ def test_activity_form_value_no_choice_offers_is_refused(
             assert_saved(response)
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(8))
 @given(value=hostile_numbers().map(str))
 @example(value="-1")
 @example(value=str(10**9))
@@ -289,7 +290,7 @@ def _post_related(client, activity, shown, field, values):
     return client.post(change_url(activity), {**shown, field: posted})
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(5))
 @given(
     field=st.sampled_from(RELATED_FIELDS),
     # Ids of 64 bits, and beyond: a column of either database holds none.
@@ -322,7 +323,7 @@ def test_activity_form_unknown_related_record_is_refused(
         assert_refused(response, before)
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(5))
 @given(
     field=st.sampled_from(RELATED_FIELDS),
     value=odd_text(min_size=1, max_size=12).filter(
@@ -342,7 +343,7 @@ def test_activity_form_related_value_that_is_not_an_id_is_refused(
         assert_refused(response, before)
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(5))
 @given(
     reference=st.one_of(hostile_text(huge=False), st.just("PA-0002")),
     name=st.one_of(hostile_text(huge=False), st.just("Payroll")),
@@ -397,7 +398,7 @@ def test_activity_add_form_hostile_values_are_refused_or_saved(
 FORM_COUNTS = st.one_of(st.integers(-3, 5).map(str), odd_text(max_size=6))
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(8))
 @given(
     prefix=st.sampled_from(("lawful_bases", "transfers", "retention_rules")),
     total=FORM_COUNTS,
@@ -439,7 +440,7 @@ def category():
     return PersonalDataCategoryFactory(name="Order history")
 
 
-@settings(HOSTILE, max_examples=20)
+@settings(HOSTILE, max_examples=examples(10))
 @given(
     period=st.one_of(hostile_numbers().map(str), st.integers(1, 200).map(str)),
     unit=st.one_of(
@@ -486,7 +487,7 @@ def test_retention_inline_hostile_period_is_refused_or_saved(
             assert (rule.period, rule.period_unit) == (number, unit)
 
 
-@settings(HOSTILE, max_examples=5)
+@settings(HOSTILE, max_examples=examples(5))
 @given(
     criteria=hostile_text(huge=False).filter(
         lambda text: text.strip() and "\x00" not in text
@@ -509,7 +510,7 @@ def test_retention_inline_second_rule_for_all_data_is_refused(
         assert_refused(response, before)
 
 
-@settings(HOSTILE, max_examples=4)
+@settings(HOSTILE, max_examples=examples(4))
 @given(prefix=st.sampled_from(("lawful_bases", "retention_rules")))
 def test_inline_duplicate_rows_are_refused(
     dpo_client, activity, shown, category, prefix
@@ -552,7 +553,7 @@ def _country_outcome(country, organisation, mechanism):
     )
 
 
-@settings(HOSTILE, max_examples=20)
+@settings(HOSTILE, max_examples=examples(10))
 @given(
     country=st.one_of(
         st.sampled_from(sorted(COUNTRY_CODES)),
@@ -600,7 +601,7 @@ def test_transfer_inline_hostile_destination_is_refused_or_saved(
             assert_refused(response, before)
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(5))
 @given(
     basis=st.one_of(hostile_text(huge=False), st.sampled_from(("CONSENT", "6(1)(a)")))
 )
@@ -641,7 +642,7 @@ ORGANISATION_TEXT = {
 }
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(8))
 @given(
     field=st.sampled_from(tuple(ORGANISATION_TEXT)),
     value=hostile_text(),
@@ -673,7 +674,7 @@ def test_organisation_form_hostile_text_is_refused_or_saved(
             assert getattr(organisation, field) == expected
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(8))
 @given(
     country=st.one_of(
         st.sampled_from(sorted(COUNTRY_CODES)),
@@ -702,7 +703,7 @@ def test_organisation_form_unknown_country_is_refused(
             assert_refused(response, before)
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(8))
 @given(
     field=st.sampled_from(("slug", "email", "website")),
     value=st.one_of(
@@ -740,7 +741,7 @@ def test_organisation_form_hostile_identifier_is_refused_or_saved(
             )
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(5))
 @given(
     name=st.one_of(
         st.sampled_from(("Acme-AB", "acme ab", "ACME AB!", "Acme  AB", "\u00c1cme AB")),

@@ -87,6 +87,7 @@ from tests.hostile import (
     HOSTILE,
     EditableWorkbook,
     damaged_member,
+    examples,
     hostile_numbers,
     hostile_text,
     integer_range,
@@ -244,7 +245,7 @@ INDEXES = st.integers(min_value=0, max_value=10_000)
 # ---------------------------------------------------------------------------
 
 
-@settings(HOSTILE, max_examples=25)
+@settings(HOSTILE, max_examples=examples(25))
 @given(content=st.one_of(st.binary(max_size=4096), wrong_encodings()))
 @example(content=b"")
 @example(content=b"PK\x03\x04" + b"\x00" * 26)
@@ -255,7 +256,7 @@ def test_import_refuses_bytes_that_are_not_a_workbook(write, content):
     assert_file_refused(write(content), before)
 
 
-@settings(HOSTILE, max_examples=30)
+@settings(HOSTILE, max_examples=examples(30))
 @given(cut=st.floats(0.0, 1.0, exclude_max=True))
 def test_import_refuses_a_truncated_workbook(exported, write, cut):
     before = snapshot()
@@ -263,7 +264,7 @@ def test_import_refuses_a_truncated_workbook(exported, write, cut):
     assert_file_refused(write(exported[: int(len(exported) * cut)]), before)
 
 
-@settings(HOSTILE, max_examples=20)
+@settings(HOSTILE, max_examples=examples(20))
 @given(share=st.floats(0.0, 1.0, exclude_max=True))
 def test_import_refuses_a_workbook_over_the_size_limit(exported, write, share):
     limit = max(1, int(len(exported) * share))
@@ -364,7 +365,7 @@ def test_import_refuses_a_zip_that_cannot_be_read(exported, write, deceive):
     assert_file_refused(path, before)
 
 
-@settings(HOSTILE, max_examples=30)
+@settings(HOSTILE, max_examples=examples(30))
 @given(
     member=st.sampled_from(READ_BY_OPENPYXL),
     offset=st.integers(0, 200),
@@ -394,7 +395,7 @@ def test_import_of_a_damaged_workbook_is_refused_or_read(
 # ---------------------------------------------------------------------------
 
 
-@settings(HOSTILE, max_examples=20)
+@settings(HOSTILE, max_examples=examples(20))
 @given(
     index=INDEXES,
     column=st.sampled_from(TEXT_COLUMNS),
@@ -442,7 +443,7 @@ def test_import_of_hostile_text_is_refused_or_round_trips(
 WHITESPACE = " \t\n\u00a0\u2003\u3000"
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(10))
 @given(
     column=st.sampled_from([c for c in TEXT_COLUMNS if not activity_field(c).blank]),
     text=st.text(alphabet=WHITESPACE.replace("\n", ""), min_size=1, max_size=5),
@@ -456,7 +457,7 @@ def test_import_refuses_whitespace_only_required_text(register, column, text):
         assert_refused(plan, before, ACTIVITIES, 2, column.header)
 
 
-@settings(HOSTILE, max_examples=5)
+@settings(HOSTILE, max_examples=examples(5))
 @given(
     column=st.sampled_from(
         [c for c in TEXT_COLUMNS if activity_field(c).max_length is None]
@@ -507,7 +508,7 @@ def _accepted_words(header):
     return words
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(15))
 @given(
     index=INDEXES,
     header=st.sampled_from((*CHOICES, *BOOLEAN_COLUMNS)),
@@ -546,7 +547,7 @@ def _known_names():
     }
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(15))
 @given(
     index=INDEXES,
     column=st.sampled_from(NAMED_COLUMNS),
@@ -586,7 +587,7 @@ def _country_oracle(text):
     return code, code in eea_countries()
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(15))
 @given(
     country=st.one_of(
         xlsx_text(odd_text(max_size=12)),
@@ -639,7 +640,7 @@ NUMBER_CELLS = {
 }
 
 
-@settings(HOSTILE, max_examples=20)
+@settings(HOSTILE, max_examples=examples(20))
 @given(
     index=INDEXES,
     cell=st.sampled_from(tuple(NUMBER_CELLS)),
@@ -681,7 +682,7 @@ def test_import_of_a_hostile_number_is_refused_or_round_trips(
             assert_round_trip(plan, path)
 
 
-@settings(HOSTILE, max_examples=5)
+@settings(HOSTILE, max_examples=examples(5))
 @given(
     cell=st.sampled_from(tuple(NUMBER_CELLS)), digits=st.integers(MAX_DIGITS + 1, 6000)
 )
@@ -695,7 +696,7 @@ def test_import_refuses_a_number_too_long_to_read(register, cell, digits):
         assert_refused(plan, before, sheet, 2, header)
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(15))
 @given(
     index=INDEXES,
     header=st.sampled_from(READ_COLUMNS),
@@ -740,7 +741,7 @@ def two_rows(rows, first, second):
     return above, pick([row for row in rows if row > above], second)
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(10))
 @given(
     first=INDEXES,
     second=INDEXES,
@@ -759,7 +760,7 @@ def test_import_refuses_a_duplicate_reference(register, first, second, spelling)
         assert f"row {first}" in errors_at(plan, ACTIVITIES, second, "Reference")[0]
 
 
-@settings(HOSTILE, max_examples=8)
+@settings(HOSTILE, max_examples=examples(8))
 @given(first=INDEXES, second=INDEXES)
 def test_import_refuses_a_duplicate_name(register, first, second):
     first, second = two_rows(activity_rows(register), first, second)
@@ -773,7 +774,7 @@ def test_import_refuses_a_duplicate_name(register, first, second):
         assert f"row {first}" in errors_at(plan, ACTIVITIES, second, "Name")[0]
 
 
-@settings(HOSTILE, max_examples=8)
+@settings(HOSTILE, max_examples=examples(8))
 @given(index=INDEXES, sheet=st.sampled_from((LAWFUL_BASES, RETENTION_RULES)))
 def test_import_refuses_a_duplicate_child_row(register, index, sheet):
     rows = register.rows(sheet)
@@ -789,7 +790,7 @@ def test_import_refuses_a_duplicate_child_row(register, index, sheet):
         assert reason == f"The same row as row {copied}."
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(10))
 @given(index=INDEXES, reference=xlsx_text(hostile_text(huge=False)))
 @example(index=1, reference="pa-0001")
 @example(index=1, reference="PA-0001; PA-0002")
@@ -853,7 +854,7 @@ def test_ico_import_baseline_row_imports(tmp_path, controller):
         assert plan.applied, [str(error) for error in plan.errors]
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(15))
 @given(column=st.sampled_from(ICO_COLUMNS), text=xlsx_text(hostile_text()))
 @example(column=THIRD_COUNTRIES, text="Atlantis")
 @example(column=RETENTION, text="-5 years")
@@ -880,7 +881,7 @@ def test_ico_import_of_a_hostile_cell_is_refused_or_imported(
             assert activity.status == ActivityStatus.DRAFT
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(10))
 @given(
     number=whole_numbers(),
     unit=st.sampled_from(("years", "months", "days", "Years", "yrs")),
@@ -905,7 +906,7 @@ def test_ico_import_keeps_an_absurd_retention_period_as_criteria(
             assert rule.criteria == text
 
 
-@settings(HOSTILE, max_examples=5)
+@settings(HOSTILE, max_examples=examples(5))
 @given(digits=st.integers(MAX_DIGITS + 1, 6000))
 @example(digits=5000)
 def test_ico_import_keeps_a_period_too_long_to_read(tmp_path, controller, digits):
@@ -929,7 +930,7 @@ def run_import(*args, stderr=None):
     )
 
 
-@settings(HOSTILE, max_examples=20)
+@settings(HOSTILE, max_examples=examples(20))
 @given(
     content=st.one_of(st.binary(max_size=2048), wrong_encodings()),
     cut=st.none() | st.floats(0.0, 1.0, exclude_max=True),
@@ -949,7 +950,7 @@ def test_import_command_refuses_a_file_that_is_not_a_register(
     assert snapshot() == before
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(10))
 @given(period=st.sampled_from((-1, 0, 201, 10**9, "soon", 2.5, True)))
 def test_import_command_reports_a_bad_row_and_writes_nothing(register, period):
     with (
@@ -966,7 +967,7 @@ def test_import_command_reports_a_bad_row_and_writes_nothing(register, period):
         assert snapshot() == before
 
 
-@settings(HOSTILE, max_examples=12)
+@settings(HOSTILE, max_examples=examples(12))
 @given(
     option=st.sampled_from(("--format", "--controller", "--user")),
     # The command line cannot carry a NUL character.
@@ -1032,7 +1033,7 @@ def file_errors(response):
     return response.context["form"].errors.get("file", [])
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(15))
 @given(
     content=st.one_of(st.binary(max_size=2048), wrong_encodings()),
     name=FILE_NAMES,
@@ -1054,7 +1055,7 @@ def test_admin_import_refuses_a_file_that_is_not_a_register(dpo_client, content,
     assert snapshot() == before
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(10))
 @given(share=st.floats(0.0, 1.0, exclude_max=True))
 def test_admin_import_refuses_a_file_over_the_size_limit(dpo_client, exported, share):
     limit = max(1, int(len(exported) * share))
@@ -1071,7 +1072,7 @@ def test_admin_import_refuses_a_file_over_the_size_limit(dpo_client, exported, s
     assert snapshot() == before
 
 
-@settings(HOSTILE, max_examples=8)
+@settings(HOSTILE, max_examples=examples(8))
 @given(
     period=st.one_of(
         st.integers(max_value=0),
@@ -1108,7 +1109,7 @@ def test_admin_import_previews_bad_rows_and_offers_no_confirmation(
         assert snapshot() == before
 
 
-@settings(HOSTILE, max_examples=12)
+@settings(HOSTILE, max_examples=examples(12))
 @given(
     format_=st.one_of(st.just("ico"), odd_text(max_size=12)),
     controller=st.one_of(st.just(""), odd_text(min_size=1, max_size=30)),
@@ -1144,7 +1145,7 @@ def test_admin_import_refuses_a_damaged_workbook(dpo_client, exported):
     assert snapshot() == before
 
 
-@settings(HOSTILE, max_examples=5)
+@settings(HOSTILE, max_examples=examples(5))
 @given(name=FILE_NAMES)
 def test_admin_import_records_a_hostile_file_name_as_it_was_uploaded(
     dpo_client, register, name
@@ -1239,7 +1240,7 @@ def refused_by_model_import(response):
     return messages
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(15))
 @given(
     label=st.sampled_from(MODEL_LABELS),
     fmt_=st.sampled_from((CSV, XLSX)),
@@ -1312,7 +1313,7 @@ def bare_activity():
     )
 
 
-@settings(HOSTILE, max_examples=20)
+@settings(HOSTILE, max_examples=examples(20))
 @given(
     label=st.sampled_from(tuple(MODEL_CELLS)),
     value=st.one_of(hostile_text(huge=False), hostile_numbers().map(str)),
@@ -1362,7 +1363,7 @@ def test_model_import_of_a_hostile_cell_is_refused_or_round_trips(
             assert DataSubjectCategory.objects.filter(name=name).exists()
 
 
-@settings(HOSTILE, max_examples=5)
+@settings(HOSTILE, max_examples=examples(5))
 @given(name=st.text(alphabet=" \t\u00a0\u2003", min_size=1, max_size=5))
 @example(name="   ")
 def test_model_import_refuses_a_whitespace_only_name(dpo_client, name):
@@ -1377,7 +1378,7 @@ def test_model_import_refuses_a_whitespace_only_name(dpo_client, name):
         assert snapshot() == before
 
 
-@settings(HOSTILE, max_examples=15)
+@settings(HOSTILE, max_examples=examples(15))
 @given(
     word=st.one_of(
         st.sampled_from(("yes", "Yes", "y", "maybe", "2")),
@@ -1411,7 +1412,7 @@ def test_model_import_refuses_a_yes_no_cell_it_cannot_read(dpo_client, word):
             assert snapshot() == before
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(10))
 @given(period=st.decimals(min_value=1, max_value=200, allow_nan=False, places=2))
 @example(period=Decimal("2.5"))
 def test_model_import_refuses_a_decimal_where_a_whole_number_goes(
@@ -1435,7 +1436,7 @@ def _stored_upload(content):
     return storage.name
 
 
-@settings(HOSTILE, max_examples=10)
+@settings(HOSTILE, max_examples=examples(10))
 @given(fmt_=st.sampled_from((CSV, XLSX)), content=st.binary(min_size=1, max_size=512))
 @example(fmt_=XLSX, content=b"name,description\r\nVisitors,\r\n")
 def test_model_import_confirmation_in_another_format_is_refused(
