@@ -214,7 +214,12 @@ class XlsxSheet:
         self.headers = values
 
     def append(self, values):
-        self.worksheet.append(self._cells(values))
+        # An empty cell is left out of the sheet rather than written as empty
+        # text: a spreadsheet reads both as empty, and most of a register's
+        # optional columns are empty.
+        self.worksheet.append(
+            [None if cell == "" else cell for cell in self._cells(values)]
+        )
 
     def _cells(self, values):
         """The row's cells, refused when one is too long to be written whole."""

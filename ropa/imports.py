@@ -66,6 +66,7 @@ from django.db.models import UniqueConstraint
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django_countries import countries
+from lxml import etree
 from openpyxl import load_workbook
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.utils.exceptions import InvalidFileException
@@ -459,6 +460,8 @@ UNREADABLE_ERRORS = (
     TypeError,
     OSError,
     ParseError,
+    # openpyxl parses with lxml when it is installed.
+    etree.XMLSyntaxError,
 )
 
 
