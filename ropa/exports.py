@@ -64,6 +64,7 @@ from .enums import (
     TransferMechanism,
 )
 from .models import Recipient, SecurityMeasure
+from .progress import no_progress
 from .register_format import iso, join_list, to_cells, yes_no
 from .snapshot import Register, RegisterSnapshot, existed_then
 from .spreadsheet import CELL_LIMIT
@@ -127,13 +128,15 @@ def default_filename(*, fmt, controller=None, as_of=None):
     return f"ropa-register-{scope}-{day}{kind}.{EXTENSIONS[fmt]}"
 
 
-def export_register(*, fmt, out, controller=None, as_of=None):
+def export_register(*, fmt, out, controller=None, as_of=None, progress=None):
     """
     Write the register to the binary file object ``out``.
 
     ``fmt`` is one of ``FORMATS``; ``controller`` an Organisation to limit the
     register to; ``as_of`` a past date for the register as it stood at the end
-    of that day. Returns an ``ExportSummary``.
+    of that day; ``progress`` makes a progress bar (``ropa.progress
+    .progress_bars``), advanced by the activities written. Returns an
+    ``ExportSummary``.
     """
     if fmt not in FORMATS:
         raise ExportError(f"Unknown format '{fmt}': use one of {', '.join(FORMATS)}.")
@@ -153,11 +156,16 @@ def export_register(*, fmt, out, controller=None, as_of=None):
         as_of=as_of,
     )
     book_class = CsvBook if fmt == CSV else XlsxBook
-    with book_class(out) as book:
+    # Counted only for a bar that is drawn: the count is a query of its own.
+    total = register.count() if progress is not None else 0
+    with (
+        book_class(out) as book,
+        (progress or no_progress)(total, "Exporting") as bar,
+    ):
         if fmt == ICO:
-            _write_ico(book, register, summary)
+            _write_ico(book, register, summary, bar)
         else:
-            _write_register(book, register, summary, exported_at)
+            _write_register(book, register, summary, exported_at, bar)
     return summary
 
 
@@ -317,7 +325,7 @@ class _Rows:
         self.count += 1
 
 
-def _write_register(book, register, summary, exported_at):
+def _write_register(book, register, summary, exported_at, bar):
     catalogue = register.catalogue()
     names = _Names(catalogue)
     # Sheets are created in workbook order, the Controller sheet first, and
@@ -330,7 +338,7 @@ def _write_register(book, register, summary, exported_at):
     agreement_users = defaultdict(list)
     arrangement_users = defaultdict(list)
 
-    for chunk in register.activities():
+    for chunk in register.activities(bar):
         for activity in chunk:
             reference = activity["reference"]
             activities.write(_activity_row(activity, names))
@@ -683,13 +691,13 @@ def _arrangement_row(arrangement, used_by, names):
 # ---------------------------------------------------------------------------
 
 
-def _write_ico(book, register, summary):
+def _write_ico(book, register, summary, bar):
     catalogue = register.catalogue()
     names = _Names(catalogue)
     sheet = book.sheet(layout.ICO_TEMPLATE)
     sheet.heading(layout.ICO_COLUMNS)
     count = 0
-    for chunk in register.activities():
+    for chunk in register.activities(bar):
         for activity in chunk:
             if activity["status"] == ActivityStatus.RETIRED:
                 continue

@@ -17,10 +17,15 @@ An import runs in three steps, and writes nothing until the last one:
     and the reason. Our own export is read here (``plan_register``); the ICO
     template in ``ropa.ico_import``.
 ``apply_plan``
-    Writes a plan that has no error, in one transaction: row by row, with
-    ``full_clean()`` and ``save()`` so that every change is in the history,
-    with the importing user and the reason "Imported from <file name>".
-    Unchanged rows are not saved. One bad row and nothing is written.
+    Writes a plan that has no error, in one transaction, every change in the
+    history with the importing user and the reason "Imported from <file
+    name>". Rows are validated as ``full_clean()`` does and written in
+    batches, with simple-history's ``bulk_*_with_history`` and a copy of the
+    links for each history row, as a ``save()`` would leave them; a batch
+    with anything amiss (a row invalid, saved since the plan, or refused by
+    the database) is rolled back and written row by row with ``full_clean()``
+    and ``save()``, which name the row at fault. Unchanged rows are not
+    saved. One bad row and nothing is written.
 
 Our own export (``ropa.register_format``) is keyed: activities by their
 Reference, child rows by their sheet's natural key. An activity on the
@@ -60,9 +65,13 @@ from xml.etree.ElementTree import ParseError
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import DatabaseError, models, transaction
-from django.db.models import UniqueConstraint
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    ValidationError,
+)
+from django.db import DatabaseError, connections, models, router, transaction
+from django.db.models import CheckConstraint, UniqueConstraint
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django_countries import countries
@@ -74,6 +83,12 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 
 # The parser openpyxl reads sheets with (defusedxml's, when it is installed).
 from openpyxl.xml.functions import iterparse
+from simple_history.models import HistoricalRecords
+from simple_history.utils import (
+    bulk_create_with_history,
+    bulk_update_with_history,
+    get_m2m_field_name,
+)
 
 from controllers.models import (
     JointControllerArrangement,
@@ -102,7 +117,8 @@ from .models import (
     RetentionRule,
     SecurityMeasure,
 )
-from .versioning import StaleRecordError, what_changed
+from .progress import no_progress
+from .versioning import StaleRecordError, Versioned, what_changed
 
 OURS = "ours"
 ICO = "ico"
@@ -1094,20 +1110,28 @@ def shown(value, column=None, lookups=None):
     return str(value)
 
 
-def assign(instance, columns, values, lookups, *, new):
+def assign(instance, columns, values, lookups, *, new, stored_links=None):
     """
     Set ``values`` (by field name) on ``instance``; return the changes.
 
     Many-to-many values are compared, not set: the returned ``links`` hold
     those that differ, for ``Save`` to set after the instance is saved.
+    ``stored_links`` has the links ``instance`` has (``_stored_links``), by
+    field; a field it lacks is read.
     """
     changes, links = [], {}
+    stored_links = stored_links or {}
     for column in columns:
         if column.field not in values:
             continue
         value = values[column.field]
         if column.many:
-            before = [] if new else list(getattr(instance, column.field).all())
+            if new:
+                before = []
+            elif column.field in stored_links:
+                before = stored_links[column.field]
+            else:
+                before = list(getattr(instance, column.field).all())
             if {item.pk for item in before} != {item.pk for item in value}:
                 links[column.field] = value
                 changes.append(
@@ -1135,28 +1159,145 @@ def assign(instance, columns, values, lookups, *, new):
     return changes, links
 
 
-def validation_errors(instance, columns, *, exclude=()):
+class ConstraintChecks:
+    """
+    The database's answers to validation, asked once for all the rows of an
+    import rather than a query per row.
+
+    Django asks the database for the verdict of a ``CheckConstraint``. The
+    verdict depends on nothing but the values of the fields the constraint
+    names, so it is asked once for each combination of values and remembered.
+
+    With ``whole_columns``, for the many rows of an import, a field declared
+    ``unique`` is checked against the values the table holds, read once (one
+    query per field): the check ``validate_unique()`` makes with a query per
+    row and field. Other uniqueness rules are left to Django.
+    """
+
+    EXCLUDED = object()
+
+    def __init__(self, *, whole_columns=True):
+        self.whole_columns = whole_columns
+        self.verdicts = {}
+        self.holders = {}
+
+    def unique_errors(self, instance, exclude):
+        """
+        ``validate_unique()`` of ``instance`` as (field name, message) pairs,
+        the fields in ``exclude`` (and those already in error) left out.
+        """
+        model = type(instance)
+        cached = []
+        if self.whole_columns and not model._meta.parents:
+            cached = [
+                column
+                for column in model._meta.local_fields
+                if column.unique
+                and not column.primary_key
+                and column.name not in exclude
+            ]
+        errors = {}
+        database = connections[router.db_for_read(model)]
+        for column in cached:
+            value = getattr(instance, column.attname)
+            if value is None or (
+                value == "" and database.features.interprets_empty_strings_as_nulls
+            ):
+                continue
+            holder = self._holders(model, column).get(value)
+            if holder is not None and (instance._state.adding or holder != instance.pk):
+                errors[column.name] = [
+                    instance.unique_error_message(model, (column.name,))
+                ]
+        try:
+            instance.validate_unique(
+                exclude={*exclude, *(column.name for column in cached)}
+            )
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        return _by_field(ValidationError(errors)) if errors else []
+
+    def _holders(self, model, field):
+        """The value of ``field`` -> the primary key of the row holding it."""
+        key = (model, field.name)
+        if key not in self.holders:
+            self.holders[key] = dict(
+                model._default_manager.order_by().values_list(field.attname, "pk")
+            )
+        return self.holders[key]
+
+    def validate(self, constraint, model, instance, exclude=()):
+        key = self._key(constraint, model, instance, exclude)
+        if key is None:
+            constraint.validate(model, instance, exclude=exclude)
+            return
+        if key not in self.verdicts:
+            try:
+                constraint.validate(model, instance, exclude=exclude)
+            except ValidationError as error:
+                self.verdicts[key] = error.error_list
+            else:
+                self.verdicts[key] = None
+        if self.verdicts[key] is not None:
+            raise ValidationError(self.verdicts[key])
+
+    def _key(self, constraint, model, instance, exclude):
+        if not isinstance(constraint, CheckConstraint):
+            return None
+        values = []
+        for name in sorted(constraint.condition.referenced_base_fields):
+            if name in exclude:
+                values.append((name, self.EXCLUDED))
+                continue
+            if name == "pk":
+                value = instance.pk
+            else:
+                try:
+                    model_field = model._meta.get_field(name)
+                except FieldDoesNotExist:
+                    return None
+                if not model_field.concrete or model_field.generated:
+                    return None
+                value = getattr(instance, model_field.attname)
+            if hasattr(value, "resolve_expression"):
+                return None
+            values.append((name, type(value), value))
+        key = (model, constraint.name, tuple(values))
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
+
+def validation_errors(instance, columns, *, exclude=(), checks=None):
     """
     ``full_clean()`` of ``instance`` as (column header, reason) pairs.
 
     Constraints are checked one by one, after the fields, so that a broken
     constraint names the columns of the fields it is about, and a field
-    already in error is not reported twice.
+    already in error is not reported twice. ``checks``, a ``ConstraintChecks``
+    shared by the rows of an import, spares a query per row and constraint.
     """
+    if checks is None:
+        checks = ConstraintChecks(whole_columns=False)
     headers = {column.field: column.header for column in columns}
     exclude = set(exclude) | {column.field for column in columns if column.many}
     found = []
     try:
-        instance.full_clean(exclude=exclude, validate_constraints=False)
+        instance.full_clean(
+            exclude=exclude, validate_unique=False, validate_constraints=False
+        )
     except ValidationError as error:
         found.extend(_by_field(error))
+    found.extend(checks.unique_errors(instance, exclude | {name for name, _ in found}))
     failed = {name for name, _ in found}
     for constraint in instance._meta.constraints:
         fields = _constraint_fields(constraint)
         if fields & (exclude | failed):
             continue
         try:
-            constraint.validate(type(instance), instance, exclude=exclude)
+            checks.validate(constraint, type(instance), instance, exclude=exclude)
         except ValidationError as error:
             found.extend((tuple(sorted(fields)), message) for message in error.messages)
     return [(_column_of(names, headers), message) for names, message in found]
@@ -1331,8 +1472,13 @@ def _check_shape(tables, file_name):
     return headers, notes, _exported_at(block, controller)
 
 
-def plan_register(tables, *, file_name):
-    """The plan for a workbook exported by this application."""
+def plan_register(tables, *, file_name, progress=None):
+    """
+    The plan for a workbook exported by this application.
+
+    ``progress`` makes a progress bar (``ropa.progress.progress_bars``),
+    advanced by each row checked.
+    """
     headers, notes, exported_at = _check_shape(tables, file_name)
     plan = ImportPlan(
         file_name=file_name,
@@ -1349,24 +1495,32 @@ def plan_register(tables, *, file_name):
             ),
         ],
     )
-    lookups = Lookups()
-    activities = _plan_activities(
-        plan,
-        _find_table(tables, fmt.ACTIVITIES.name),
-        headers[fmt.ACTIVITIES.name],
-        lookups,
-        exported_at,
+    lookups, checks = Lookups(), ConstraintChecks()
+    rows = sum(
+        len(_data_rows(_find_table(tables, sheet.name))) for sheet in IMPORTED_SHEETS
     )
-    for child in CHILD_SHEETS:
-        _plan_children(
+    with (progress or no_progress)(rows, "Checking") as bar:
+        activities = _plan_activities(
             plan,
-            child,
-            _find_table(tables, child.sheet.name),
-            headers[child.sheet.name],
-            activities,
+            _find_table(tables, fmt.ACTIVITIES.name),
+            headers[fmt.ACTIVITIES.name],
             lookups,
             exported_at,
+            checks=checks,
+            bar=bar,
         )
+        for child in CHILD_SHEETS:
+            _plan_children(
+                plan,
+                child,
+                _find_table(tables, child.sheet.name),
+                headers[child.sheet.name],
+                activities,
+                lookups,
+                exported_at,
+                checks=checks,
+                bar=bar,
+            )
     return plan
 
 
@@ -1374,7 +1528,7 @@ def _data_rows(table):
     return [(number, values) for number, values in table.rows if number > 1]
 
 
-def _plan_activities(plan, table, headers, lookups, exported_at):
+def _plan_activities(plan, table, headers, lookups, exported_at, *, checks, bar):
     """Plan each activity row; return reference -> (instance, Save or None)."""
     sheet = fmt.ACTIVITIES.name
     rows = _data_rows(table)
@@ -1385,10 +1539,17 @@ def _plan_activities(plan, table, headers, lookups, exported_at):
         activity.reference: activity
         for activity in ProcessingActivity.objects.filter(
             reference__in=[reference for reference in references if reference]
-        ).prefetch_related(
-            *(column.field for column in ACTIVITY_COLUMNS if column.many)
+        ).select_related(
+            *(
+                column.field
+                for column in ACTIVITY_COLUMNS
+                if column.catalogue and not column.many
+            )
         )
     }
+    stored_links = _stored_links(
+        ProcessingActivity, existing.values(), ACTIVITY_COLUMNS
+    )
     since_export = _SinceExport(
         ProcessingActivity,
         exported_at,
@@ -1401,6 +1562,7 @@ def _plan_activities(plan, table, headers, lookups, exported_at):
     )
     activities, seen_references, seen_names = {}, {}, {}
     for (row_number, values), reference in zip(rows, references, strict=True):
+        bar.advance()
         plan_row = RowPlan(sheet, sheet, row_number, reference)
         plan.rows.append(plan_row)
         cells = _cells(values, headers)
@@ -1431,7 +1593,12 @@ def _plan_activities(plan, table, headers, lookups, exported_at):
             if seen_version is not None:
                 since_export.refuse_revival(plan_row, (reference,))
         changes, links = assign(
-            instance, ACTIVITY_COLUMNS, values_by_field, lookups, new=new
+            instance,
+            ACTIVITY_COLUMNS,
+            values_by_field,
+            lookups,
+            new=new,
+            stored_links=stored_links.get(instance.pk),
         )
         plan_row.changes = changes
         stale = (
@@ -1441,11 +1608,54 @@ def _plan_activities(plan, table, headers, lookups, exported_at):
         )
         if (new or changes) and not stale:
             _require_links(plan_row, instance, values_by_field)
-            _report_validation(plan_row, instance, ACTIVITY_COLUMNS, values_by_field)
+            _report_validation(
+                plan_row, instance, ACTIVITY_COLUMNS, values_by_field, checks=checks
+            )
         save = Save(instance, links=links)
         plan_row.settle(save)
         activities[reference] = (instance, save if new else None)
     return activities
+
+
+def _stored_links(model, instances, columns):
+    """
+    Instance pk -> field -> the rows it links to, for the many-to-many
+    columns: what ``prefetch_related()`` gives, in the same order (the linked
+    model's), from one query per link table and one per linked table, and
+    with one object per linked row rather than one per link.
+    """
+    ids = [instance.pk for instance in instances]
+    stored = {pk: {} for pk in ids}
+    for column in columns:
+        if not column.many:
+            continue
+        link_field = model._meta.get_field(column.field)
+        linked = {
+            row.pk: row for row in link_field.related_model._default_manager.all()
+        }
+        for links in stored.values():
+            links[column.field] = []
+        source = f"{link_field.m2m_field_name()}_id"
+        target = f"{link_field.m2m_reverse_field_name()}_id"
+        pairs = (
+            link_field.remote_field.through._default_manager.filter(
+                **{f"{source}__in": ids}
+            )
+            .order_by()
+            .values_list(source, target)
+        )
+        for pk, target_pk in pairs:
+            links = stored[pk]
+            if target_pk not in linked:
+                # Linked since the rows were read: assign() reads the field.
+                links.pop(column.field, None)
+            elif column.field in links:
+                links[column.field].append(linked[target_pk])
+        position = {pk: index for index, pk in enumerate(linked)}
+        for links in stored.values():
+            if column.field in links:
+                links[column.field].sort(key=lambda row: position[row.pk])
+    return stored
 
 
 def _require_links(plan_row, instance, values):
@@ -1456,14 +1666,14 @@ def _require_links(plan_row, instance, values):
             plan_row.error(column.header, f"{REQUIRED} Name at least one.")
 
 
-def _report_validation(plan_row, instance, columns, values, exclude=()):
+def _report_validation(plan_row, instance, columns, values, exclude=(), checks=None):
     """
     Report what ``full_clean()`` finds. Only rows that are written are
     validated: a row the file leaves as it is cannot fail the import.
     """
     unread = {column.field for column in columns if column.field not in values}
     for column, reason in validation_errors(
-        instance, columns, exclude=set(exclude) | unread
+        instance, columns, exclude=set(exclude) | unread, checks=checks
     ):
         plan_row.error(column, reason)
 
@@ -1588,7 +1798,9 @@ def _stored_key(record, model, key_fields):
     return tuple(parts)
 
 
-def _plan_children(plan, child, table, headers, activities, lookups, exported_at):
+def _plan_children(
+    plan, child, table, headers, activities, lookups, exported_at, *, checks, bar
+):
     """Plan one child sheet: its rows replace the rows of each activity named."""
     sheet = child.sheet.name
     stored = {
@@ -1596,10 +1808,13 @@ def _plan_children(plan, child, table, headers, activities, lookups, exported_at
         for reference, (instance, parent) in activities.items()
         if parent is None
     }
+    by_id = {activity.pk: activity for activity in stored.values()}
     existing = defaultdict(dict)
     for instance in child.model.objects.filter(
-        activity__reference__in=list(stored)
-    ).select_related("activity", *child.related):
+        activity_id__in=list(by_id)
+    ).select_related(*child.related):
+        # The activity already read, rather than a copy of it per row.
+        instance.activity = by_id[instance.activity_id]
         key = _stored_key(instance, child.model, child.key_fields)
         existing[instance.activity.reference][key] = instance
     since_export = _SinceExport(
@@ -1611,6 +1826,7 @@ def _plan_children(plan, child, table, headers, activities, lookups, exported_at
     key_headers = [_header_of(child, name) for name in child.key_fields]
     seen = {}
     for row_number, values in _data_rows(table):
+        bar.advance()
         cells = _cells(values, headers)
         reference = read_key(cells.get(REFERENCE), lookups)
         plan_row = RowPlan(sheet, sheet, row_number, reference, phase=CHILD)
@@ -1663,6 +1879,7 @@ def _plan_children(plan, child, table, headers, activities, lookups, exported_at
                 child.columns,
                 values_by_field,
                 exclude=("activity",) if parent is not None else (),
+                checks=checks,
             )
         plan_row.settle(Save(instance, parent=parent))
     for reference, remaining in existing.items():
@@ -1694,18 +1911,23 @@ def _header_of(child, name):
 # ---------------------------------------------------------------------------
 
 
-def plan_import(path, *, file_name, format=OURS, controller=None):
+def plan_import(path, *, file_name, format=OURS, controller=None, progress=None):
     """
     The plan for importing the workbook at ``path``; nothing is written.
 
     ``file_name`` is the name the user knows the file by (an upload's name);
     ``controller`` is the organisation responsible for the activities of an
-    ICO template. Raises ``ImportFileError`` when the file cannot be imported
-    at all; row errors are in the plan.
+    ICO template; ``progress`` makes progress bars for reading the file and
+    checking the rows of our own export. Raises ``ImportFileError`` when the
+    file cannot be imported at all; row errors are in the plan.
     """
-    tables = read_workbook(path, file_name=file_name)
+    with (progress or no_progress)(1, "Reading") as bar:
+        # Drawn before the file is read, the one step done once it is.
+        bar.advance(0)
+        tables = read_workbook(path, file_name=file_name)
+        bar.advance()
     if format == OURS:
-        return plan_register(tables, file_name=file_name)
+        return plan_register(tables, file_name=file_name, progress=progress)
     if format == ICO:
         # Imported here: the ICO reader builds on this module.
         from .ico_import import plan_ico_template
@@ -1714,14 +1936,15 @@ def plan_import(path, *, file_name, format=OURS, controller=None):
     raise ValueError(f"Unknown import format {format!r}.")
 
 
-def apply_plan(plan, *, user=None):
+def apply_plan(plan, *, user=None, progress=None):
     """
     Write ``plan`` in one transaction; nothing is written if any row fails.
 
     Every history row records ``user`` (when given) and the reason
     "Imported from <file name>". Raises ``ImportAborted`` with the failing
     row when a write is refused, including a row whose record was saved by
-    someone else since the plan was made.
+    someone else since the plan was made. ``progress`` makes a progress bar
+    (``ropa.progress.progress_bars``), advanced by each row written.
     """
     if plan.has_errors:
         raise ValueError("A plan with errors cannot be applied.")
@@ -1732,15 +1955,19 @@ def apply_plan(plan, *, user=None):
         if user is not None:
             instance._history_user = user
 
-    current = None
+    operations = plan.operations()
+    writer = _Writer(stamp)
     try:
-        with transaction.atomic():
-            for row, operation in plan.operations():
-                current = row
-                operation.apply(stamp)
+        with (
+            (progress or no_progress)(len(operations), "Importing") as bar,
+            transaction.atomic(),
+        ):
+            for key, batch in _batches(operations):
+                writer.write(key, batch)
+                bar.advance(len(batch))
     except StaleRecordError as error:
         # Saved by someone else between the plan and now.
-        stale = error.instance
+        current, stale = writer.row, error.instance
         raise ImportAborted(
             RowError(
                 current.sheet,
@@ -1750,10 +1977,12 @@ def apply_plan(plan, *, user=None):
             )
         ) from error
     except ValidationError as error:
+        current = writer.row
         raise ImportAborted(
             RowError(current.sheet, current.row, "", " ".join(error.messages))
         ) from error
     except DatabaseError as error:
+        current = writer.row
         raise ImportAborted(
             RowError(
                 current.sheet, current.row, "", f"The database refused it: {error}"
@@ -1761,6 +1990,279 @@ def apply_plan(plan, *, user=None):
         ) from error
     plan.applied = True
     return plan
+
+
+# ---------------------------------------------------------------------------
+# Writing in batches
+# ---------------------------------------------------------------------------
+
+# Rows per batch: one statement writes them, one more their history.
+BATCH = 500
+
+
+class _OneByOne(Exception):
+    """A batch the bulk writer leaves to ``Save.apply``, row by row."""
+
+
+def _batches(operations):
+    """
+    The operations as (bulk key, [(row, operation)]) in the order to write them.
+
+    Phases keep their order (catalogue entries, activities, removals, child
+    rows). Within a phase no row depends on another: its saves of one model,
+    new or existing, are written together in batches, and the others row by
+    row (key None).
+    """
+    groups = {}
+    for row, operation in operations:
+        groups.setdefault((row.phase, _bulk_key(operation)), []).append(
+            (row, operation)
+        )
+    for (_, key), items in groups.items():
+        if key is None:
+            yield from ((None, [item]) for item in items)
+        else:
+            for start in range(0, len(items), BATCH):
+                yield key, items[start : start + BATCH]
+
+
+def _bulk_key(operation):
+    """
+    (model, new) for a save the bulk writer can do as ``Save.apply`` would,
+    else None.
+
+    That is a model whose only ``save()`` is the version check (no other
+    code runs on save), with history, whose uniqueness rules the database
+    enforces as each row is written; new rows need the database to return
+    their ids.
+    """
+    if not isinstance(operation, Save):
+        return None
+    model = type(operation.instance)
+    if model.save is not Versioned.save or not _has_history(model):
+        return None
+    if any(
+        field.unique_for_date or field.unique_for_month or field.unique_for_year
+        for field in model._meta.fields
+    ):
+        return None
+    for _, constraints in operation.instance.get_constraints():
+        for constraint in constraints:
+            if isinstance(constraint, UniqueConstraint):
+                if constraint.deferrable is not None:
+                    return None
+            elif not isinstance(constraint, CheckConstraint):
+                return None
+    new = operation.instance._state.adding
+    database = connections[router.db_for_write(model)]
+    if new and not database.features.can_return_rows_from_bulk_insert:
+        return None
+    return model, new
+
+
+def _has_history(model):
+    return hasattr(model._meta, "simple_history_manager_attribute")
+
+
+class _Writer:
+    """
+    Writes a plan's operations: batches in bulk, with their history, or row
+    by row through ``Save.apply`` and ``Delete.apply``.
+
+    A batch is written in bulk only when nothing is amiss: every row valid,
+    none saved since the plan, none refused by the database. Otherwise it is
+    rolled back and written row by row, which refuses the first row at fault
+    with the error it has always given. ``row`` is the row being written.
+    """
+
+    def __init__(self, stamp):
+        self.stamp = stamp
+        self.checks = ConstraintChecks()
+        self.row = None
+
+    def write(self, key, items):
+        if key is not None:
+            saves = [save for _, save in items]
+            state = [_State(save.instance) for save in saves]
+            try:
+                with transaction.atomic():
+                    self._bulk(*key, items)
+                return
+            except (_OneByOne, DatabaseError):
+                for each in state:
+                    each.restore()
+        for row, operation in items:
+            self.row = row
+            operation.apply(self.stamp)
+
+    def _bulk(self, model, new, items):
+        saves = [save for _, save in items]
+        instances = [save.instance for save in saves]
+        for row, save in items:
+            self.row = row
+            self._prepare(save)
+        if new:
+            bulk_create_with_history(instances, model, batch_size=BATCH)
+            if any(instance.pk is None for instance in instances):
+                raise _OneByOne
+            _set_links(model, saves)
+        else:
+            fields = self._changed_fields(model, instances)
+            _set_links(model, saves)
+            bulk_update_with_history(instances, model, fields)
+        _snapshot_links(model, instances)
+
+    def _prepare(self, save):
+        """What ``Save.apply`` does before saving, constraints checked once."""
+        instance = save.instance
+        if save.parent is not None:
+            instance.activity = save.parent.instance
+        self.stamp(instance)
+        try:
+            # Uniqueness is left to the database: a row it refuses rolls the
+            # batch back, and Save.apply refuses it with full_clean()'s words.
+            instance.full_clean(validate_unique=False, validate_constraints=False)
+            for model, constraints in instance.get_constraints():
+                for constraint in constraints:
+                    if isinstance(constraint, CheckConstraint):
+                        self.checks.validate(constraint, model, instance)
+        except ValidationError:
+            raise _OneByOne from None
+
+    def _changed_fields(self, model, instances):
+        """
+        Lock the rows, check their versions as ``Versioned.save`` does, count
+        the save in each, and return the fields whose value changes.
+        """
+        columns = [
+            column for column in model._meta.concrete_fields if not column.primary_key
+        ]
+        version = columns.index(model._meta.get_field("version"))
+        stored = {
+            pk: values
+            for pk, *values in model._base_manager.order_by("pk")
+            .select_for_update()
+            .filter(pk__in=[instance.pk for instance in instances])
+            .values_list("pk", *(column.attname for column in columns))
+        }
+        changed = set()
+        for instance in instances:
+            values = stored.get(instance.pk)
+            if values is None or values[version] != instance.version:
+                # Deleted or saved since the plan: Save.apply says what to do.
+                raise _OneByOne
+            instance.version += 1
+            for column, value in zip(columns, values, strict=True):
+                # As Model.save() does: auto_now dates are set here.
+                if column.pre_save(instance, False) != value:
+                    changed.add(column.name)
+        return [column.name for column in columns if column.name in changed]
+
+
+class _State:
+    """What the bulk writer changes on an instance, put back after a rollback."""
+
+    def __init__(self, instance):
+        self.instance = instance
+        self.pk = instance.pk
+        self.version = instance.version
+        self.adding = instance._state.adding
+        self.db = instance._state.db
+
+    def restore(self):
+        self.instance.pk = self.pk
+        self.instance.version = self.version
+        self.instance._state.adding = self.adding
+        self.instance._state.db = self.db
+
+
+def _set_links(model, saves):
+    """
+    Set the links of bulk-written saves as ``.set()`` would, with a query per
+    link table to read them and at most two to write, rather than several per
+    record. Their history is the copy ``_snapshot_links`` makes for the
+    history row of each save, not a history row per change of links as
+    ``Save.apply`` writes.
+    """
+    wanted = defaultdict(dict)
+    for save in saves:
+        for name, targets in save.links.items():
+            wanted[name][save.instance.pk] = {target.pk for target in targets}
+    for name, targets_of in wanted.items():
+        link_field = model._meta.get_field(name)
+        through = link_field.remote_field.through
+        source = through._meta.get_field(link_field.m2m_field_name()).attname
+        target = through._meta.get_field(link_field.m2m_reverse_field_name()).attname
+        stored = defaultdict(dict)
+        for link_id, pk, target_pk in through._base_manager.filter(
+            **{f"{source}__in": list(targets_of)}
+        ).values_list("pk", source, target):
+            stored[pk][target_pk] = link_id
+        removed = [
+            link_id
+            for pk, targets in targets_of.items()
+            for target_pk, link_id in stored[pk].items()
+            if target_pk not in targets
+        ]
+        added = [
+            through(**{source: pk, target: target_pk})
+            for pk, targets in targets_of.items()
+            for target_pk in sorted(targets - stored[pk].keys())
+        ]
+        if removed:
+            through._base_manager.filter(pk__in=removed).delete()
+        if added:
+            through._base_manager.bulk_create(added)
+
+
+def _snapshot_links(model, instances):
+    """
+    Copy the links of ``instances`` to their latest history rows, as
+    simple-history does for each history row it writes itself: the rows of
+    each link table, with the history row's id, into its history table.
+
+    One INSERT ... SELECT per link table: the links are copied inside the
+    database, never fetched.
+    """
+    history = model.history.model
+    if not history._history_m2m_fields or not getattr(
+        settings, "SIMPLE_HISTORY_ENABLED", True
+    ):
+        return
+    ids = [instance.pk for instance in instances]
+    database = connections[router.db_for_write(history)]
+    quote = database.ops.quote_name
+    marks = ", ".join(["%s"] * len(ids))
+    record = quote(history._meta.get_field("id").column)
+    # Each record's latest history row: the one the batch has just written
+    # (the records are locked, or new).
+    row_id = quote(history._meta.pk.column)
+    latest = (
+        f"SELECT {record} AS record, MAX({row_id}) AS row_id"  # noqa: S608
+        f" FROM {quote(history._meta.db_table)} WHERE {record} IN ({marks})"
+        f" GROUP BY {record}"
+    )
+    for link_field in history._history_m2m_fields:
+        through = link_field.remote_field.through
+        snapshot = HistoricalRecords.m2m_models[link_field]
+        table = quote(through._meta.db_table)
+        source = quote(through._meta.get_field(get_m2m_field_name(link_field)).column)
+        names = [column.name for column in through._meta.fields]
+        columns = ", ".join(
+            quote(snapshot._meta.get_field(name).column) for name in ["history", *names]
+        )
+        values = ", ".join(
+            f"{table}.{quote(through._meta.get_field(name).column)}" for name in names
+        )
+        with database.cursor() as cursor:
+            cursor.execute(
+                # Table and column names from the models, values as parameters.
+                f"INSERT INTO {quote(snapshot._meta.db_table)} ({columns})"  # noqa: S608
+                f" SELECT latest.row_id, {values} FROM {table}"
+                f" INNER JOIN ({latest}) latest ON latest.record = {table}.{source}"
+                f" WHERE {table}.{source} IN ({marks})",
+                [*ids, *ids],
+            )
 
 
 def import_register(

@@ -2,6 +2,8 @@
 
 import time
 
+from django.core.management.base import OutputWrapper
+
 
 class Progress:
     """
@@ -9,7 +11,8 @@ class Progress:
 
     Draws nothing when ``enabled`` is false, when the stream is not a terminal
     (cron, pipes, log files) or when the total is unknown, so that logs stay
-    clean. Redraws at most ten times a second.
+    clean. Redraws at most ten times a second. A command's ``self.stderr``
+    will do: neither its line ending nor its error colour is added.
     """
 
     width = 30
@@ -22,8 +25,7 @@ class Progress:
         self.done = 0
         self.started = clock()
         self.last_drawn = None
-        isatty = getattr(stream, "isatty", None)
-        self.enabled = bool(enabled and total and isatty and isatty())
+        self.enabled = bool(enabled and total and _is_terminal(stream))
 
     def __enter__(self):
         return self
@@ -38,8 +40,7 @@ class Progress:
             self.last_drawn is None or now - self.last_drawn >= 0.1 or self.complete
         ):
             self.last_drawn = now
-            self.stream.write("\r" + self.line(now))
-            self.stream.flush()
+            self._write("\r" + self.line(now))
 
     @property
     def complete(self):
@@ -59,9 +60,47 @@ class Progress:
 
     def finish(self):
         if self.enabled and self.last_drawn is not None:
-            self.stream.write("\n")
-            self.stream.flush()
+            self._write("\n")
             self.last_drawn = None
+
+    def _write(self, text):
+        if isinstance(self.stream, OutputWrapper):
+            # Which would end every redraw with a line break, and colour a
+            # command's standard error as an error.
+            self.stream.write(text, style_func=_plain, ending="")
+        else:
+            self.stream.write(text)
+        self.stream.flush()
+
+
+def progress_bars(stream, *, enabled=True):
+    """
+    What a command hands to long work: ``bars(total, label)`` makes a
+    ``Progress`` on ``stream``. None when no bar would be drawn (``enabled``
+    false, as with ``--verbosity 0``, or ``stream`` not a terminal), so that
+    the work need not count what it would show.
+    """
+    if not enabled or not _is_terminal(stream):
+        return None
+
+    def bars(total, label):
+        return Progress(stream, total, label)
+
+    return bars
+
+
+def no_progress(total, label):
+    """A bar that draws nothing, for work given no ``progress_bars``."""
+    return Progress(None, total, label, enabled=False)
+
+
+def _plain(text):
+    return text
+
+
+def _is_terminal(stream):
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _clock_time(seconds):

@@ -12,7 +12,8 @@ exports write either without knowing which:
 - ``activities()``: the processing activities in reference order, in chunks of
   ``CHUNK_SIZE``, each activity a dict of its fields (attnames), its
   many-to-many links as lists of ids, and its lawful bases, transfers and
-  retention rules as lists of dicts.
+  retention rules as lists of dicts; ``count()`` is how many activities it
+  reads, for a progress bar it advances chunk by chunk.
 
 Reads cost a fixed number of queries per chunk, whatever the size of the
 register: one query per catalogue table (two as of a date: the table and its
@@ -308,9 +309,19 @@ class Register:
             ),
         )
 
-    def activities(self):
-        """The activities in reference order, in lists of at most ``chunk_size``."""
+    def count(self):
+        """How many activities ``activities()`` reads."""
+        return self._current().count()
+
+    def activities(self, progress=None):
+        """
+        The activities in reference order, in lists of at most ``chunk_size``.
+
+        ``progress`` (a ``ropa.progress.Progress``) is advanced by the
+        activities read, once each list has been used.
+        """
         for keys, rows in self._activity_chunks():
+            read = len(rows)
             self._add_links(ProcessingActivity, rows, ACTIVITY_LINKS, keys=keys)
             if self.controller is not None:
                 # As of a date, the responsible organisations are only known
@@ -328,6 +339,8 @@ class Register:
                 for pk, row in rows.items():
                     row[name] = children.get(pk, [])
             yield list(rows.values())
+            if progress is not None:
+                progress.advance(read)
 
     # What a snapshot reads differently.
 
@@ -362,9 +375,7 @@ class Register:
         ``keys`` is the chunk's query of ids, run again inside the queries of
         its links and children as a subquery.
         """
-        activities = ProcessingActivity.objects.order_by("reference")
-        if self.controller is not None:
-            activities = activities.filter(organisations=self.controller)
+        activities = self._current()
         last = None
         while True:
             page = activities if last is None else activities.filter(reference__gt=last)
@@ -376,6 +387,12 @@ class Register:
             if len(rows) < self.chunk_size:
                 return
             last = next(reversed(rows.values()))["reference"]
+
+    def _current(self):
+        activities = ProcessingActivity.objects.order_by("reference")
+        if self.controller is not None:
+            activities = activities.filter(organisations=self.controller)
+        return activities
 
     def _children(self, model, fields, keys, rows):
         # Unordered: the models' default ordering joins the activity table.
@@ -396,6 +413,14 @@ class RegisterSnapshot(Register):
 
     def _versions(self, model, **filters):
         return last_versions(model.history.model, self.before, **filters)
+
+    def count(self):
+        # Counted here: a filter beside the window function's would be
+        # applied before the ranking.
+        kinds = self._versions(ProcessingActivity).values_list(
+            "history_type", flat=True
+        )
+        return sum(1 for kind in kinds if kind != "-")
 
     def _lookup(self, model, fields=("id", "name")):
         # A record deleted by then is looked up as it was when deleted; one

@@ -1,5 +1,6 @@
 import datetime
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -8,6 +9,7 @@ from django.utils import timezone
 from ropa import register_format as layout
 from tests.factories import GroupCompanyFactory, ProcessingActivityFactory
 from tests.ropa.test_exports import read_xlsx, read_zip, records
+from tests.ropa.test_progress import Terminal
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +203,48 @@ def test_export_register_of_the_sample_register(tmp_path):
     rows = records(read_zip(path.read_bytes())["activities.csv"], layout.ACTIVITIES)
     assert len(rows) == 26
     assert "Activities 26," in out
+
+
+def test_export_register_shows_its_progress_on_a_terminal(tmp_path):
+    ProcessingActivityFactory.create_batch(3)
+    stdout, stderr = io.StringIO(), Terminal()
+    call_command(
+        "export_register",
+        output=str(tmp_path / "register.xlsx"),
+        stdout=stdout,
+        stderr=stderr,
+    )
+    assert re.fullmatch(
+        r"(\rExporting \[[# ]{30}\] \d/3  (ETA|in) \d:\d\d:\d\d)+\n", stderr.getvalue()
+    )
+    assert re.search(r"\] 3/3  in \d:\d\d:\d\d\n$", stderr.getvalue())
+    assert stdout.getvalue().startswith("Exported the register")
+
+
+def test_export_register_to_stdout_shows_its_progress_beside_the_file():
+    ProcessingActivityFactory.create_batch(2)
+    stdout, stderr = _binary_stdout(), Terminal()
+    call_command("export_register", output="-", stdout=stdout, stderr=stderr)
+    bar, summary = stderr.getvalue().rsplit("\n", 2)[:2]
+    assert re.search(r"\] 2/2  in \d:\d\d:\d\d$", bar)
+    assert summary.startswith("Exported the register of all controllers")
+    assert read_xlsx(stdout.buffer.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("stderr", "verbosity"),
+    [
+        (io.StringIO(), 1),  # not a terminal: cron, pipes, logs
+        (Terminal(), 0),
+    ],
+)
+def test_export_register_progress_stays_out_of_logs(tmp_path, stderr, verbosity):
+    ProcessingActivityFactory.create_batch(3)
+    call_command(
+        "export_register",
+        output=str(tmp_path / "register.xlsx"),
+        verbosity=verbosity,
+        stdout=io.StringIO(),
+        stderr=stderr,
+    )
+    assert stderr.getvalue() == ""

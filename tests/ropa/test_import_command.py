@@ -1,4 +1,5 @@
 import os
+import re
 import time
 from io import StringIO
 
@@ -9,10 +10,11 @@ from openpyxl import load_workbook
 from ropa import register_format as fmt
 from ropa.exports import export_register
 from ropa.ico_import import ARTICLE_6, BUSINESS_FUNCTION
-from ropa.imports import import_reason, save_upload, upload_dir
+from ropa.imports import CHILD_SHEETS, import_reason, save_upload, upload_dir
 from ropa.models import ProcessingActivity
 from tests.factories import GroupCompanyFactory, UserFactory
 from tests.ropa.test_ico_import import PAYROLL, SUPPORT, write_template
+from tests.ropa.test_progress import Terminal
 
 # Every test runs over the sample register, loaded once for the module.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sample_register")]
@@ -232,3 +234,53 @@ def test_import_register_purge_stale_removes_old_uploads(settings, tmp_path):
 def test_import_register_needs_a_file():
     with pytest.raises(CommandError, match="Name the file to import"):
         run()
+
+
+def bar_lines(text, label):
+    """The redraws of the bar called ``label``, without their carriage returns."""
+    return [line for line in text.split("\r") if line.startswith(f"{label} [")]
+
+
+def test_import_register_shows_its_progress_on_a_terminal(export):
+    set_cell(export, "PA-0004", "Business function", "Operations")
+    stdout, stderr = StringIO(), Terminal()
+
+    call_command("import_register", str(export), stdout=stdout, stderr=stderr)
+
+    text = stderr.getvalue()
+    assert text.startswith("\rReading [")
+    assert re.search(r"\] 1/1  in \d:\d\d:\d\d\n$", bar_lines(text, "Reading")[-1])
+    imported = {fmt.ACTIVITIES.name, *(child.sheet.name for child in CHILD_SHEETS)}
+    rows = sum(
+        sheet.max_row - 1 for sheet in load_workbook(export) if sheet.title in imported
+    )
+    assert re.search(
+        rf"\] {rows}/{rows}  in \d:\d\d:\d\d\n$", bar_lines(text, "Checking")[-1]
+    )
+    assert re.search(r"\] 1/1  in \d:\d\d:\d\d\n$", bar_lines(text, "Importing")[-1])
+    assert f"{import_reason(FILE_NAME)}." in stdout.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("stderr", "verbosity"),
+    [
+        (StringIO(), 1),  # not a terminal: cron, pipes, logs
+        (Terminal(), 0),
+    ],
+)
+def test_import_register_progress_stays_out_of_logs(export, stderr, verbosity):
+    set_cell(export, "PA-0004", "Business function", "Operations")
+
+    call_command(
+        "import_register",
+        str(export),
+        verbosity=verbosity,
+        stdout=StringIO(),
+        stderr=stderr,
+    )
+
+    assert stderr.getvalue() == ""
+    assert (
+        ProcessingActivity.objects.get(reference="PA-0004").business_function
+        == "Operations"
+    )

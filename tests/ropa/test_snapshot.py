@@ -8,6 +8,7 @@ from django.utils import timezone
 from ropa import register_format as layout
 from ropa.enums import ActivityStatus, LawfulBasisChoice
 from ropa.exports import XLSX
+from ropa.progress import Progress
 from ropa.snapshot import Register, RegisterSnapshot, end_of_day, existed_then
 from subjects.models import PersonalDataCategory
 from tests.factories import (
@@ -258,6 +259,27 @@ def test_snapshot_reads_chunks_at_a_fixed_query_cost(
     # One query ranks the activities' versions, then the chunks'.
     with django_assert_num_queries(1 + QUERIES_PER_CHUNK * len(sizes)):
         assert [len(chunk) for chunk in register.activities()] == sizes
+
+
+@pytest.mark.parametrize(
+    "register",
+    [
+        lambda: Register(chunk_size=2),
+        lambda: RegisterSnapshot(day=DAY1, chunk_size=2),
+        lambda: RegisterSnapshot(day=DAY2, chunk_size=2),
+    ],
+    ids=["as it stands", "as of day 1", "as of day 2"],
+)
+def test_count_is_where_the_progress_of_reading_ends(history, register):
+    register = register()
+    progress = Progress(None, register.count(), "Exporting", enabled=False)
+
+    read = [
+        row["reference"] for chunk in register.activities(progress) for row in chunk
+    ]
+
+    # Deleted activities are neither counted nor read.
+    assert register.count() == len(read) == progress.done == 3
 
 
 def test_register_chunks_follow_the_reference_order():

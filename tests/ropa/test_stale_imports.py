@@ -586,6 +586,35 @@ def test_apply_refuses_a_record_saved_since_the_plan(
     assert new_history(history) == {}
 
 
+def test_apply_refuses_a_record_saved_since_the_plan_among_others(
+    sample_register, export_file, colleague
+):
+    # The three rows are written in one batch: the stale one still stops
+    # the import, with its own row and error.
+    path = export_file()
+    edit(
+        path,
+        ACTIVITIES,
+        {
+            ("PA-0002", "Business function"): "Sales",
+            ("PA-0003", "Business function"): "Customer care",
+            ("PA-0004", "Business function"): "Finance",
+        },
+    )
+    plan = plan_import(path, file_name=FILE_NAME)
+    change(activity(), colleague, purpose="Changed meanwhile.")
+    before, history = snapshot(), history_ids()
+
+    with pytest.raises(ImportAborted) as raised:
+        apply_plan(plan)
+
+    error = raised.value.error
+    assert (error.sheet, error.row, error.column) == (ACTIVITIES, ROW, VERSION)
+    assert error.reason == stale_reason("PA-0003", activity(), "changed: purpose")
+    assert snapshot() == before
+    assert new_history(history) == {}
+
+
 def test_apply_refuses_to_delete_a_row_saved_since_the_plan(
     sample_register, export_file, colleague
 ):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from controllers.models import Organisation
 from ropa.exports import FORMATS, XLSX, ExportError, default_filename, export_register
+from ropa.progress import progress_bars
 
 STDOUT = "-"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -51,9 +52,11 @@ class Command(BaseCommand):
         organisation = self._controller(controller) if controller else None
         as_of = self._date(options["as_of"]) if options["as_of"] else None
         export = {"fmt": fmt, "controller": organisation, "as_of": as_of}
+        # On a terminal only: a cron job's log gets the summary, no bar.
+        progress = progress_bars(self.stderr, enabled=options["verbosity"] > 0)
         if output == STDOUT:
             stream = self._binary_stdout()
-            summary = self._export(out=stream, **export)
+            summary = self._export(out=stream, progress=progress, **export)
             stream.flush()
             # Standard output carries the file: the summary goes to stderr.
             self.stderr.write(summary.line(), style_func=self.style.SUCCESS)
@@ -68,7 +71,7 @@ class Command(BaseCommand):
         ) as out:
             partial = Path(out.name)
             try:
-                summary = self._export(out=out, **export)
+                summary = self._export(out=out, progress=progress, **export)
             except BaseException:
                 out.close()
                 partial.unlink()

@@ -15,6 +15,7 @@ from ropa.imports import (
     plan_import,
     purge_stale_uploads,
 )
+from ropa.progress import progress_bars
 
 
 class Command(BaseCommand):
@@ -65,12 +66,15 @@ class Command(BaseCommand):
             raise CommandError(f"No file '{path}'.")
         controller = self._controller(options["controller"], options["format"])
         user = self._user(options["user"]) if options["user"] else None
+        # On a terminal only: a cron job's log gets the report, no bars.
+        bars = progress_bars(self.stderr, enabled=options["verbosity"] > 0)
         try:
             plan = plan_import(
                 path,
                 file_name=path.name,
                 format=options["format"],
                 controller=controller,
+                progress=bars,
             )
         except ImportFileError as error:
             raise CommandError(str(error)) from error
@@ -88,7 +92,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Nothing to change."))
             return
         try:
-            apply_plan(plan, user=user)
+            apply_plan(plan, user=user, progress=bars)
         except ImportAborted as error:
             raise CommandError(f"{error}. Nothing was imported.") from error
         self.stdout.write(self.style.SUCCESS(f"{import_reason(plan.file_name)}."))
