@@ -1,5 +1,6 @@
 import os
 import secrets
+import warnings
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -55,7 +56,13 @@ class Command(BaseCommand):
             settings.SECRET_KEY = secrets.token_urlsafe(50)
         setup_test_environment()
         try:
-            with override_settings(STORAGES=PLAIN_STATIC_FILES):
+            with (
+                override_settings(STORAGES=PLAIN_STATIC_FILES),
+                warnings.catch_warnings(),
+            ):
+                # whitenoise warns that the static files are not collected:
+                # the pages are measured without them.
+                warnings.filterwarnings("ignore", "No directory at", UserWarning)
                 runs = [
                     measure(size, repeat=repeat, progress=progress) for size in sizes
                 ]
