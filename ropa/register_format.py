@@ -83,7 +83,7 @@ are labels, and it is not read back by the import of our own format.
 import datetime
 from dataclasses import dataclass
 
-from .spreadsheet import neutralise
+from .spreadsheet import FORMULA_PREFIXES, neutralise
 
 REGISTER_TITLE = "Record of processing activities (GDPR Art. 30)"
 ALL_CONTROLLERS = "All controllers"
@@ -417,10 +417,18 @@ def to_cell(value):
     return value
 
 
+# The first characters after which ``to_cell`` adds an apostrophe: the formula
+# prefixes, and the apostrophe itself (so that reading removes exactly one).
+_ESCAPED_FIRST = frozenset(("'", *FORMULA_PREFIXES))
+
+
 def to_cells(values):
-    """``to_cell`` of each value, as a list; the writers' path for whole rows."""
+    """
+    ``to_cell`` of each value, as a list: the writers' path for whole rows,
+    a million cells for a large register, so the same rule written inline.
+    """
     return [
-        neutralise("'" + value if value.startswith("'") else value)
+        ("'" + value if value[:1] in _ESCAPED_FIRST else value)
         if isinstance(value, str)
         else ""
         if value is None

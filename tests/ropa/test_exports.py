@@ -11,6 +11,8 @@ from django.core.management import call_command
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from controllers.enums import JointScope
@@ -191,8 +193,15 @@ def test_from_cell_undoes_to_cell(value):
 
 
 def test_to_cells_is_to_cell_of_each_value():
-    values = ["=1", "'x", "plain", 3, None, "", "\tx"]
+    values = ["=1", "'x", "plain", 3, None, "", "\tx", "\r=1", "a=1", "1-2"]
+    values += [prefix + "x" for prefix in FORMULA_PREFIXES]
     assert to_cells(values) == [to_cell(value) for value in values]
+
+
+@settings(derandomize=True, database=None)
+@given(st.one_of(st.text(), st.integers(), st.none()))
+def test_to_cells_agrees_with_to_cell_on_any_value(value):
+    assert to_cells([value]) == [to_cell(value)]
 
 
 def test_to_cell_leaves_numbers_and_writes_none_as_empty():
