@@ -9,6 +9,7 @@ unless DEBUG is switched on explicitly.
 
 import datetime
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -116,7 +117,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # queries are short; switch the JIT off for our connections. A JIT set in
     # DATABASE_URL's own options is kept.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    if "jit" not in _options.get("options", ""):
+    if not re.search(r"\bjit\s*=", _options.get("options", "")):
         _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -118,7 +118,12 @@ from .models import (
     SecurityMeasure,
 )
 from .progress import no_progress
-from .versioning import StaleRecordError, Versioned, what_changed
+from .versioning import (
+    RecordDeletedError,
+    StaleRecordError,
+    Versioned,
+    what_changed,
+)
 
 OURS = "ours"
 ICO = "ico"
@@ -1966,15 +1971,23 @@ def apply_plan(plan, *, user=None, progress=None):
                 writer.write(key, batch)
                 bar.advance(len(batch))
     except StaleRecordError as error:
-        # Saved by someone else between the plan and now.
+        # Saved or deleted by someone else between the plan and now.
         current, stale = writer.row, error.instance
-        raise ImportAborted(
-            RowError(
-                current.sheet,
-                current.row,
-                VERSION,
-                STALE_ROW.format(key=current.key, **what_changed(stale, stale.version)),
+        if isinstance(error, RecordDeletedError):
+            deletion = (
+                type(stale)
+                .history.filter(**{stale._meta.pk.attname: stale.pk})
+                .order_by("-history_date", "-history_id")
+                .first()
             )
+            who = _who_and_when(deletion) if deletion else {"user": "someone"}
+            reason = DELETED_SINCE.format(key=current.key, **{"moment": "", **who})
+        else:
+            reason = STALE_ROW.format(
+                key=current.key, **what_changed(stale, stale.version)
+            )
+        raise ImportAborted(
+            RowError(current.sheet, current.row, VERSION, reason)
         ) from error
     except ValidationError as error:
         current = writer.row

@@ -3,7 +3,8 @@ Optimistic locking: a save from an outdated copy of a record is refused.
 
 Every register model counts its saves in ``version``. A save checks, under a
 row lock, that the row still has the version the copy was read at, and bumps
-it; otherwise it raises ``StaleRecordError`` and writes nothing. Forms carry
+it; otherwise it raises ``StaleRecordError`` and writes nothing (and
+``RecordDeletedError`` when the row is gone: the save would revive it). Forms carry
 the version the user saw (``VersionCheckedForm``), so when two people edit the
 same record the second save is refused with what changed in between, taken
 from the history, instead of silently overwriting the first.
@@ -29,6 +30,19 @@ class StaleRecordError(Exception):
         super().__init__(
             f"{instance._meta.verbose_name} {instance.pk} is at version {current}, "
             f"this copy at {instance.version}: refusing to overwrite."
+        )
+
+
+class RecordDeletedError(StaleRecordError):
+    """The record was deleted since the copy was read: saving would revive it."""
+
+    def __init__(self, instance):
+        self.instance = instance
+        self.current = None
+        Exception.__init__(
+            self,
+            f"{instance._meta.verbose_name} {instance.pk} was deleted since this "
+            "copy was read: refusing to bring it back.",
         )
 
 
@@ -61,7 +75,10 @@ class Versioned(models.Model):
                 .values_list("version", flat=True)
                 .first()
             )
-            if current is not None and current != self.version:
+            if current is None:
+                # Django would turn the update of no row into an insert.
+                raise RecordDeletedError(self)
+            if current != self.version:
                 raise StaleRecordError(self, current)
             self.version += 1
             try:

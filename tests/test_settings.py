@@ -196,6 +196,10 @@ def test_database_url_overrides_default():
             "-c statement_timeout=5000 -c jit=off",
         ),
         ("postgres://ropa@db.example.com/ropa?options=-c%20jit%3Don", "-c jit=on"),
+        (
+            "postgres://ropa@db.example.com/ropa?options=-c%20search_path%3Djitter",
+            "-c search_path=jitter -c jit=off",
+        ),
     ],
 )
 def test_postgresql_connections_switch_the_jit_off(url, options):

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from ropa.enums import LawfulBasisChoice
 from ropa.models import LawfulBasis, ProcessingActivity
-from ropa.versioning import MISSING, StaleRecordError
+from ropa.versioning import MISSING, RecordDeletedError, StaleRecordError
 from tests.factories import ProcessingActivityFactory, UserFactory
 from tests.ropa.test_admin import form_data
 from tests.test_admin_smoke import FACTORIES
@@ -43,6 +43,20 @@ def test_save_from_an_outdated_copy_is_refused_and_writes_nothing():
     assert ProcessingActivity.objects.get(pk=activity.pk).name == "Their change"
     assert activity.history.count() == history
     assert mine.version == theirs.version - 1
+
+
+def test_save_from_a_copy_of_a_deleted_record_does_not_revive_it():
+    activity = ProcessingActivityFactory(name="Orders")
+    mine = ProcessingActivity.objects.get(pk=activity.pk)
+    ProcessingActivity.objects.get(pk=activity.pk).delete()
+    history = ProcessingActivity.history.filter(id=activity.pk).count()
+
+    mine.name = "My change"
+    with pytest.raises(RecordDeletedError):
+        mine.save()
+
+    assert not ProcessingActivity.objects.filter(pk=activity.pk).exists()
+    assert ProcessingActivity.history.filter(id=activity.pk).count() == history
 
 
 def test_save_with_update_fields_bumps_the_version_too():

@@ -615,6 +615,38 @@ def test_apply_refuses_a_record_saved_since_the_plan_among_others(
     assert new_history(history) == {}
 
 
+@pytest.mark.parametrize("among_others", [False, True], ids=["alone", "in a batch"])
+def test_apply_refuses_to_revive_a_record_deleted_since_the_plan(
+    sample_register, export_file, colleague, among_others
+):
+    # Saving the planned copy of a deleted record would insert it again.
+    path = export_file()
+    edits = {("PA-0003", "Business function"): "Customer care"}
+    if among_others:
+        edits[("PA-0002", "Business function")] = "Sales"
+    edit(path, ACTIVITIES, edits)
+    plan = plan_import(path, file_name=FILE_NAME)
+    deleted = activity()
+    deleted._history_user = colleague
+    deleted.delete()
+    deletion = ProcessingActivity.history.filter(
+        reference="PA-0003", history_type="-"
+    ).get()
+    before, history = snapshot(), history_ids()
+
+    with pytest.raises(ImportAborted) as raised:
+        apply_plan(plan)
+
+    error = raised.value.error
+    assert (error.sheet, error.row, error.column) == (ACTIVITIES, ROW, VERSION)
+    assert error.reason == DELETED_SINCE.format(
+        key="PA-0003", user="colleague", moment=when(deletion)
+    )
+    assert snapshot() == before
+    assert new_history(history) == {}
+    assert not ProcessingActivity.objects.filter(reference="PA-0003").exists()
+
+
 def test_apply_refuses_to_delete_a_row_saved_since_the_plan(
     sample_register, export_file, colleague
 ):
