@@ -567,39 +567,26 @@ def test_import_refuses_a_file_without_its_export_moment(
 # ---------------------------------------------------------------------------
 
 
+#: The rows an edit of PA-0003 is imported with: alone, or in one batch with
+#: others, where the stale row still stops the import with its own row and error.
+COMPANIONS = {
+    "alone": {},
+    "in a batch": {
+        ("PA-0002", "Business function"): "Sales",
+        ("PA-0004", "Business function"): "Finance",
+    },
+}
+
+
+@pytest.mark.parametrize("companions", COMPANIONS.values(), ids=COMPANIONS)
 def test_apply_refuses_a_record_saved_since_the_plan(
-    sample_register, export_file, colleague
+    sample_register, export_file, colleague, companions
 ):
-    path = export_file()
-    edit(path, ACTIVITIES, {("PA-0003", "Business function"): "Customer care"})
-    plan = plan_import(path, file_name=FILE_NAME)
-    change(activity(), colleague, purpose="Changed meanwhile.")
-    before, history = snapshot(), history_ids()
-
-    with pytest.raises(ImportAborted) as raised:
-        apply_plan(plan)
-
-    error = raised.value.error
-    assert (error.sheet, error.row, error.column) == (ACTIVITIES, ROW, VERSION)
-    assert error.reason == stale_reason("PA-0003", activity(), "changed: purpose")
-    assert snapshot() == before
-    assert new_history(history) == {}
-
-
-def test_apply_refuses_a_record_saved_since_the_plan_among_others(
-    sample_register, export_file, colleague
-):
-    # The three rows are written in one batch: the stale one still stops
-    # the import, with its own row and error.
     path = export_file()
     edit(
         path,
         ACTIVITIES,
-        {
-            ("PA-0002", "Business function"): "Sales",
-            ("PA-0003", "Business function"): "Customer care",
-            ("PA-0004", "Business function"): "Finance",
-        },
+        {("PA-0003", "Business function"): "Customer care", **companions},
     )
     plan = plan_import(path, file_name=FILE_NAME)
     change(activity(), colleague, purpose="Changed meanwhile.")
@@ -615,16 +602,17 @@ def test_apply_refuses_a_record_saved_since_the_plan_among_others(
     assert new_history(history) == {}
 
 
-@pytest.mark.parametrize("among_others", [False, True], ids=["alone", "in a batch"])
+@pytest.mark.parametrize("companions", COMPANIONS.values(), ids=COMPANIONS)
 def test_apply_refuses_to_revive_a_record_deleted_since_the_plan(
-    sample_register, export_file, colleague, among_others
+    sample_register, export_file, colleague, companions
 ):
     # Saving the planned copy of a deleted record would insert it again.
     path = export_file()
-    edits = {("PA-0003", "Business function"): "Customer care"}
-    if among_others:
-        edits[("PA-0002", "Business function")] = "Sales"
-    edit(path, ACTIVITIES, edits)
+    edit(
+        path,
+        ACTIVITIES,
+        {("PA-0003", "Business function"): "Customer care", **companions},
+    )
     plan = plan_import(path, file_name=FILE_NAME)
     deleted = activity()
     deleted._history_user = colleague
