@@ -7,12 +7,15 @@ import contextlib
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from import_export.admin import ExportActionMixin, ImportExportMixin
 from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm
@@ -163,6 +166,17 @@ class RegisterAdmin(
     confirm_form_class = RegisterConfirmImportForm
     # The change form's export button saves the record before exporting it.
     show_change_form_export = False
+
+    def action_checkbox(self, obj):
+        # Django's markup, without rendering a form widget's template for each
+        # row: that was a fifth of the time a list page of 100 rows took.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )
 
     # -- import and export ----------------------------------------------------
 

@@ -404,33 +404,6 @@ def incomplete_q(on=None):
     return condition
 
 
-def annotate_page(activities, on=None):
-    """
-    Set the ``gap_<key>`` values of ``activities`` (a page of a list) from one
-    query over their ids, and return them as a list.
-
-    Annotated on the list's own query, the rules would be planned for the
-    whole table: PostgreSQL then evaluates some of them once for every
-    record (a hashed subplan) to show a page of a hundred. Asked for the
-    page's ids, each rule is a lookup per row.
-    """
-    activities = list(activities)
-    if not activities:
-        return activities
-    columns = [column(rule) for rule in RULES]
-    rows = (
-        type(activities[0])
-        ._default_manager.filter(pk__in=[activity.pk for activity in activities])
-        .annotate(**annotations(on))
-        .values("pk", *columns)
-    )
-    by_pk = {row["pk"]: row for row in rows}
-    for activity in activities:
-        for name in columns:
-            setattr(activity, name, by_pk[activity.pk][name])
-    return activities
-
-
 def gaps_from_row(role, row):
     """The gaps of a record of ``role`` from its ``gap_<key>`` values."""
     return [

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from . import stored_completeness
 from .enums import ActivityStatus, TransferMechanism
 from .models import InternationalTransfer, ProcessingActivity
 from .review import review_overdue_q, with_review_schedule
@@ -47,13 +48,15 @@ def attention(functions=None):
     without a finished DPIA.
     """
     active = _activities(functions).active()
+    # The stored gaps, as the list the figure links to counts them.
+    stored_completeness.refresh()
     overdue = with_review_schedule(active).filter(
         review_overdue_q(timezone.localdate())
     )
     return [
         Figure(
             "Incomplete records",
-            active.incomplete().count(),
+            active.filter(stored_completeness.incomplete_q()).count(),
             _url(ProcessingActivity, status="active", completeness="incomplete"),
         ),
         Figure(

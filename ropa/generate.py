@@ -30,6 +30,7 @@ from controllers.models import (
 from subjects.enums import Sensitivity, SpecialCategory
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
+from . import stored_completeness
 from .enums import (
     ActivityStatus,
     LawfulBasisChoice,
@@ -87,6 +88,8 @@ THIRD = (
     ("CH", TransferMechanism.ADEQUACY),
     ("SG", TransferMechanism.BCR),
 )
+# One activity in this many lacks an Art. 30 element (its legitimate interest).
+INCOMPLETE_EVERY = 15
 # A second basis per activity, chosen so that (activity, basis) stays unique.
 SECOND_BASIS = (
     LawfulBasisChoice.LEGAL_OBLIGATION,
@@ -444,6 +447,9 @@ class Generator:
                     legitimate_interest=(
                         "Running the business efficiently."
                         if second == LawfulBasisChoice.LEGITIMATE_INTERESTS
+                        # As in a real register, some records have a gap: one
+                        # in fifteen does not state its legitimate interest.
+                        and n % INCOMPLETE_EVERY != 1
                         else ""
                     ),
                 )
@@ -505,4 +511,9 @@ def generate_register(*, sizes, seed=1, user=None, progress=None):
         generator = Generator(sizes=sizes, seed=seed, user=user, progress=progress)
         generator.catalogues()
         generator.activities()
+        # Written in bulk, without save signals: their gaps are computed here.
+        stored_completeness.touch(
+            ProcessingActivity.objects.filter(stored_completeness__isnull=True)
+        )
+        stored_completeness.refresh()
     return generator.result

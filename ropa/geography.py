@@ -102,3 +102,24 @@ def adequacy_decision(country, on=None):
         if period.country == str(country) and period.in_force(on):
             return period
     return None
+
+
+def _changes():
+    """The dates on which the EEA or the list of adequate countries changes."""
+    for period in (*EEA_MEMBERSHIP, *ADEQUACY_DECISIONS):
+        yield period.start
+        if period.end is not None:
+            yield period.end + datetime.timedelta(days=1)
+
+
+CHANGES = tuple(sorted(set(_changes())))
+
+
+def in_force_since(on=None):
+    """
+    The date from which the EEA and adequacy data in force on ``on`` has been
+    in force: two dates with the same answer have the same EEA and the same
+    adequate countries.
+    """
+    on = on or _today()
+    return max((day for day in CHANGES if day <= on), default=datetime.date.min)

@@ -88,11 +88,16 @@ def is_historical(model):
 
 
 def register_models():
-    """Every model of the register apps, history tables included."""
+    """
+    Every model of the register apps, history tables included; not derived
+    data that no one is given rights on (``default_permissions = ()``, e.g.
+    the stored completeness).
+    """
     return [
         model
         for app_label in REGISTER_APPS
         for model in apps.get_app_config(app_label).get_models()
+        if model._meta.default_permissions
     ]
 
 

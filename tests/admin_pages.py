@@ -4,12 +4,16 @@ The admin's forms as a browser posts them.
 ``form_data`` reads the POST data of an admin change (or add) form from the
 page that shows it; ``change_form_data`` builds the same for a record without
 rendering the page, which the permission matrices do hundreds of times.
+``database_state`` is what those matrices compare before and after a request.
 """
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.test import RequestFactory
 from django.urls import reverse
+
+from ropa.roles import is_historical, register_models
 
 
 def form_data(page):
@@ -61,3 +65,19 @@ def _add_form(data, form):
         else:
             prepared = field.prepare_value(value)
             data[key] = "" if prepared is None else str(prepared)
+
+
+def database_state():
+    """
+    Every register row, and the number of history rows and admin log
+    entries. Derived data (the stored completeness, which any list brings up
+    to date) is not the register.
+    """
+    state = {"admin.logentry": LogEntry.objects.count()}
+    for model in register_models():
+        label = model._meta.label_lower
+        if is_historical(model):
+            state[label] = model.objects.count()
+        else:
+            state[label] = list(model.objects.order_by("pk").values())
+    return state

@@ -4,8 +4,10 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 
+from ropa import stored_completeness
+from ropa.models import ProcessingActivity
 from tests.factories import StaffUserFactory, SuperuserFactory
 
 REGISTER_APPS = ("controllers", "subjects", "ropa")
@@ -90,3 +92,49 @@ def _sample_register_once(django_db_setup, django_db_blocker):
 def sample_register(_sample_register_once, db):
     """The output of loading the sample register, which is in the database."""
     return _sample_register_once
+
+
+@pytest.fixture(autouse=True)
+def _stored_completeness_stays_true(request):
+    """
+    After every database test, the stored Art. 30 gaps that count as current
+    are the gaps the rules compute now.
+
+    A write that changes what a rule reads and does not mark the stored gaps
+    out of date leaves them current but wrong: this catches such a write
+    wherever in the suite it happens, not only in the stored completeness's
+    own tests.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or "db" in request.fixturenames
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+    )
+    if not uses_db or transactional:
+        yield
+        return
+    request.getfixturevalue("db")
+    yield
+    if connection.needs_rollback or not connection.in_atomic_block:
+        return
+    current = stored_gaps(current_only=True)
+    if current:
+        live = live_gaps()
+        assert current == {pk: live[pk] for pk in current}
+
+
+def live_gaps():
+    """Each activity's gap keys as the rules compute them today."""
+    return {
+        activity.pk: sorted(gap.key for gap in activity.missing_elements())
+        for activity in ProcessingActivity.objects.with_completeness()
+    }
+
+
+def stored_gaps(current_only=False):
+    """Each activity's stored gap keys (only those current, if asked)."""
+    rows = stored_completeness.StoredCompleteness.objects.all()
+    if current_only:
+        rows = rows.filter(stored_completeness.fresh_q())
+    return {row.pk: sorted(row.gaps.split()) for row in rows}

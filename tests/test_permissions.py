@@ -13,7 +13,6 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -23,7 +22,7 @@ from django.urls import reverse
 from ropa.resources import RESOURCES
 from ropa.roles import AUDITOR, DPO
 from tests import factories
-from tests.admin_pages import change_form_data
+from tests.admin_pages import change_form_data, database_state
 from tests.factories.memberships import FunctionMembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,19 +129,6 @@ def url(label, view, *args):
 def version_url(obj):
     version = obj.history.earliest()
     return url(obj._meta.label_lower, "simple_history", obj.pk, version.history_id)
-
-
-def database_state():
-    """Every register row, and the number of history rows and admin log entries."""
-    state = {"admin.logentry": LogEntry.objects.count()}
-    for app_label in REGISTER_APPS:
-        for model in apps.get_app_config(app_label).get_models():
-            label = model._meta.label_lower
-            if hasattr(model, "instance_type"):
-                state[label] = model.objects.count()
-            else:
-                state[label] = list(model.objects.order_by("pk").values())
-    return state
 
 
 @pytest.fixture

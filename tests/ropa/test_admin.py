@@ -1,13 +1,21 @@
+import importlib
+
 import pytest
+from django.apps import apps
+from django.contrib import admin as django_admin
+from django.contrib.admin import ModelAdmin
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.urls import reverse
 from django.utils.html import escape
 
 from ropa.admin import (
     InternationalTransferInline,
     LawfulBasisInline,
+    ProcessingActivityAdmin,
     RetentionRuleInline,
 )
+from ropa.admin_base import RegisterAdmin
 from ropa.dashboard import dashboard
 from ropa.enums import ActivityStatus, DPIAStatus, LawfulBasisChoice
 from ropa.models import ProcessingActivity
@@ -692,3 +700,42 @@ def test_retention_inline_rule_for_all_data_may_move_to_a_new_row(dpo_client, ho
     assert response.status_code == 302, all_errors(response)
     rule = activity.retention_rules.get(personal_data_category=None)
     assert rule.criteria == "Until the customer unsubscribes."
+
+
+def test_list_checkboxes_are_djangos_markup():
+    activity = ProcessingActivity(pk=7, reference="PA-0007", name="<b>\"&'</b>")
+    register_admins = [
+        model_admin
+        for model_admin in django_admin.site._registry.values()
+        if isinstance(model_admin, RegisterAdmin)
+    ]
+
+    assert register_admins
+    for model_admin in register_admins:
+        assert model_admin.action_checkbox(activity) == ModelAdmin.action_checkbox(
+            model_admin, activity
+        )
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="planner statistics of PostgreSQL"
+)
+def test_activity_search_columns_have_statistics_on_postgresql():
+    # Without them PostgreSQL misjudges how many records a search matches.
+    # (The test database is built without migrations: apply this one's step.)
+    migration = importlib.import_module("ropa.migrations.0007_search_statistics")
+    with connection.schema_editor() as editor:
+        migration.create_statistics(apps, editor)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_statisticsobjdef(oid) FROM pg_statistic_ext"
+            " WHERE stxrelid = %s::regclass",
+            [ProcessingActivity._meta.db_table],
+        )
+        definitions = " ".join(row[0] for row in cursor.fetchall())
+
+    for name in ProcessingActivityAdmin.search_fields:
+        assert f"ON upper({name}::text) " in definitions or (
+            f"ON upper({name}) " in definitions
+        ), name

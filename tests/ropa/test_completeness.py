@@ -609,22 +609,3 @@ def test_gaps_from_row_skips_rules_of_other_role():
     assert len(controller_keys) + len(processor_keys) == sum(
         len(rule.roles) for rule in RULES
     )
-
-
-def test_annotate_page_reads_every_rows_gaps_in_one_query(django_assert_num_queries):
-    incomplete = _no_recipients()
-    complete = ProcessingActivityFactory()
-    page = list(ProcessingActivity.objects.order_by("reference"))
-
-    with django_assert_num_queries(1):
-        annotated = completeness.annotate_page(page)
-    with django_assert_num_queries(0):
-        gaps = {activity.pk: _keys(activity.missing_elements()) for activity in page}
-
-    assert annotated == page
-    assert gaps == {incomplete.pk: ["no_recipients"], complete.pk: []}
-
-
-def test_annotate_page_of_an_empty_page_costs_no_query(django_assert_num_queries):
-    with django_assert_num_queries(0):
-        assert completeness.annotate_page([]) == []

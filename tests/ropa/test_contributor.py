@@ -12,7 +12,6 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core.management import call_command
@@ -36,7 +35,7 @@ from ropa.roles import (
     may_change_activity,
 )
 from tests import factories
-from tests.admin_pages import change_form_data, form_data
+from tests.admin_pages import change_form_data, database_state, form_data
 from tests.factories.memberships import FunctionMembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -675,19 +674,6 @@ def named_urls():
         for pattern in model_admin.get_urls():
             if pattern.name:
                 yield label, pattern.name, pattern.pattern.regex.groups
-
-
-def database_state():
-    """Every register row, and the number of history rows and admin log entries."""
-    state = {"admin.logentry": LogEntry.objects.count()}
-    for app_label in REGISTER_APPS:
-        for model in apps.get_app_config(app_label).get_models():
-            label = model._meta.label_lower
-            if hasattr(model, "instance_type"):
-                state[label] = model.objects.count()
-            else:
-                state[label] = list(model.objects.order_by("pk").values())
-    return state
 
 
 def test_every_register_admin_is_covered():

@@ -124,3 +124,23 @@ def test_periods_are_well_formed(period):
     assert Country(period.country).name
     assert period.reference
     assert period.end is None or period.start <= period.end
+
+
+def test_in_force_since_changes_exactly_when_the_countries_do():
+    day = datetime.date(2018, 5, 1)
+    previous = None
+    while day <= datetime.date(2027, 1, 1):
+        countries = (geography.eea_countries(day), geography.adequate_countries(day))
+        since = geography.in_force_since(day)
+        if previous is not None:
+            same_countries = countries == previous[0]
+            assert (since == previous[1]) == same_countries, day
+        assert since <= day
+        previous = (countries, since)
+        day += datetime.timedelta(days=1)
+
+
+def test_in_force_since_defaults_to_today(monkeypatch):
+    monkeypatch.setattr(geography, "_today", lambda: datetime.date(2021, 1, 1))
+
+    assert geography.in_force_since() == datetime.date(2021, 1, 1)

@@ -6,22 +6,26 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ropa.roles import AUDITOR, DPO, is_historical, role_permissions
+from ropa.roles import (
+    AUDITOR,
+    DPO,
+    REGISTER_APPS,
+    is_historical,
+    register_models,
+    role_permissions,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-REGISTER_APPS = ("controllers", "subjects", "ropa")
 TRACKED = sorted(
     model._meta.label_lower
-    for app_label in REGISTER_APPS
-    for model in apps.get_app_config(app_label).get_models()
+    for model in register_models()
     if not model.__name__.startswith("Historical")
 )
 HISTORICAL = sorted(
     model._meta.label_lower
-    for app_label in REGISTER_APPS
-    for model in apps.get_app_config(app_label).get_models()
+    for model in register_models()
     if model.__name__.startswith("Historical")
 )
 
