@@ -4,10 +4,11 @@ The Art. 30 register as a file: XLSX, a zip of CSV files, or the ICO template.
 ``export_register`` writes the register (or one controller's part of it, as it
 stands or as it stood at the end of a past day) to a binary file object, in
 the layout of ``ropa.register_format``. It streams: the register is read in
-chunks of activities by ``ropa.snapshot`` with a fixed number of queries per
-chunk, rows are built from plain values with ids mapped to names through
-dicts, and written as they come, through openpyxl's write-only workbook or
-``csv.writer`` into temporary files that are zipped at the end. Memory holds
+chunks of activities by ``ropa.snapshot`` with a fixed number of queries
+(per chunk, as of a past day), rows are built from plain values with ids
+mapped to names through dicts, and written as they come, through openpyxl's
+write-only workbook or ``csv.writer`` into temporary files that are zipped at
+the end. Memory holds
 the catalogues and one chunk of activities, never the whole register.
 
 Which records a sheet holds:

@@ -15,14 +15,14 @@ exports write either without knowing which:
   retention rules as lists of dicts; ``count()`` is how many activities it
   reads, for a progress bar it advances chunk by chunk.
 
-Reads cost a fixed number of queries per chunk, whatever the size of the
-register: one query per catalogue table (two as of a date: the table and its
-last versions), then per chunk one for the activities, one per many-to-many
-field and one per child table. Chunks follow each other by reference (keyset
-pagination: no offset, no list of ids sent back to the database); as of a
-date, one more query ranks the activities' versions first. Rows are fetched
-as values, never as model instances, and with no ordering the exports do not
-need.
+Reads cost a fixed number of queries whatever the size of the register: one
+query per catalogue table (two as of a date: the table and its last
+versions), then one for the activities, one per many-to-many field and one
+per child table, each ordered by the activity's reference and read as a
+stream, a chunk at a time. As of a date, one query ranks the activities'
+versions, then each chunk costs that same fixed number (history rows are
+found by history id, not in reference order). Rows are fetched as values,
+never as model instances.
 
 As of a date, each record is its last history row before the end of the day:
 field values, the many-to-many links saved with that row (simple-history
@@ -40,8 +40,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import F, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Collate, RowNumber
 from django.utils import timezone
 
 from controllers.models import (
@@ -317,30 +318,66 @@ class Register:
         """
         The activities in reference order, in lists of at most ``chunk_size``.
 
-        ``progress`` (a ``ropa.progress.Progress``) is advanced by the
-        activities read, once each list has been used.
+        Each table is read by one query for the whole register, ordered by the
+        activity's reference and consumed as a stream a list at a time: the
+        queries stay the same whatever the register's size, and only one list
+        of activities is in memory at once (PostgreSQL sends each stream in
+        batches from a server-side cursor). ``progress`` (a
+        ``ropa.progress.Progress``) is advanced by the activities read, once
+        each list has been used.
         """
-        for keys, rows in self._activity_chunks():
-            read = len(rows)
-            self._add_links(ProcessingActivity, rows, ACTIVITY_LINKS, keys=keys)
-            if self.controller is not None:
-                # As of a date, the responsible organisations are only known
-                # from the links saved with each version.
-                rows = {
-                    pk: row
-                    for pk, row in rows.items()
-                    if self.controller.pk in row["organisations"]
-                }
-            for name, model, fields in CHILDREN:
-                children = _group(
-                    (child["activity_id"], child)
-                    for child in self._children(model, fields, keys, rows)
+        # One order the database and Python agree on, to merge the streams.
+        activities = self._current().order_by(_code_point_order("reference"))
+        keys = activities.values("id")
+        links = {name: _Stream(self._link_rows(name, keys)) for name in ACTIVITY_LINKS}
+        children = {
+            name: _Stream(self._child_rows(model, fields, keys))
+            for name, model, fields in CHILDREN
+        }
+        stream = activities.values(*ACTIVITY_FIELDS).iterator(
+            chunk_size=self.chunk_size
+        )
+        for chunk in _batched(stream, self.chunk_size):
+            last = chunk[-1]["reference"]
+            rows = {row["id"]: row for row in chunk}
+            for name, following in links.items():
+                grouped = _group(following.through(last))
+                for pk, row in rows.items():
+                    row[name] = grouped.get(pk, [])
+            for name, following in children.items():
+                grouped = _group(
+                    (child["activity_id"], child) for child in following.through(last)
                 )
                 for pk, row in rows.items():
-                    row[name] = children.get(pk, [])
+                    row[name] = grouped.get(pk, [])
             yield list(rows.values())
             if progress is not None:
-                progress.advance(read)
+                progress.advance(len(chunk))
+
+    def _link_rows(self, name, keys):
+        """(activity reference, (activity id, target id)) of every link."""
+        field = ProcessingActivity._meta.get_field(name)
+        source, target = _link_columns(ProcessingActivity, name)
+        reference = f"{field.m2m_field_name()}__reference"
+        rows = (
+            field.remote_field.through._default_manager.filter(
+                **{f"{source}__in": keys}
+            )
+            .order_by(_code_point_order(reference))
+            .values_list(reference, source, target)
+            .iterator(chunk_size=self.chunk_size)
+        )
+        return ((row[0], row[1:]) for row in rows)
+
+    def _child_rows(self, model, fields, keys):
+        """(activity reference, child row) of every child row."""
+        rows = (
+            model._default_manager.filter(activity_id__in=keys)
+            .order_by(_code_point_order("activity__reference"))
+            .values(*fields, in_reference_order=F("activity__reference"))
+            .iterator(chunk_size=self.chunk_size)
+        )
+        return ((row.pop("in_reference_order"), row) for row in rows)
 
     # What a snapshot reads differently.
 
@@ -349,44 +386,14 @@ class Register:
         rows = model._default_manager.order_by().values(*fields)
         return {row["id"]: row for row in rows}
 
-    def _add_links(self, model, rows, names, keys=None):
-        """
-        Put each many-to-many field's target ids in ``rows``, one query each.
-
-        ``keys`` selects the rows' links in the query (a subquery of their ids),
-        which spares the database a parameter per row; without it, every link
-        of ``model`` is read.
-        """
+    def _add_links(self, model, rows, names):
+        """Put each many-to-many field's target ids in ``rows``, one query each."""
         for name in names:
             source, target = _link_columns(model, name)
             through = model._meta.get_field(name).remote_field.through
-            links = through._default_manager.all()
-            if keys is not None:
-                links = links.filter(**{f"{source}__in": keys})
-            links = _group(links.values_list(source, target))
+            links = _group(through._default_manager.values_list(source, target))
             for pk, row in rows.items():
                 row[name] = links.get(pk, [])
-
-    def _activity_chunks(self):
-        """
-        (keys, rows by id) per chunk, in reference order.
-
-        Chunks follow each other by reference (keyset pagination), and
-        ``keys`` is the chunk's query of ids, run again inside the queries of
-        its links and children as a subquery.
-        """
-        activities = self._current()
-        last = None
-        while True:
-            page = activities if last is None else activities.filter(reference__gt=last)
-            page = page[: self.chunk_size]
-            rows = {row["id"]: row for row in page.values(*ACTIVITY_FIELDS)}
-            if not rows:
-                return
-            yield page.values("id"), rows
-            if len(rows) < self.chunk_size:
-                return
-            last = next(reversed(rows.values()))["reference"]
 
     def _current(self):
         activities = ProcessingActivity.objects.order_by("reference")
@@ -394,13 +401,41 @@ class Register:
             activities = activities.filter(organisations=self.controller)
         return activities
 
-    def _children(self, model, fields, keys, rows):
-        # Unordered: the models' default ordering joins the activity table.
-        return (
-            model._default_manager.filter(activity_id__in=keys)
-            .order_by()
-            .values(*fields)
-        )
+
+def _code_point_order(field):
+    """
+    ``field`` ordered by code point, as Python compares strings, whatever the
+    database's collation: PostgreSQL's "C" collation is byte order, which in
+    UTF-8 is code point order; SQLite's BINARY is its default.
+    """
+    if connection.vendor == "postgresql":
+        return Collate(F(field), "C")
+    return F(field)
+
+
+class _Stream:
+    """Rows (key, value) in key order, read up to a key at a time."""
+
+    def __init__(self, rows):
+        self.rows = iter(rows)
+        self.next = next(self.rows, None)
+
+    def through(self, last):
+        """The values of the rows whose key is at most ``last``."""
+        while self.next is not None and self.next[0] <= last:
+            yield self.next[1]
+            self.next = next(self.rows, None)
+
+
+def _batched(rows, size):
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class RegisterSnapshot(Register):
@@ -434,7 +469,7 @@ class RegisterSnapshot(Register):
         rows.update((row["id"], row) for row in versions)
         return rows
 
-    def _add_links(self, model, rows, names, keys=None):
+    def _add_links(self, model, rows, names):
         """The links saved with each row's version (its ``history_id``)."""
         # Rows known only from the tables have no version, hence no links.
         record_of = {
@@ -451,6 +486,34 @@ class RegisterSnapshot(Register):
             )
             for pk, row in rows.items():
                 row[name] = links.get(pk, [])
+
+    def activities(self, progress=None):
+        """
+        The activities in that day's reference order, in lists of at most
+        ``chunk_size``, with a fixed number of queries per list: their
+        versions, the links saved with them and their children's versions.
+        """
+        for keys, rows in self._activity_chunks():
+            read = len(rows)
+            self._add_links(ProcessingActivity, rows, ACTIVITY_LINKS)
+            if self.controller is not None:
+                # As of a date, the responsible organisations are only known
+                # from the links saved with each version.
+                rows = {
+                    pk: row
+                    for pk, row in rows.items()
+                    if self.controller.pk in row["organisations"]
+                }
+            for name, model, fields in CHILDREN:
+                children = _group(
+                    (child["activity_id"], child)
+                    for child in self._children(model, fields, keys, rows)
+                )
+                for pk, row in rows.items():
+                    row[name] = children.get(pk, [])
+            yield list(rows.values())
+            if progress is not None:
+                progress.advance(read)
 
     def _activity_chunks(self):
         """
