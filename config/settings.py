@@ -110,6 +110,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'ropa.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# Behind PgBouncer in transaction pooling mode, server-side cursors must be
+# off (Django's rule); the exports then fetch each table whole, not streamed.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL compiles a query whose estimated cost is high (the Art. 30
     # completeness rules are 19 subqueries) to machine code first: seconds of

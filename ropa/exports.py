@@ -46,15 +46,12 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 from django_countries import countries
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
 from . import register_format as layout
+from . import xlsx
 from .enums import (
     ActivityStatus,
     DPIAStatus,
@@ -176,64 +173,41 @@ def export_register(*, fmt, out, controller=None, as_of=None, progress=None):
 
 
 class XlsxBook:
-    """An openpyxl write-only workbook, saved to ``out`` on a clean exit."""
+    """A streamed workbook (``ropa.xlsx``), written to ``out`` on a clean exit."""
 
     def __init__(self, out):
-        self.out = out
-        self.workbook = Workbook(write_only=True)
+        self.workbook = xlsx.Workbook(out)
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, traceback):
         if exc_type is None:
-            self.workbook.save(self.out)
-            return
-        # Failed: nothing is written to ``out``. The sheets begun are closed
-        # and their temporary files deleted, as saving would have done.
-        for worksheet in self.workbook.worksheets:
-            if not worksheet.closed:
-                worksheet.close()
-                worksheet._writer.cleanup()
+            self.workbook.close()
+        else:
+            # Failed: nothing is written to ``out``.
+            self.workbook.discard()
 
     def sheet(self, sheet, *, frozen_rows=1):
-        worksheet = self.workbook.create_sheet(sheet.name)
-        if frozen_rows:
-            # Sheet views are written before the first row.
-            worksheet.freeze_panes = f"A{frozen_rows + 1}"
-        return XlsxSheet(worksheet)
+        return XlsxSheet(self.workbook.sheet(sheet.name, frozen_rows=frozen_rows))
 
 
 class XlsxSheet:
-    bold = Font(bold=True)
-
     def __init__(self, worksheet):
         self.worksheet = worksheet
         self.headers = ()
-        self.rows = 0
 
     def heading(self, values):
         values = tuple(values)
-        cells = []
-        for value in self._cells(values):
-            cell = WriteOnlyCell(self.worksheet, value)
-            cell.font = self.bold
-            cells.append(cell)
-        self.worksheet.append(cells)
+        self.worksheet.append(self._cells(values), style=xlsx.BOLD)
         self.headers = values
 
     def append(self, values):
-        # An empty cell is left out of the sheet rather than written as empty
-        # text: a spreadsheet reads both as empty, and most of a register's
-        # optional columns are empty.
-        self.worksheet.append(
-            [None if cell == "" else cell for cell in self._cells(values)]
-        )
+        self.worksheet.append(self._cells(values))
 
     def _cells(self, values):
         """The row's cells, refused when one is too long to be written whole."""
         cells = to_cells(map(_xml_text, values))
-        self.rows += 1
         for position, cell in enumerate(cells):
             if isinstance(cell, str) and len(cell) > CELL_LIMIT:
                 raise ExportError(self._too_long(position, cells))
@@ -248,8 +222,8 @@ class XlsxSheet:
         # The row's first cell (its Reference, mostly) says which record it is.
         key = str(layout.from_cell(cells[0]))[:100] if position else ""
         return TOO_LONG_FOR_XLSX.format(
-            sheet=self.worksheet.title,
-            row=self.rows,
+            sheet=self.worksheet.name,
+            row=self.worksheet.rows + 1,
             row_key=f" ({header(0)} '{key}')" if key else "",
             column=header(position),
             length=len(cells[position]),
@@ -261,7 +235,7 @@ def _xml_text(value):
     # XML cannot hold most control characters: they go before neutralising,
     # so that "\x01=cmd" cannot turn into a formula.
     if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
+        return xlsx.cell_text(value)
     return value
 
 

@@ -341,13 +341,11 @@ class Register:
             last = chunk[-1]["reference"]
             rows = {row["id"]: row for row in chunk}
             for name, following in links.items():
-                grouped = _group(following.through(last))
+                grouped = following.grouped(last)
                 for pk, row in rows.items():
                     row[name] = grouped.get(pk, [])
             for name, following in children.items():
-                grouped = _group(
-                    (child["activity_id"], child) for child in following.through(last)
-                )
+                grouped = following.grouped(last)
                 for pk, row in rows.items():
                     row[name] = grouped.get(pk, [])
             yield list(rows.values())
@@ -355,11 +353,11 @@ class Register:
                 progress.advance(len(chunk))
 
     def _link_rows(self, name, keys):
-        """(activity reference, (activity id, target id)) of every link."""
+        """(activity reference, activity id, target id) of every link."""
         field = ProcessingActivity._meta.get_field(name)
         source, target = _link_columns(ProcessingActivity, name)
         reference = f"{field.m2m_field_name()}__reference"
-        rows = (
+        return (
             field.remote_field.through._default_manager.filter(
                 **{f"{source}__in": keys}
             )
@@ -367,17 +365,18 @@ class Register:
             .values_list(reference, source, target)
             .iterator(chunk_size=self.chunk_size)
         )
-        return ((row[0], row[1:]) for row in rows)
 
     def _child_rows(self, model, fields, keys):
-        """(activity reference, child row) of every child row."""
+        """(activity reference, activity id, child row) of every child row."""
         rows = (
             model._default_manager.filter(activity_id__in=keys)
             .order_by(_code_point_order("activity__reference"))
             .values(*fields, in_reference_order=F("activity__reference"))
             .iterator(chunk_size=self.chunk_size)
         )
-        return ((row.pop("in_reference_order"), row) for row in rows)
+        return (
+            (row.pop("in_reference_order"), row["activity_id"], row) for row in rows
+        )
 
     # What a snapshot reads differently.
 
@@ -414,17 +413,22 @@ def _code_point_order(field):
 
 
 class _Stream:
-    """Rows (key, value) in key order, read up to a key at a time."""
+    """Rows (key, activity id, value) in key order, read up to a key at a time."""
 
     def __init__(self, rows):
         self.rows = iter(rows)
         self.next = next(self.rows, None)
 
-    def through(self, last):
-        """The values of the rows whose key is at most ``last``."""
-        while self.next is not None and self.next[0] <= last:
-            yield self.next[1]
-            self.next = next(self.rows, None)
+    def grouped(self, last):
+        """The values of the rows whose key is at most ``last``, by activity."""
+        # A tight loop: a large register has hundreds of thousands of links.
+        groups = defaultdict(list)
+        rows, row = self.rows, self.next
+        while row is not None and row[0] <= last:
+            groups[row[1]].append(row[2])
+            row = next(rows, None)
+        self.next = row
+        return groups
 
 
 def _batched(rows, size):

@@ -212,6 +212,19 @@ def test_postgresql_connections_switch_the_jit_off(url, options):
     assert setting == options
 
 
+@pytest.mark.parametrize(("value", "expected"), [(None, False), ("true", True)])
+def test_server_side_cursors_can_be_switched_off_for_pgbouncer(value, expected):
+    variables = {"DATABASE_URL": "postgres://ropa@db.example.com/ropa"}
+    if value is not None:
+        variables["DATABASE_DISABLE_SERVER_SIDE_CURSORS"] = value
+    setting = _setting(
+        "settings.DATABASES['default']['DISABLE_SERVER_SIDE_CURSORS']",
+        env=_production_environ(**variables),
+    )
+
+    assert setting is expected
+
+
 @pytest.mark.django_db
 def test_the_jit_is_off_on_the_test_database():
     from django.db import connection
