@@ -266,7 +266,8 @@ class ActivityChangeList(ChangeList):
     """
 
     def get_queryset(self, request, exclude_parameters=None):
-        stored_completeness.refresh()
+        # Read by CompletenessFilter.
+        request.stored_completeness_current = stored_completeness.refresh_for_reading()
         return super().get_queryset(request, exclude_parameters)
 
     def get_results(self, request):
@@ -285,11 +286,12 @@ class CompletenessFilter(admin.SimpleListFilter):
         return (("complete", "Complete"), ("incomplete", "Incomplete"))
 
     def queryset(self, request, queryset):
-        # The stored gaps, current since ActivityChangeList refreshed them.
+        # The stored gaps, which ActivityChangeList has brought up to date.
+        current = getattr(request, "stored_completeness_current", False)
         if self.value() == "complete":
-            return queryset.filter(stored_completeness.complete_q())
+            return queryset.filter(stored_completeness.complete_q(current=current))
         if self.value() == "incomplete":
-            return queryset.filter(stored_completeness.incomplete_q())
+            return queryset.filter(stored_completeness.incomplete_q(current=current))
         return queryset
 
 

@@ -49,14 +49,14 @@ def attention(functions=None):
     """
     active = _activities(functions).active()
     # The stored gaps, as the list the figure links to counts them.
-    stored_completeness.refresh()
+    current = stored_completeness.refresh_for_reading()
     overdue = with_review_schedule(active).filter(
         review_overdue_q(timezone.localdate())
     )
     return [
         Figure(
             "Incomplete records",
-            active.filter(stored_completeness.incomplete_q()).count(),
+            active.filter(stored_completeness.incomplete_q(current=current)).count(),
             _url(ProcessingActivity, status="active", completeness="incomplete"),
         ),
         Figure(

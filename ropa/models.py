@@ -857,7 +857,8 @@ class StoredCompleteness(models.Model):
         blank=True,
         help_text="The keys of the rules the activity fails, separated by spaces.",
     )
-    incomplete = models.BooleanField(default=False)
+    # Until computed, a record counts as incomplete.
+    incomplete = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = "stored completeness"

@@ -19,15 +19,16 @@ when a stored result may be out of date.
   so a change committed meanwhile leaves the row out of date for the next
   reader rather than hiding it. Rows a writer has locked are skipped, never
   waited for.
-- What a reader could not bring up to date is computed live
-  (``gaps_by_pk``), and an activity with no stored row counts as
-  incomplete: a gap in this bookkeeping shows, it does not hide a record.
+- Only current rows are trusted: what a reader could not bring up to date
+  (a row a colleague's transaction holds, a change committed since, an
+  activity with no stored row) is judged by the rules themselves, in the
+  list's column (``gaps_by_pk``) and in its filter (``incomplete_q``).
 """
 
 from collections import defaultdict
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections, router, transaction
+from django.db import OperationalError, connections, router, transaction
 from django.db.models import F, Q
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from django.utils import timezone
@@ -170,34 +171,59 @@ def fresh_q(on=None, prefix=""):
 def refresh(on=None):
     """
     Recompute the stored gaps that are out of date or missing; return how
-    many rows were brought up to date.
+    many rows were brought up to date. With nothing to do, two queries.
     """
+    return _refresh_and_check(on)[0]
+
+
+def refresh_for_reading(on=None):
+    """
+    ``refresh()`` for a reader: whether every stored row is current now, in
+    which case ``incomplete_q(current=True)`` need not consult the rules.
+    """
+    return _refresh_and_check(on)[1]
+
+
+def _refresh_and_check(on):
     on = on or timezone.localdate()
     since = in_force_since(on)
-    using = router.db_for_write(StoredCompleteness)
-    # No savepoint inside a request: two fewer queries, and nothing to undo.
-    with transaction.atomic(using=using, savepoint=False):
-        missing = list(
-            _activities()
-            .filter(stored_completeness__isnull=True)
-            .order_by()
-            .values_list("pk", flat=True)
+    missing = list(
+        _activities()
+        .filter(stored_completeness__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not missing and not StoredCompleteness.objects.exclude(fresh_q(on)).exists():
+        return 0, True
+    try:
+        # A savepoint: a refresh the database refuses (SQLite busy with
+        # another writer, a lock conflict) leaves the caller's transaction
+        # usable, and the list falls back on the rules for what is not current.
+        with transaction.atomic(using=router.db_for_write(StoredCompleteness)):
+            done = _refresh(missing, on, since)
+    except OperationalError:
+        return 0, False
+    # Rows a colleague's transaction held were skipped.
+    return done, not StoredCompleteness.objects.exclude(fresh_q(on)).exists()
+
+
+def _refresh(missing, on, since):
+    if missing:
+        # Left behind by a write that touched nothing: judged by the rules
+        # until now, and computed here.
+        StoredCompleteness.objects.bulk_create(
+            [StoredCompleteness(activity_id=pk, generation=1) for pk in missing],
+            ignore_conflicts=True,
         )
-        if missing:
-            # Left behind by a write that touched nothing: counted as
-            # incomplete until now, and computed here.
-            StoredCompleteness.objects.bulk_create(
-                [StoredCompleteness(activity_id=pk, generation=1) for pk in missing],
-                ignore_conflicts=True,
-            )
-        stale = list(
-            StoredCompleteness.objects.exclude(fresh_q(on))
-            .order_by("pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
-        )
-        for start in range(0, len(stale), CHUNK):
-            _write(_compute(stale[start : start + CHUNK], on), since)
+    # Rows a colleague's transaction holds are skipped, never waited for.
+    stale = list(
+        StoredCompleteness.objects.exclude(fresh_q(on))
+        .order_by("pk")
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(stale), CHUNK):
+        _write(_compute(stale[start : start + CHUNK], on), since)
     return len(stale)
 
 
@@ -232,13 +258,36 @@ def _write(groups, since):
         )
 
 
-def incomplete_q(prefix="stored_completeness__"):
-    """Matches activities whose stored gaps are not empty, or not stored."""
-    return Q(**{f"{prefix}incomplete": True}) | Q(**{f"{prefix}isnull": True})
+def stale_q(on=None, prefix=""):
+    """Matches stored rows that are not current for ``on``, or missing."""
+    return (
+        Q(**{f"{prefix}computed_generation__isnull": True})
+        | ~Q(**{f"{prefix}computed_generation": F(f"{prefix}generation")})
+        | ~Q(**{f"{prefix}geography_as_of": in_force_since(on)})
+    )
 
 
-def complete_q(prefix="stored_completeness__"):
-    return Q(**{f"{prefix}incomplete": False})
+def incomplete_q(on=None, *, current=False):
+    """
+    Matches activities that lack an Art. 30 element: by their stored gaps
+    where those are current, by the rules themselves where not (a row a
+    colleague's transaction held while the list refreshed, or changed since).
+    ``current``: every row was current a moment ago (``refresh_for_reading``),
+    so the rules are left out of the query (19 subqueries to compile).
+    """
+    prefix = "stored_completeness__"
+    stored = fresh_q(on, prefix) & Q(**{f"{prefix}incomplete": True})
+    if current:
+        return stored
+    return stored | (stale_q(on, prefix) & completeness.incomplete_q(on))
+
+
+def complete_q(on=None, *, current=False):
+    prefix = "stored_completeness__"
+    stored = fresh_q(on, prefix) & Q(**{f"{prefix}incomplete": False})
+    if current:
+        return stored
+    return stored | (stale_q(on, prefix) & ~completeness.incomplete_q(on))
 
 
 def gaps_by_pk(activities, on=None):
@@ -293,6 +342,8 @@ def _remember_activity(sender, instance, **kwargs):
 
 def _part_changed(sender, instance, **kwargs):
     touch(_part_activities([instance]))
+    # Saved again later, it leaves a gap behind where it is now.
+    instance._completeness_activity_id = instance.activity_id
 
 
 def _activity_saved(sender, instance, **kwargs):

@@ -11,6 +11,7 @@ the book is closed. The files open in spreadsheet programs and in openpyxl,
 which the exports' own import reads them with.
 """
 
+import math
 import re
 import shutil
 import tempfile
@@ -97,7 +98,8 @@ class Workbook:
             zf.writestr("xl/_rels/workbook.xml.rels", self._workbook_rels())
             zf.writestr("xl/styles.xml", XML_HEADER + STYLES)
             for number, sheet in enumerate(self.sheets, start=1):
-                with zf.open(f"xl/worksheets/sheet{number}.xml", "w") as entry:
+                part = f"xl/worksheets/sheet{number}.xml"
+                with zf.open(part, "w", force_zip64=True) as entry:
                     sheet.copy_to(entry)
 
     def discard(self):
@@ -188,10 +190,12 @@ class Sheet:
                 )
             elif isinstance(value, bool):
                 parts.append(f'<c r="{reference}"{styled} t="b"><v>{value:d}</v></c>')
-            elif isinstance(value, int | float):
+            elif isinstance(value, int) or (
+                isinstance(value, float) and math.isfinite(value)
+            ):
                 parts.append(f'<c r="{reference}"{styled} t="n"><v>{value!r}</v></c>')
             else:
-                raise TypeError(f"An XLSX cell cannot hold {type(value).__name__}.")
+                raise TypeError(f"An XLSX cell cannot hold {value!r}.")
         parts.append("</row>")
         self.buffer.write("".join(parts).encode())
 

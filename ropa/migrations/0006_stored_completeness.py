@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 ('computed_generation', models.PositiveBigIntegerField(blank=True, null=True)),
                 ('geography_as_of', models.DateField(blank=True, null=True)),
                 ('gaps', models.CharField(blank=True, help_text='The keys of the rules the activity fails, separated by spaces.', max_length=1000)),
-                ('incomplete', models.BooleanField(default=False)),
+                ('incomplete', models.BooleanField(default=True)),
             ],
             options={
                 'verbose_name': 'stored completeness',

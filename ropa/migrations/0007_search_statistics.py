@@ -21,6 +21,8 @@ def create_statistics(apps, schema_editor):
             f'CREATE STATISTICS IF NOT EXISTS {_name(column)}'
             f' ON (UPPER({column}::text)) FROM {TABLE}'
         )
+    # Gathered now, not at the next autovacuum.
+    schema_editor.execute(f'ANALYZE {TABLE}')
 
 
 def drop_statistics(apps, schema_editor):

@@ -69,16 +69,19 @@ def count_queries(client, django_assert_max_num_queries, url, params=None):
 def test_changelist_query_count_does_not_grow_with_rows(
     dpo_client, django_assert_max_num_queries, params
 ):
-    # Session, user, permissions; the count for the paginator; one query for
-    # the page with every Art. 30 rule as a column; one prefetch of the
+    # Session, user, permissions; the stored Art. 30 gaps checked for what
+    # is missing or out of date (nothing, here); the count for the
+    # paginator; the page with its stored gaps; one prefetch of the
     # organisations; one query per filter with choices from the database
     # (organisations, business functions). None of them per row.
     ProcessingActivityFactory()
+    dpo_client.get(CHANGELIST)
     one = count_queries(dpo_client, django_assert_max_num_queries, CHANGELIST, params)
     # Ten rows show an N+1 as surely as fifty, at a fifth of the set-up.
     ProcessingActivityFactory.create_batch(9)
+    dpo_client.get(CHANGELIST)
     ten = count_queries(dpo_client, django_assert_max_num_queries, CHANGELIST, params)
-    assert one == ten
+    assert one == ten <= 15
 
 
 def test_changelist_opens_on_active_records(dpo_client):

@@ -9,7 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
-from django.db import connection
+from django.db import OperationalError, connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ropa import completeness, stored_completeness
@@ -288,20 +290,21 @@ def test_gaps_computed_under_other_adequacy_decisions_are_recomputed():
     assert stored(activity).gaps == ""
 
 
-def test_an_activity_without_a_stored_row_counts_as_incomplete_until_computed():
-    activity = ProcessingActivityFactory()
-    StoredCompleteness.objects.filter(pk=activity.pk).delete()
+def test_an_activity_without_a_stored_row_is_judged_by_the_rules_until_computed():
+    complete = ProcessingActivityFactory()
+    gap = ProcessingActivityFactory(purpose="")
+    StoredCompleteness.objects.all().delete()
 
-    assert (
-        ProcessingActivity.objects.filter(stored_completeness.incomplete_q()).get()
-        == activity
-    )
-    stored_completeness.refresh()
+    def filtered(condition):
+        return list(ProcessingActivity.objects.filter(condition))
 
-    assert not ProcessingActivity.objects.filter(
-        stored_completeness.incomplete_q()
-    ).exists()
-    assert stored(activity).gaps == ""
+    assert filtered(stored_completeness.incomplete_q()) == [gap]
+    assert filtered(stored_completeness.complete_q()) == [complete]
+    assert stored_completeness.refresh() == 2
+
+    assert filtered(stored_completeness.incomplete_q()) == [gap]
+    assert filtered(stored_completeness.complete_q()) == [complete]
+    assert (stored(complete).gaps, stored(gap).gaps) == ("", "no_purpose")
 
 
 def test_deleting_an_activity_deletes_its_stored_gaps():
@@ -428,7 +431,9 @@ def test_list_shows_live_gaps_for_a_row_it_could_not_bring_up_to_date(
 ):
     activity = ProcessingActivityFactory(purpose="")
     # As when a colleague's transaction holds the row: refresh skips it.
-    monkeypatch.setattr(stored_completeness, "refresh", lambda on=None: 0)
+    monkeypatch.setattr(
+        stored_completeness, "refresh_for_reading", lambda on=None: False
+    )
     StoredCompleteness.objects.filter(pk=activity.pk).update(
         gaps="", incomplete=False, generation=99
     )
@@ -438,6 +443,62 @@ def test_list_shows_live_gaps_for_a_row_it_could_not_bring_up_to_date(
     (row,) = listed.context["cl"].result_list
     assert [gap.key for gap in row.missing_elements()] == ["no_purpose"]
     assert "30(1)(b)" in listed.content.decode()
+
+
+def test_filter_judges_a_row_not_current_by_the_rules(superuser_client, monkeypatch):
+    gap = ProcessingActivityFactory(purpose="")
+    complete = ProcessingActivityFactory()
+    stored_completeness.refresh()
+    # As when a colleague's transaction holds the rows while the list
+    # refreshes: stored answers out of date, and wrong.
+    monkeypatch.setattr(
+        stored_completeness, "refresh_for_reading", lambda on=None: False
+    )
+    StoredCompleteness.objects.filter(pk=gap.pk).update(
+        incomplete=False, gaps="", generation=F("generation") + 1
+    )
+    StoredCompleteness.objects.filter(pk=complete.pk).update(
+        incomplete=True, gaps="no_purpose", generation=F("generation") + 1
+    )
+
+    incomplete = changelist(superuser_client, completeness="incomplete")
+    complete_list = changelist(superuser_client, completeness="complete")
+
+    assert list(incomplete.context["cl"].result_list) == [gap]
+    assert list(complete_list.context["cl"].result_list) == [complete]
+
+
+def test_a_refresh_the_database_refuses_leaves_the_transaction_usable(monkeypatch):
+    activity = ProcessingActivityFactory(purpose="")
+
+    def busy(*args):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(stored_completeness, "_compute", busy)
+
+    assert stored_completeness.refresh() == 0
+    assert (
+        ProcessingActivity.objects.filter(stored_completeness.incomplete_q()).get()
+        == activity
+    )
+
+
+def test_a_part_moved_twice_leaves_a_gap_behind_each_time():
+    first, second, third = ProcessingActivityFactory.create_batch(3, retention=False)
+    rule = RetentionRuleFactory(activity=first)
+    rule.activity = second
+    rule.save()
+    stored_completeness.refresh()
+
+    rule.activity = third
+    rule.save()
+    stored_completeness.refresh()
+
+    assert [stored(a).gaps for a in (first, second, third)] == [
+        "no_retention",
+        "no_retention",
+        "",
+    ]
 
 
 @pytest.mark.parametrize("rows", [1, 10])
@@ -451,3 +512,25 @@ def test_incomplete_filter_queries_do_not_grow_with_the_list(
         listed = changelist(superuser_client, completeness="incomplete")
 
     assert listed.context["cl"].result_count == rows
+
+
+def test_a_list_with_every_row_current_leaves_the_rules_out_of_its_query(
+    superuser_client,
+):
+    ProcessingActivityFactory(purpose="")
+    stored_completeness.refresh()
+
+    with CaptureQueriesContext(connection) as queries:
+        changelist(superuser_client, completeness="incomplete")
+
+    # The rules' subqueries (19 to compile, twice) are not needed.
+    assert not any("ropa_lawfulbasis" in query["sql"] for query in queries)
+
+
+def test_refresh_for_reading_says_whether_rows_were_left_out_of_date(monkeypatch):
+    ProcessingActivityFactory()
+    assert stored_completeness.refresh_for_reading() is True
+
+    ProcessingActivityFactory()
+    monkeypatch.setattr(stored_completeness, "_compute", lambda pks, on: {})
+    assert stored_completeness.refresh_for_reading() is False

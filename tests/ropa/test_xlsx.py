@@ -104,6 +104,7 @@ def test_a_value_no_cell_can_hold_is_refused():
     book = xlsx.Workbook(io.BytesIO())
     sheet = book.sheet("Activities")
 
-    with pytest.raises(TypeError, match="cannot hold date"):
-        sheet.append([datetime.date(2024, 1, 1)])
+    for value in (datetime.date(2024, 1, 1), float("nan"), float("inf")):
+        with pytest.raises(TypeError, match="cannot hold"):
+            sheet.append([value])
     book.discard()
