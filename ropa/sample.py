@@ -37,6 +37,7 @@ from controllers.models import (
 from subjects.enums import Sensitivity
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
+from . import stored_completeness
 from .enums import (
     ActivityRole,
     ActivityStatus,
@@ -1583,6 +1584,9 @@ def load_sample_register(
         _load(loader)
         if dry_run:
             transaction.set_rollback(True)
+        else:
+            # The Art. 30 gaps of what was loaded, ready for the first list.
+            stored_completeness.refresh()
     return loader.report
 
 

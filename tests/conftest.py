@@ -13,6 +13,36 @@ from tests.factories import StaffUserFactory, SuperuserFactory
 REGISTER_APPS = ("controllers", "subjects", "ropa")
 
 
+# Modules that take longest, started first: the suite runs a module per
+# worker at a time (xdist's loadscope), and a slow module scheduled last keeps
+# one core busy while the other waits.
+SLOW_FIRST = (
+    "tests/test_benchmark.py",
+    "tests/test_load_script.py",
+    "tests/e2e/",
+    "tests/test_production.py",
+    "tests/test_permissions.py",
+    "tests/ropa/test_hostile_forms.py",
+    "tests/ropa/test_hostile_imports.py",
+    "tests/ropa/test_contributor.py",
+    "tests/ropa/test_exports.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        return next(
+            (
+                n
+                for n, prefix in enumerate(SLOW_FIRST)
+                if item.nodeid.startswith(prefix)
+            ),
+            len(SLOW_FIRST),
+        )
+
+    items.sort(key=rank)
+
+
 def _register_models():
     return [
         model
