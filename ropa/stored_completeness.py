@@ -111,23 +111,36 @@ def touch(activities):
     Mark the stored gaps of ``activities`` (a queryset of activities, or
     their ids) out of date, in the caller's transaction.
     """
-    if not hasattr(activities, "query"):
-        ids = sorted({pk for pk in activities if pk is not None})
-        for start in range(0, len(ids), CHUNK):
-            touch(_activities().filter(pk__in=ids[start : start + CHUNK]))
-        return
-    # Each activity once, and only while it exists.
-    activities = _activities().filter(pk__in=activities.values("pk"))
     using = router.db_for_write(StoredCompleteness)
-    try:
-        select, params = (
-            activities.values(touched=F("pk")).query.get_compiler(using).as_sql()
-        )
-    except EmptyResultSet:
+    quote = connections[using].ops.quote_name
+    if hasattr(activities, "query"):
+        # Each activity once, and only while it exists.
+        activities = _activities().filter(pk__in=activities.values("pk"))
+        try:
+            select, params = (
+                activities.values(touched=F("pk")).query.get_compiler(using).as_sql()
+            )
+        except EmptyResultSet:
+            return
+        _upsert(using, select, params)
         return
+    # Ids, as every save signal gives them: plain SQL, no query to compile.
+    ids = sorted({pk for pk in activities if pk is not None})
+    meta = ProcessingActivity._meta
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        select = (
+            f"SELECT {quote(meta.pk.column)} AS touched"  # noqa: S608
+            f" FROM {quote(meta.db_table)}"
+            f" WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(chunk))})"
+        )
+        _upsert(using, select, chunk)
+
+
+def _upsert(using, select, params):
+    """Bump the generation of the activities ``select`` lists (a row each)."""
     database = connections[using]
-    quote = database.ops.quote_name
-    table = quote(StoredCompleteness._meta.db_table)
+    table = database.ops.quote_name(StoredCompleteness._meta.db_table)
     with database.cursor() as cursor:
         cursor.execute(
             # Table and column names from the model, values as parameters.
