@@ -16,8 +16,10 @@ show, which Django leaves to the database.
 
 from django import forms
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.formsets import TOTAL_FORM_COUNT
 
 
@@ -98,11 +100,32 @@ class CheckedAutocompleteSelectMultiple(
     pass
 
 
+class LineTextField(forms.CharField):
+    """
+    A text area's text with its line breaks as stored: browsers send every
+    line break of a text area as CRLF, so a record saved unchanged would
+    otherwise have each multi-line text rewritten, recorded as changed in its
+    history, and compared unequal with its own export.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        return value
+
+
 class CheckedRelatedFieldsMixin:
     """
     For a ModelAdmin or an inline: its foreign key and many-to-many fields,
-    autocomplete or not, check the posted ids before looking them up.
+    autocomplete or not, check the posted ids before looking them up; its
+    text areas keep line breaks as stored (``LineTextField``).
     """
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.TextField) and not db_field.choices:
+            kwargs.setdefault("form_class", LineTextField)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(
@@ -152,6 +175,10 @@ class CheckedInputMixin(CheckedRelatedFieldsMixin):
 
 
 ROW_NOT_SHOWN = "{message} It was not shown here: reload the page to see it."
+ROWS_GONE = (
+    "{rows} deleted by someone else while the page was open. Nothing was "
+    "saved: reload the page to see the record as it is now."
+)
 
 
 class RegisterInlineFormSet(forms.BaseInlineFormSet):
@@ -193,6 +220,7 @@ class RegisterInlineFormSet(forms.BaseInlineFormSet):
 
     def clean(self):
         super().clean()
+        self._refuse_rows_gone()
         hidden = self.rows_not_shown()
         if not hidden:
             return
@@ -206,6 +234,21 @@ class RegisterInlineFormSet(forms.BaseInlineFormSet):
                     form.add_error(
                         None, ROW_NOT_SHOWN.format(message=" ".join(message.messages))
                     )
+
+    def _refuse_rows_gone(self):
+        # A row deleted since the page was shown has no form on the page shown
+        # again (the admin pairs forms with the rows that exist): its error
+        # is the formset's, shown above the rows.
+        gone = sum(1 for form in self.initial_forms if form.instance._state.adding)
+        if not gone:
+            return
+        opts = self.model._meta
+        rows = (
+            f"A {opts.verbose_name} you were editing was"
+            if gone == 1
+            else f"{gone} {opts.verbose_name_plural} you were editing were"
+        )
+        raise ValidationError(ROWS_GONE.format(rows=rows), code="rows_gone")
 
     def _unique_with_record(self):
         """The sets of fields unique among the rows of one record."""
@@ -228,6 +271,27 @@ class RegisterInlineMixin:
 
     formset = RegisterInlineFormSet
     max_num = 50
+
+    def get_fieldsets(self, request, obj=None):
+        # A field the form declares is validated whether or not the page shows
+        # it: the version a row was shown at is rendered (hidden) with the row,
+        # or the browser never posts it and no row with it could be saved.
+        fieldsets = super().get_fieldsets(request, obj)
+        declared = [
+            name
+            for name, field in self.form.base_fields.items()
+            if field.widget.is_hidden and name in self.form.declared_fields
+        ]
+        shown = set(flatten_fieldsets(fieldsets))
+        missing = [name for name in declared if name not in shown]
+        # Rows the user may not change are shown read-only, and never saved.
+        if not missing or not self.has_change_permission(request, obj):
+            return fieldsets
+        *before, (title, options) = fieldsets
+        return [
+            *before,
+            (title, {**options, "fields": (*options["fields"], *missing)}),
+        ]
 
     def get_formset(self, request, obj=None, **kwargs):
         limit = self.get_max_num(request, obj, **kwargs)

@@ -21,6 +21,14 @@ STALE = (
     "record, then make your change again."
 )
 MISSING = "This form is out of date: reload the page and make your change again."
+ROW_GONE = (
+    "This row was deleted by someone else while you were editing it. Nothing "
+    "was saved: reload the page to see the record as it is now."
+)
+HIDDEN_FIELD_INVALID = (
+    "This form was changed outside the page ({field}: {error}) and cannot be "
+    "saved: reload the page and make your change again."
+)
 
 
 class StaleRecordError(Exception):
@@ -111,7 +119,14 @@ def what_changed(instance, seen):
 
 
 class VersionCheckedForm(forms.ModelForm):
-    """A model form that refuses to save over a change made since it was shown."""
+    """
+    A model form that refuses to save over a change made since it was shown.
+
+    The version it was shown at travels in a hidden field, so its errors are
+    the form's own (``non_field_errors``): the admin shows a hidden field's
+    errors nowhere, and a form whose only error is invisible leaves the user
+    with "Please correct the errors below" and nothing to correct.
+    """
 
     seen_version = forms.IntegerField(
         widget=forms.HiddenInput, required=False, min_value=1
@@ -120,16 +135,37 @@ class VersionCheckedForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
-            field = self.fields["seen_version"]
-            field.initial = self.instance.version
-            field.required = True
-            field.error_messages["required"] = MISSING
+            self.fields["seen_version"].initial = self.instance.version
+
+    def full_clean(self):
+        super().full_clean()
+        if self._errors is None:
+            return
+        for name, field in self.fields.items():
+            if field.widget.is_hidden and name in self._errors:
+                for error in self._errors.pop(name):
+                    self.add_error(None, self._hidden_field_error(name, error))
+
+    def _hidden_field_error(self, name, error):
+        if name == "seen_version":
+            return ValidationError(MISSING, code="missing_version")
+        if name == self._meta.model._meta.pk.name:
+            # A formset's row whose id is no longer one of the record's rows.
+            return ValidationError(ROW_GONE, code="row_gone")
+        label = self.fields[name].label or name
+        return ValidationError(
+            HIDDEN_FIELD_INVALID.format(field=label, error=error), code="hidden"
+        )
 
     def clean(self):
         cleaned = super().clean()
-        seen = cleaned.get("seen_version")
         instance = self.instance
-        if instance.pk is not None and seen is not None and seen != instance.version:
+        if instance.pk is None or "seen_version" not in cleaned:
+            return cleaned
+        seen = cleaned["seen_version"]
+        if seen is None:
+            raise ValidationError(MISSING, code="missing_version")
+        if seen != instance.version:
             raise ValidationError(
                 STALE.format(
                     model=instance._meta.verbose_name, **what_changed(instance, seen)

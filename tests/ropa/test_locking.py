@@ -1,8 +1,10 @@
 """Optimistic locking: two people editing one record never lose a change."""
 
+import lxml.html
 import pytest
 from django.urls import reverse
 
+from ropa.admin_forms import ROWS_GONE
 from ropa.enums import LawfulBasisChoice
 from ropa.models import LawfulBasis, ProcessingActivity
 from ropa.versioning import MISSING, RecordDeletedError, StaleRecordError
@@ -71,7 +73,7 @@ def test_save_with_update_fields_bumps_the_version_too():
 
 def test_admin_refuses_the_second_save_and_says_what_changed(dpo_client):
     activity = ProcessingActivityFactory(name="Orders", purpose="To deliver.")
-    shown = form_data(activity, name="My new name")
+    shown = form_data(dpo_client, activity, name="My new name")
     colleague = UserFactory(username="colleague")
     theirs = ProcessingActivity.objects.get(pk=activity.pk)
     theirs.purpose = "To deliver and invoice."
@@ -91,34 +93,53 @@ def test_admin_refuses_the_second_save_and_says_what_changed(dpo_client):
     assert activity.history.count() == history
 
 
-def test_admin_refuses_a_stale_inline_row(dpo_client):
+def test_admin_refuses_a_stale_inline_row_and_says_so_beside_it(dpo_client):
     activity = ProcessingActivityFactory(lawful_basis=LawfulBasisChoice.CONTRACT)
     basis = activity.lawful_bases.get()
     data = form_data(
-        activity,
-        **{
-            "lawful_bases-TOTAL_FORMS": "1",
-            "lawful_bases-INITIAL_FORMS": "1",
-            "lawful_bases-0-id": basis.pk,
-            "lawful_bases-0-activity": activity.pk,
-            "lawful_bases-0-seen_version": basis.version,
-            "lawful_bases-0-basis": LawfulBasisChoice.CONTRACT,
-            "lawful_bases-0-explanation": "My explanation",
-        },
+        dpo_client, activity, **{"lawful_bases-0-explanation": "My explanation"}
     )
     theirs = LawfulBasis.objects.get(pk=basis.pk)
     theirs.explanation = "Their explanation"
+    theirs._history_user = UserFactory(username="colleague")
     theirs.save()
 
     response = dpo_client.post(change_url(activity), data)
 
     assert response.status_code == 200
     assert LawfulBasis.objects.get(pk=basis.pk).explanation == "Their explanation"
+    # The row's own error list, inside the row: not only the page's banner.
+    row = lxml.html.document_fromstring(response.content).get_element_by_id(
+        "lawful_bases-0"
+    )
+    (errors,) = row.find_class("errorlist")
+    assert "was changed by colleague" in errors.text_content()
+    assert "changed: explanation" in errors.text_content()
+
+
+def test_admin_says_beside_the_row_that_it_was_deleted_meanwhile(dpo_client):
+    activity = ProcessingActivityFactory(lawful_basis=LawfulBasisChoice.CONTRACT)
+    data = form_data(
+        dpo_client, activity, **{"lawful_bases-0-explanation": "My explanation"}
+    )
+    activity.lawful_bases.get().delete()
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 200
+    # The row is not shown again (it is gone): its group says so.
+    group = lxml.html.document_fromstring(response.content).get_element_by_id(
+        "lawful_bases-group"
+    )
+    assert ROWS_GONE.format(rows="A lawful basis you were editing was") in (
+        group.text_content()
+    )
+    assert not activity.lawful_bases.exists()
 
 
 def test_admin_refuses_a_form_without_its_version(dpo_client):
     activity = ProcessingActivityFactory(name="Orders")
-    data = form_data(activity, name="Renamed")
+    data = form_data(dpo_client, activity, name="Renamed")
     del data["seen_version"]
 
     response = dpo_client.post(change_url(activity), data)
