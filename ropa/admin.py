@@ -1,4 +1,5 @@
 from functools import wraps
+from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
 from django.contrib import admin, messages
@@ -9,13 +10,16 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db import models
+from django.db.models import BigIntegerField, Exists, Max, OuterRef, Prefetch, Q
+from django.db.models.functions import Cast, Substr
+from django.http import QueryDict
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.text import capfirst
+from django.utils.text import capfirst, slugify
 
 from controllers.models import Organisation
 from subjects.enums import Sensitivity
@@ -26,12 +30,14 @@ from .admin_export import export_urls
 from .admin_forms import (
     CheckedInputMixin,
     CheckedRelatedFieldsMixin,
+    LineTextField,
     RegisterInlineFormSet,
     RegisterInlineMixin,
     holds,
 )
 from .admin_import import import_urls
 from .enums import ActivityStatus, DPIAStatus, ReviewOutcome
+from .geography import eea_countries
 from .history import appears_in_history
 from .models import (
     FunctionMembership,
@@ -43,6 +49,7 @@ from .models import (
     Review,
     SecurityMeasure,
 )
+from .notice import notice_activities
 from .review import (
     NOTES_REQUIRED,
     change_report,
@@ -441,7 +448,6 @@ class InternationalTransferInline(ActivityPartInlineMixin, admin.StackedInline):
     # One per destination country or organisation. (Each row's country list
     # is long to render: 50 take seconds.)
     max_num = 50
-    autocomplete_fields = ("recipient",)
     fields = (
         ("country", "international_organisation"),
         ("recipient", "mechanism"),
@@ -449,6 +455,70 @@ class InternationalTransferInline(ActivityPartInlineMixin, admin.StackedInline):
         "tia_reference",
         "notes",
     )
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # The recipient is picked among the activity's recipients outside the
+        # EEA, those a transfer is for (Art. 30(1)(d) and (e)); any other
+        # recipient outside the EEA follows, and a row keeps the one it has.
+        formset.form = type(
+            formset.form.__name__,
+            (formset.form,),
+            {"__init__": _recipient_choices(formset.form.__init__, obj)},
+        )
+        return formset
+
+
+def _recipient_choices(init, activity):
+    """``init``, then the recipient's choices: read once for all of the rows."""
+    cache = {}
+
+    def choices(current):
+        if "rows" not in cache:
+            ours = set()
+            if activity is not None and activity.pk is not None:
+                ours = set(activity.recipients.values_list("pk", flat=True))
+            outside = Recipient.objects.exclude(country="").exclude(
+                country__in=eea_countries()
+            )
+            cache["ours"] = ours
+            cache["rows"] = list(outside.order_by("name"))
+        ours, rows = cache["ours"], cache["rows"]
+        if current is not None and current not in {row.pk for row in rows}:
+            rows = [*rows, *Recipient.objects.filter(pk=current)]
+        return ours, rows
+
+    def __init__(form, *args, **kwargs):
+        init(form, *args, **kwargs)
+        field = form.fields.get("recipient")
+        if field is None:
+            return
+        ours, rows = choices(form.initial.get("recipient"))
+        field.queryset = Recipient.objects.filter(pk__in=[row.pk for row in rows])
+        field.choices = [
+            ("", "---------"),
+            (
+                "This activity's recipients outside the EEA",
+                [(r.pk, str(r)) for r in rows if r.pk in ours and r.outside_eea],
+            ),
+            (
+                "Other recipients outside the EEA",
+                [(r.pk, str(r)) for r in rows if r.pk not in ours and r.outside_eea],
+            ),
+            (
+                # Only a row's current recipient: a transfer inside the EEA
+                # is none, and the record's gaps name it.
+                "Recipients in the EEA",
+                [(r.pk, str(r)) for r in rows if not r.outside_eea],
+            ),
+        ]
+        field.help_text = (
+            "The recipient outside the EEA that receives the data. A recipient "
+            "added to the activity under (d) is listed first once the activity "
+            "is saved."
+        )
+
+    return __init__
 
 
 class RetentionRuleFormSet(RegisterInlineFormSet):
@@ -502,6 +572,15 @@ class RetentionRuleInline(ActivityPartInlineMixin, admin.TabularInline):
     extra = 0
     # One per category of personal data, and one for all of it.
     max_num = 100
+    # Eight columns in a row of the form's width: narrow text boxes whose
+    # text wraps downwards rather than past the window's edge or out of sight.
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 24})},
+        models.CharField: {
+            "form_class": LineTextField,
+            "widget": forms.Textarea(attrs={"rows": 2, "cols": 18}),
+        },
+    }
     autocomplete_fields = ("personal_data_category",)
     fields = (
         "personal_data_category",
@@ -589,6 +668,25 @@ def _report_marked(model_admin, request, done, refused, outcome):
         model_admin.message_user(request, problem, messages.ERROR)
 
 
+def next_free_reference(prefix="PA"):
+    """
+    The reference after the highest ``<prefix>-<digits>`` ever used, by a
+    record that exists or one deleted since: references are never reused.
+    """
+    pattern = rf"^{prefix}-[0-9]{{1,18}}$"
+    number = Cast(Substr("reference", len(prefix) + 2), BigIntegerField())
+    highest = max(
+        (
+            model.objects.filter(reference__regex=pattern).aggregate(
+                highest=Max(number)
+            )["highest"]
+            or 0
+        )
+        for model in (ProcessingActivity, ProcessingActivity.history.model)
+    )
+    return f"{prefix}-{highest + 1:04d}"
+
+
 def _gap_list(gaps):
     return format_html_join("", "<li>{}</li>", ((str(gap),) for gap in gaps))
 
@@ -598,18 +696,18 @@ class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
     import_export_change_list_template = (
         "admin/ropa/processingactivity/change_list.html"
     )
+    # What a DPO scans first, narrow enough for a laptop's screen: the last
+    # review and the record type are on the record's page.
     list_display = (
         "reference",
         "name",
         "status",
-        "role",
         "business_function",
         "organisation_list",
         "art30_gaps",
         "dpia_required",
-        "last_reviewed",
         "next_review",
-        "updated_at",
+        "updated_on",
     )
     list_filter = (
         StatusFilter,
@@ -809,6 +907,7 @@ class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
+        initial.setdefault("reference", next_free_reference())
         functions = contributor_functions(request.user)
         if functions:
             # A contributor adds an activity they own, in their function.
@@ -816,6 +915,38 @@ class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
             if len(functions) == 1:
                 initial.setdefault("business_function", functions[0])
         return initial
+
+    def view_on_site(self, obj):
+        # The record's own page is the admin's: "View on site" shows the
+        # purpose where the public reads it, when the notice shows it.
+        if obj.pk is None or not notice_activities().filter(pk=obj.pk).exists():
+            return None
+        return f"{reverse('privacy-notice')}#{slugify(obj.reference)}"
+
+    def response_post_save_add(self, request, obj):
+        return self._list_showing(obj, super().response_post_save_add(request, obj))
+
+    def response_post_save_change(self, request, obj):
+        return self._list_showing(obj, super().response_post_save_change(request, obj))
+
+    def _list_showing(self, obj, response):
+        """
+        ``response``, a redirect to the list, with a status filter that shows
+        ``obj``: the list opens on active records, and a draft just saved
+        would vanish from it.
+        """
+        url = urlsplit(response.url)
+        changelist = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"
+        )
+        if url.path != changelist:
+            return response
+        query = QueryDict(url.query, mutable=True)
+        shown = query.get(StatusFilter.parameter_name) or ActivityStatus.ACTIVE
+        if shown not in (StatusFilter.ALL, obj.status):
+            query[StatusFilter.parameter_name] = obj.status
+            response["Location"] = urlunsplit(url._replace(query=query.urlencode()))
+        return response
 
     def get_inlines(self, request, obj):
         if obj is None:
@@ -907,10 +1038,6 @@ class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
         }
         return TemplateResponse(request, MARK_REVIEWED_TEMPLATE, context)
 
-    @admin.display(description="last reviewed", ordering="last_reviewed_on")
-    def last_reviewed(self, obj):
-        return obj.last_reviewed_on or "never"
-
     @admin.display(description="next review due", ordering="open_review_due_on")
     def next_review(self, obj):
         due = next_review_on(obj)
@@ -922,7 +1049,17 @@ class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
 
     @admin.display(description="organisations")
     def organisation_list(self, obj):
-        return ", ".join(org.name for org in obj.organisations.all())
+        # The first, and how many more: every name is in the tooltip.
+        names = [org.name for org in obj.organisations.all()]
+        if len(names) <= 1:
+            return names[0] if names else "-"
+        return format_html(
+            '<span title="{}">{} +{}</span>', ", ".join(names), names[0], len(names) - 1
+        )
+
+    @admin.display(description="updated", ordering="updated_at")
+    def updated_on(self, obj):
+        return timezone.localdate(obj.updated_at)
 
     @admin.display(description="Art. 30 gaps")
     def art30_gaps(self, obj):

@@ -15,12 +15,14 @@ show, which Django leaves to the database.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.formsets import TOTAL_FORM_COUNT
+from django_countries.fields import CountryField
 
 
 def holds(key, value):
@@ -115,6 +117,28 @@ class LineTextField(forms.CharField):
         return value
 
 
+class SearchableSelect(forms.Select):
+    """A select of many options (the countries) that the user can type into."""
+
+    def __init__(self, attrs=None, choices=()):
+        super().__init__({"class": "searchable-select", **(attrs or {})}, choices)
+
+    @property
+    def media(self):
+        # The admin's own jQuery and select2, named as its autocomplete
+        # widgets name them, so that a page with both loads each once.
+        extra = "" if settings.DEBUG else ".min"
+        return forms.Media(
+            js=(
+                f"admin/js/vendor/jquery/jquery{extra}.js",
+                f"admin/js/vendor/select2/select2.full{extra}.js",
+                "admin/js/jquery.init.js",
+                "ropa/searchable_select.js",
+            ),
+            css={"screen": (f"admin/css/vendor/select2/select2{extra}.css",)},
+        )
+
+
 class CheckedRelatedFieldsMixin:
     """
     For a ModelAdmin or an inline: its foreign key and many-to-many fields,
@@ -125,6 +149,8 @@ class CheckedRelatedFieldsMixin:
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.TextField) and not db_field.choices:
             kwargs.setdefault("form_class", LineTextField)
+        if isinstance(db_field, CountryField):
+            kwargs.setdefault("widget", SearchableSelect)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

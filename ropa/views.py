@@ -1,7 +1,10 @@
-"""The public pages: the privacy notice generated from the register."""
+"""The public pages (the privacy notice generated from the register), and refusals."""
 
-from django.shortcuts import get_object_or_404
+from django.contrib import admin
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import TemplateView
 
 from . import notice
@@ -36,3 +39,36 @@ class PrivacyNoticeView(TemplateView):
         built = notice.build_notice(controller=self.get_controller())
         context.update(notice.notice_context(built, notice_url=self.request.path))
         return context
+
+
+REFUSED = (
+    "Your account may not do this. Ask the data protection officer if you need to."
+)
+
+
+def permission_denied(request, exception=None):
+    """
+    A refused request, as a page that says why and leads back: in the
+    admin's own look for the admin's pages, plain elsewhere.
+    """
+    reason = str(exception or "") or REFUSED
+    context = {"title": "Not allowed", "reason": reason}
+    template = "403.html"
+    if request.path.startswith(reverse("admin:index")):
+        template = "admin/403.html"
+        user = request.user
+        groups = user.groups.values_list("name", flat=True) if user.pk else ()
+        context.update(admin.site.each_context(request), roles=", ".join(groups))
+        context["back"] = _same_site_referrer(request) or reverse("admin:index")
+    return render(request, template, context, status=403)
+
+
+def _same_site_referrer(request):
+    referrer = request.headers.get("referer", "")
+    if referrer and url_has_allowed_host_and_scheme(
+        referrer,
+        allowed_hosts={request.get_host()},
+        require_https=request.is_secure(),
+    ):
+        return referrer
+    return ""
