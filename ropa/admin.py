@@ -1158,18 +1158,15 @@ class RetentionRuleAdmin(ActivityChildAdmin):
 
 
 class ReviewStatusFilter(admin.SimpleListFilter):
-    title = "status"
+    title = "review status"
     parameter_name = "status"
     DUE = "due"
     OVERDUE = "overdue"
     COMPLETED = "completed"
+    LABELS = {DUE: "Due", OVERDUE: "Overdue", COMPLETED: "Completed"}
 
     def lookups(self, request, model_admin):
-        return (
-            (self.DUE, "Due"),
-            (self.OVERDUE, "Overdue"),
-            (self.COMPLETED, "Completed"),
-        )
+        return tuple(self.LABELS.items())
 
     def queryset(self, request, queryset):
         today = timezone.localdate()
@@ -1180,6 +1177,12 @@ class ReviewStatusFilter(admin.SimpleListFilter):
         if self.value() == self.COMPLETED:
             return queryset.completed()
         return queryset
+
+
+class ActivityStatusOfReviewFilter(admin.ChoicesFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "activity status"
 
 
 @admin.register(Review)
@@ -1194,7 +1197,13 @@ class ReviewAdmin(ActivityChildAdmin):
         "reviewer",
         "outcome",
     )
-    list_filter = (ReviewStatusFilter, "cycle", "outcome", "activity__status")
+    list_filter = (
+        ReviewStatusFilter,
+        "cycle",
+        "outcome",
+        # Titled apart from the review's own status.
+        ("activity__status", ActivityStatusOfReviewFilter),
+    )
     list_select_related = ("activity", "reviewer")
     # Signed off through "Mark reviewed" only, so the reviewer is who signed.
     readonly_fields = ("completed_on", "reviewer", "outcome")
@@ -1211,11 +1220,14 @@ class ReviewAdmin(ActivityChildAdmin):
 
     @admin.display(description="status")
     def review_status(self, obj):
+        labels = ReviewStatusFilter.LABELS
         if obj.completed_on is not None:
-            return ReviewStatusFilter.COMPLETED
+            return labels[ReviewStatusFilter.COMPLETED]
         if obj.due_on < timezone.localdate():
-            return format_html("<strong>{}</strong>", ReviewStatusFilter.OVERDUE)
-        return ReviewStatusFilter.DUE
+            return format_html(
+                "<strong>{}</strong>", labels[ReviewStatusFilter.OVERDUE]
+            )
+        return labels[ReviewStatusFilter.DUE]
 
     @admin.action(description="Mark reviewed", permissions=["change"])
     def mark_reviewed(self, request, queryset):

@@ -9,7 +9,7 @@ from django.utils.http import urlencode
 
 from . import stored_completeness
 from .enums import ActivityStatus, TransferMechanism
-from .models import InternationalTransfer, ProcessingActivity
+from .models import InternationalTransfer, ProcessingActivity, Review
 from .review import review_overdue_q, with_review_schedule
 
 
@@ -44,25 +44,39 @@ def by_status(functions=None):
 
 def attention(functions=None):
     """
-    Active records that are incomplete, overdue for review, or high-risk
-    without a finished DPIA.
+    Active records that are incomplete, overdue for review, due for a review
+    that is open, or high-risk without a finished DPIA; and drafts with gaps,
+    which cannot become active as they are.
     """
-    active = _activities(functions).active()
+    activities = _activities(functions)
+    active = activities.active()
+    today = timezone.localdate()
     # The stored gaps, as the list the figure links to counts them.
     current = stored_completeness.refresh_for_reading()
-    overdue = with_review_schedule(active).filter(
-        review_overdue_q(timezone.localdate())
-    )
+    incomplete = stored_completeness.incomplete_q(current=current)
+    overdue = with_review_schedule(active).filter(review_overdue_q(today))
+    due = Review.objects.open().filter(due_on__gte=today, activity__in=active)
     return [
         Figure(
             "Incomplete records",
-            active.filter(stored_completeness.incomplete_q(current=current)).count(),
+            active.filter(incomplete).count(),
             _url(ProcessingActivity, status="active", completeness="incomplete"),
         ),
         Figure(
             "Overdue reviews",
             overdue.count(),
             _url(ProcessingActivity, status="active", review="overdue"),
+        ),
+        Figure(
+            "Reviews open and due, not yet overdue",
+            due.count(),
+            # The review list's "Due" filter (ropa.admin.ReviewStatusFilter).
+            _url(Review, status="due", activity__status__exact=ActivityStatus.ACTIVE),
+        ),
+        Figure(
+            "Drafts with Art. 30 gaps",
+            activities.filter(status=ActivityStatus.DRAFT).filter(incomplete).count(),
+            _url(ProcessingActivity, status="draft", completeness="incomplete"),
         ),
         Figure(
             "High-risk activities without a completed DPIA",

@@ -935,9 +935,18 @@ FORMATS = (TEXT, CSV, JSON)
 CSV_COLUMNS = ("section", "reference", "activity", "item", "detail", "date", "by")
 
 
+#: What a dry run says instead: it opened nothing.
+DRY_RUN_TITLES = {OPENED: "Reviews that would be opened"}
+
+
+def _title(report, section):
+    return (report["dry_run"] and DRY_RUN_TITLES.get(section)) or TITLES[section]
+
+
 def summary_line(report) -> str:
+    opened = "would be opened" if report["dry_run"] else "opened"
     counts = [
-        f"{len(report[OPENED])} opened",
+        f"{len(report[OPENED])} {opened}",
         f"{len(report[OVERDUE])} overdue",
         f"{len(report[DUE])} open",
     ]
@@ -1030,7 +1039,7 @@ def render_text(report) -> str:
         lines.append("Dry run: nothing was saved.")
     for section in SECTIONS:
         rows = report[section]
-        lines += ["", f"{TITLES[section]} ({len(rows)})"]
+        lines += ["", f"{_title(report, section)} ({len(rows)})"]
         lines += [f"  {line}" for row in rows for line in _section_lines(section, row)]
         if not rows:
             lines.append("  None.")

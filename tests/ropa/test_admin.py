@@ -413,6 +413,8 @@ def test_dashboard_counts_link_to_the_filtered_lists(dpo_client):
         "Incomplete records": 1,
         "High-risk activities without a completed DPIA": 1,
         "Overdue reviews": 0,
+        "Reviews open and due, not yet overdue": 0,
+        "Drafts with Art. 30 gaps": 0,
         "Standard contractual clauses (Art. 46(2)(c))": 1,
     }
     for group in figures.values():

@@ -88,9 +88,30 @@ def test_review_changelist_shows_the_status_of_each_review(dpo_client, three_rev
     response = dpo_client.get(REVIEWS)
 
     content = response.content.decode()
-    assert '<td class="field-review_status"><strong>overdue</strong></td>' in content
-    assert '<td class="field-review_status">due</td>' in content
-    assert '<td class="field-review_status">completed</td>' in content
+    assert '<td class="field-review_status"><strong>Overdue</strong></td>' in content
+    assert '<td class="field-review_status">Due</td>' in content
+    assert '<td class="field-review_status">Completed</td>' in content
+
+
+def test_review_changelist_filters_have_distinct_titles(dpo_client, three_reviews):
+    response = dpo_client.get(REVIEWS)
+
+    titles = [str(spec.title) for spec in response.context["cl"].filter_specs]
+    assert len(titles) == len(set(titles)), titles
+    assert {"review status", "activity status"} <= set(titles)
+
+
+def test_review_changelist_filters_show_labels(dpo_client, three_reviews):
+    response = dpo_client.get(REVIEWS)
+
+    shown = {
+        str(spec.title): [str(choice["display"]) for choice in spec.choices(cl)]
+        for cl in [response.context["cl"]]
+        for spec in cl.filter_specs
+    }
+    assert shown["review status"] == ["All", "Due", "Overdue", "Completed"]
+    assert shown["activity status"] == ["All", "Draft", "Active", "Retired"]
+    assert shown["outcome"] == ["All", "Confirmed, no change", "Changed", "Retired"]
 
 
 def test_review_changelist_filters_on_cycle_and_outcome(dpo_client):
@@ -436,3 +457,34 @@ def test_dashboard_counts_overdue_reviews_and_links_to_them(dpo_client):
     assert figure.count == 2
     assert escape(figure.url) in content
     assert dpo_client.get(figure.url).context["cl"].result_count == 2
+
+
+def test_dashboard_counts_reviews_open_and_due_and_links_to_them(dpo_client):
+    due = [open_review(due_in=0), open_review(due_in=30)]
+    open_review(due_in=-1)
+    completed_review()
+    open_review(due_in=5, activity=ProcessingActivityFactory(status="retired"))
+
+    content = dpo_client.get(reverse("admin:index")).content.decode()
+
+    (figure,) = [
+        f
+        for f in dashboard()["attention"]
+        if f.label == "Reviews open and due, not yet overdue"
+    ]
+    assert figure.count == 2
+    assert escape(figure.url) in content
+    assert listed(dpo_client.get(figure.url)) == set(due)
+
+
+def test_dashboard_counts_drafts_with_gaps(dpo_client):
+    ProcessingActivityFactory(status="draft", lawful_basis=False)
+    ProcessingActivityFactory(status="draft")
+    ProcessingActivityFactory(status="active", lawful_basis=False)
+
+    (figure,) = [
+        f for f in dashboard()["attention"] if f.label == "Drafts with Art. 30 gaps"
+    ]
+    assert figure.count == 1
+    listing = dpo_client.get(figure.url)
+    assert [row.status for row in listing.context["cl"].result_list] == ["draft"]

@@ -122,7 +122,10 @@ def test_yearly_review_dry_run_writes_nothing():
     out, _ = run("--as-of", ON, "--dry-run")
 
     assert "Dry run: nothing was saved." in out
-    assert "Reviews opened (2)" in out
+    # It opened nothing, and says what a run would open.
+    assert "Reviews that would be opened (2)" in out
+    assert "Reviews opened" not in out
+    assert "Reviews 2 would be opened, 0 overdue, 2 open." in out
     assert not Review.objects.exists()
     assert history_rows() == before
 
