@@ -3,13 +3,16 @@ The Art. 30 register as a file: XLSX, a zip of CSV files, or the ICO template.
 
 ``export_register`` writes the register (or one controller's part of it, as it
 stands or as it stood at the end of a past day) to a binary file object, in
-the layout of ``ropa.register_format``. It streams: the register is read in
-chunks of activities by ``ropa.snapshot`` with a fixed number of queries
-(per chunk, as of a past day), rows are built from plain values with ids
-mapped to names through dicts, and written as they come, through openpyxl's
-write-only workbook or ``csv.writer`` into temporary files that are zipped at
-the end. Memory holds
-the catalogues and one chunk of activities, never the whole register.
+the layout of ``ropa.register_format``: choices as their labels, dates as
+date cells, each activity's Art. 30 gaps, and the codes and the exact moment
+of the export on the hidden ``For the import`` sheet. It streams: the register
+is read in chunks of activities by ``ropa.snapshot`` with a fixed number of
+queries (per chunk, as of a past day), rows are built from plain values with
+ids mapped to names through dicts, and written as they come, through the
+streaming writer of ``ropa.xlsx`` or ``csv.writer`` into temporary files that
+are zipped at the end. Memory holds the catalogues and one chunk of
+activities, never the whole register. The Art. 30 gaps are found in the data
+read (``ropa.snapshot.Gaps``), at no query of their own.
 
 Which records a sheet holds:
 
@@ -25,8 +28,10 @@ Which records a sheet holds:
   activities not retired, since the template documents current processing;
   its choices are written as labels, for readers.
 
-Every cell passes through ``register_format.to_cells``, hence
-``ropa.spreadsheet.neutralise``: no cell is ever a formula.
+No cell is ever a formula: an XLSX cell of text is a text cell, in Excel's
+quote-prefix style where a spreadsheet could take it for a formula
+(``ropa.xlsx``); a CSV cell passes through ``register_format.to_cells``,
+which puts an apostrophe before such text.
 
 No text is ever cut: an XLSX cell holds at most ``ropa.spreadsheet.CELL_LIMIT``
 characters, which the models hold their text to; a longer cell (text saved
@@ -63,8 +68,8 @@ from .enums import (
 )
 from .models import Recipient, SecurityMeasure
 from .progress import no_progress
-from .register_format import iso, join_list, to_cells, yes_no
-from .snapshot import Register, RegisterSnapshot, existed_then
+from .register_format import join_list, to_cells, yes_no
+from .snapshot import Gaps, Register, RegisterSnapshot, existed_then
 from .spreadsheet import CELL_LIMIT
 
 XLSX = "xlsx"
@@ -188,8 +193,10 @@ class XlsxBook:
             # Failed: nothing is written to ``out``.
             self.workbook.discard()
 
-    def sheet(self, sheet, *, frozen_rows=1):
-        return XlsxSheet(self.workbook.sheet(sheet.name, frozen_rows=frozen_rows))
+    def sheet(self, sheet, *, frozen_rows=1, hidden=False):
+        return XlsxSheet(
+            self.workbook.sheet(sheet.name, frozen_rows=frozen_rows, hidden=hidden)
+        )
 
 
 class XlsxSheet:
@@ -207,7 +214,7 @@ class XlsxSheet:
 
     def _cells(self, values):
         """The row's cells, refused when one is too long to be written whole."""
-        cells = to_cells(map(_xml_text, values))
+        cells = [_xml_text(value) for value in values]
         for position, cell in enumerate(cells):
             if isinstance(cell, str) and len(cell) > CELL_LIMIT:
                 raise ExportError(self._too_long(position, cells))
@@ -220,7 +227,7 @@ class XlsxSheet:
             return get_column_letter(index + 1)
 
         # The row's first cell (its Reference, mostly) says which record it is.
-        key = str(layout.from_cell(cells[0]))[:100] if position else ""
+        key = str(cells[0])[:100] if position else ""
         return TOO_LONG_FOR_XLSX.format(
             sheet=self.worksheet.name,
             row=self.worksheet.rows + 1,
@@ -232,8 +239,8 @@ class XlsxSheet:
 
 
 def _xml_text(value):
-    # XML cannot hold most control characters: they go before neutralising,
-    # so that "\x01=cmd" cannot turn into a formula.
+    # XML cannot hold most control characters: they go before the writer
+    # looks for formulas, so that "\x01=cmd" is seen as "=cmd".
     if isinstance(value, str):
         return xlsx.cell_text(value)
     return value
@@ -263,7 +270,7 @@ class CsvBook:
                 with zf.open(filename, "w") as entry:
                     shutil.copyfileobj(text.buffer, entry)
 
-    def sheet(self, sheet, *, frozen_rows=1):
+    def sheet(self, sheet, *, frozen_rows=1, hidden=False):
         # Deleted on close, which the stack does when the book closes.
         buffer = self.stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
         text = io.TextIOWrapper(buffer, encoding=layout.CSV_ENCODING, newline="")
@@ -286,16 +293,33 @@ class CsvSheet:
 # ---------------------------------------------------------------------------
 
 
+def _labels(sheet):
+    """{column: {code: label}} of the sheet's columns of choices."""
+    return {column: dict(choices.choices) for column, choices in sheet.choices}
+
+
+def _with_labels(row, labels):
+    # A code no longer among the choices (an old version's) is written as is.
+    for column, by_code in labels.items():
+        row[column] = by_code.get(row[column], row[column])
+    return row
+
+
 class _Rows:
-    """Writes dict rows to a sheet in its columns' order, counting them."""
+    """
+    Writes dict rows to a sheet in its columns' order, choices as labels,
+    counting them.
+    """
 
     def __init__(self, sheet, writer):
         self.columns = sheet.columns
+        self.labels = _labels(sheet)
         self.writer = writer
         self.count = 0
         writer.heading(self.columns)
 
     def write(self, row):
+        row = _with_labels(row, self.labels)
         self.writer.append([row[column] for column in self.columns])
         self.count += 1
 
@@ -303,6 +327,7 @@ class _Rows:
 def _write_register(book, register, summary, exported_at, bar):
     catalogue = register.catalogue()
     names = _Names(catalogue)
+    gaps = Gaps(catalogue, on=register.as_of)
     # Sheets are created in workbook order, the Controller sheet first, and
     # written in any order: it is filled last, once its controllers are known.
     controller_sheet = book.sheet(layout.CONTROLLER, frozen_rows=0)
@@ -316,7 +341,7 @@ def _write_register(book, register, summary, exported_at, bar):
     for chunk in register.activities(bar):
         for activity in chunk:
             reference = activity["reference"]
-            activities.write(_activity_row(activity, names))
+            activities.write(_activity_row(activity, names, gaps))
             for basis in sorted(activity["lawful_bases"], key=_basis_order):
                 bases.write(_lawful_basis_row(reference, basis))
             for transfer in sorted(activity["transfers"], key=_transfer_order):
@@ -354,6 +379,7 @@ def _write_register(book, register, summary, exported_at, bar):
     _write_controller_sheet(
         controller_sheet, register, organisation_ids, catalogue, exported_at
     )
+    _write_for_the_import(book, exported_at)
     summary.rows = {
         sheet.name: rows.count for sheet, rows in zip(ROW_SHEETS, sheets, strict=True)
     }
@@ -374,8 +400,8 @@ def _write_controller_sheet(sheet, register, organisation_ids, catalogue, moment
     title, *labels = layout.HEADER_BLOCK
     values = (
         controller.name if controller is not None else layout.ALL_CONTROLLERS,
-        iso(register.as_of) if register.as_of else layout.CURRENT,
-        layout.exported_at_text(moment),
+        register.as_of or layout.CURRENT,
+        _local(moment, timezone.get_current_timezone()),
     )
     sheet.append((title,))
     for line in zip(labels, values, strict=True):
@@ -386,9 +412,28 @@ def _write_controller_sheet(sheet, register, organisation_ids, catalogue, moment
         (catalogue.organisations[pk] for pk in organisation_ids),
         key=lambda row: row["name"],
     )
+    labels = _labels(layout.CONTROLLER)
     for organisation in organisations:
-        row = _controller_row(organisation, catalogue)
+        row = _with_labels(_controller_row(organisation, catalogue), labels)
         sheet.append([row[column] for column in layout.CONTROLLER_COLUMNS])
+
+
+def _write_for_the_import(book, moment):
+    """The hidden sheet of the exact moment of the export and the codes."""
+    sheet = book.sheet(layout.FOR_THE_IMPORT, frozen_rows=0, hidden=True)
+    sheet.append((layout.FOR_THE_IMPORT_NOTE,))
+    sheet.append((layout.EXPORTED_AT, layout.exported_at_text(moment)))
+    sheet.append(())
+    sheet.heading(layout.CODE_COLUMNS)
+    for register_sheet in layout.SHEETS:
+        for column, choices in register_sheet.choices:
+            for code, label in choices.choices:
+                sheet.append((register_sheet.name, column, code, str(label)))
+
+
+def _local(moment, time_zone):
+    """An aware date-time as the naive one a reader in ``time_zone`` sees."""
+    return moment.astimezone(time_zone).replace(tzinfo=None)
 
 
 def _controller_row(organisation, catalogue):
@@ -437,8 +482,8 @@ class _Names:
         self.time_zone = timezone.get_current_timezone()
 
     def local(self, moment):
-        """A stored date-time as ISO 8601 in the project's time zone."""
-        return iso(moment.astimezone(self.time_zone) if moment else None)
+        """A stored date-time, naive in the project's time zone; None as empty."""
+        return _local(moment, self.time_zone) if moment else ""
 
     def joined(self, names, pks):
         """``join_list`` of ``names[pk]`` for each of ``pks``."""
@@ -503,7 +548,7 @@ def _destination(transfer):
     return transfer["country"] or transfer["international_organisation"]
 
 
-def _retention_text(rule, names, *, labels=False):
+def _retention_text(rule, names):
     """``All data: 3 years after the end of the contract, then erase``."""
     scope = names.data_category(rule["personal_data_category_id"]) or "All data"
     if rule["period"]:
@@ -513,13 +558,11 @@ def _retention_text(rule, names, *, labels=False):
         )
     else:
         how_long = rule["criteria"]
-    action = rule["end_action"]
-    if labels:
-        action = _label(RetentionAction, action).lower()
+    action = _label(RetentionAction, rule["end_action"]).lower()
     return f"{scope}: {how_long}, then {action}"
 
 
-def _activity_row(activity, names):
+def _activity_row(activity, names, gaps):
     return {
         "Reference": activity["reference"],
         "Name": activity["name"],
@@ -570,13 +613,17 @@ def _activity_row(activity, names):
         "Notice order": activity["notice_order"],
         "Notice title": activity["notice_title"],
         "Notice text": activity["notice_text"],
-        "Lawful bases": join_list(basis["basis"] for basis in activity["lawful_bases"]),
+        "Lawful bases": join_list(
+            _label(LawfulBasisChoice, basis["basis"])
+            for basis in activity["lawful_bases"]
+        ),
         "Transfer destinations": join_list(
             {_destination(transfer) for transfer in activity["transfers"]}
         ),
         "Retention": join_list(
             _retention_text(rule, names) for rule in activity["retention_rules"]
         ),
+        "Art. 30 gaps": "\n".join(str(gap) for gap in gaps.of(activity)),
         "Created at": names.local(activity["created_at"]),
         "Updated at": names.local(activity["updated_at"]),
         layout.VERSION: activity["version"],
@@ -635,8 +682,8 @@ def _agreement_row(agreement, used_by, names):
         "Controller": names.organisation(agreement["controller_id"]),
         "Services": agreement["services"],
         "Document reference": agreement["document_reference"],
-        "Signed on": iso(agreement["signed_on"]),
-        "Expires on": iso(agreement["expires_on"]),
+        "Signed on": agreement["signed_on"],
+        "Expires on": agreement["expires_on"],
         "Sub-processors": names.organisations(agreement["sub_processors"]),
         "Transfers covered": agreement["transfers_covered"],
         "Activities": join_list(used_by),
@@ -655,8 +702,8 @@ def _arrangement_row(arrangement, used_by, names):
         "Essence for data subjects": arrangement["essence"],
         "Essence made available": yes_no(arrangement["essence_published"]),
         "Document reference": arrangement["document_reference"],
-        "Signed on": iso(arrangement["signed_on"]),
-        "Next review": iso(arrangement["review_on"]),
+        "Signed on": arrangement["signed_on"],
+        "Next review": arrangement["review_on"],
         "Activities": join_list(used_by),
     }
 
@@ -750,10 +797,7 @@ def _ico_row(activity, names):
             if transfer["safeguards_documentation"]
         ),
         # Retention schedule; security measures
-        join_list(
-            _retention_text(rule, names, labels=True)
-            for rule in activity["retention_rules"]
-        ),
+        join_list(_retention_text(rule, names) for rule in activity["retention_rules"]),
         _paragraphs(
             activity["security_description"],
             f"Measures: {measures}" if measures else "",

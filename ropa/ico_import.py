@@ -488,7 +488,7 @@ def _header_columns(values):
     loose = {_unqualified(column): column for column in fmt.ICO_COLUMNS}
     found = {}
     for position, value in enumerate(values):
-        text = heading_text(value, exported=False)
+        text = heading_text(value)
         if not text.strip():
             continue
         column = exact.get(_fold(text)) or loose.get(_unqualified(text))
@@ -554,7 +554,7 @@ class TemplatePlanner:
         for column, position in self.columns.items():
             value = values[position] if position < len(values) else None
             try:
-                cells[column] = _value(cell_text(value, exported=False))
+                cells[column] = _value(cell_text(value))
             except CellError as error:
                 cells[column] = ""
                 unreadable[column] = str(error)

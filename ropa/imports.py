@@ -27,7 +27,14 @@ An import runs in three steps, and writes nothing until the last one:
     and ``save()``, which name the row at fault. Unchanged rows are not
     saved. One bad row and nothing is written.
 
-Our own export (``ropa.register_format``) is keyed: activities by their
+Our own export (``ropa.register_format``) is read as a person leaves it after
+editing it in a spreadsheet: a choice from its label as the cell shows it (or
+its code; the labels the file was written with, on its hidden ``For the
+import`` sheet, are read too, should a label have been reworded since), text
+as the cell holds it. A workbook exported before that sheet existed put an
+apostrophe before formula-like text, which is removed from it.
+
+Our own export is keyed: activities by their
 Reference, child rows by their sheet's natural key. An activity on the
 Activities sheet is created or updated; its lawful bases, transfers and
 retention rules become exactly the rows of the child sheets (rows no longer
@@ -213,9 +220,11 @@ NO_VERSION_COLUMN = (
     "record as exported, a change made since could be overwritten."
 )
 EXPORTED_AT_MISSING = (
-    "The '{sheet}' sheet has no readable '{label}' line in its header block: "
+    "The '{sheet}' sheet has no readable '{label}' line: "
     "export the register again and redo the edit in the new file."
 )
+NOT_A_CHOICE = "'{text}' is not one of: {allowed}."
+CHOICE_REQUIRED = REQUIRED + " Write one of: {allowed}."
 REDO = "export the register again and redo the edit."
 STALE_ROW = (
     "{key} was changed by {user} at {moment} after this file was exported "
@@ -690,18 +699,13 @@ def _is_blank(value):
 # ---------------------------------------------------------------------------
 
 
-def cell_text(value, *, exported=True):
+def cell_text(value):
     """
-    A cell as text; empty is "".
-
-    In a file this application ``exported``, the apostrophe the export puts
-    before text that would run as a formula is removed. A formula saved
-    without its value is refused (``CellError``), never read as empty.
+    A cell as text; empty is "". A formula saved without its value is
+    refused (``CellError``), never read as empty.
     """
     if isinstance(value, Uncalculated):
         raise CellError(FORMULA_WITHOUT_VALUE.format(formula=value.shown))
-    if exported:
-        value = fmt.from_cell(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -738,34 +742,48 @@ def read_reference(value, lookups):
     return read_key(value, lookups)
 
 
-def heading_text(value, *, exported=True):
+def heading_text(value):
     """A header or label cell as text; a formula without its value is empty."""
     if isinstance(value, Uncalculated):
         return ""
-    return cell_text(value, exported=exported)
+    return cell_text(value)
+
+
+class ChoiceReader:
+    """
+    A reader of a choice: from its label, as the export writes it, or its
+    stable code, in any case; or from a label the file was written with
+    (``Lookups.file_labels``), should it have been reworded since.
+    """
+
+    def __init__(self, choices, *, blank=False):
+        self.choices = choices
+        self.blank = blank
+        self.by_text = {}
+        for code, label in choices.choices:
+            self.by_text[code.casefold()] = code
+            self.by_text[str(label).casefold()] = code
+        # What a person is told to write: the labels, as the cells show them.
+        self.allowed = "; ".join(str(label) for label in choices.labels)
+
+    def __call__(self, value, lookups):
+        text = cell_text(value).strip()
+        if not text:
+            if self.blank:
+                return ""
+            raise CellError(CHOICE_REQUIRED.format(allowed=self.allowed))
+        folded = text.casefold()
+        code = self.by_text.get(folded)
+        if code is None:
+            code = lookups.file_labels.get(self.choices, {}).get(folded)
+        if code is None:
+            raise CellError(NOT_A_CHOICE.format(text=text, allowed=self.allowed))
+        return code
 
 
 def read_choice(choices, *, blank=False):
-    """A reader of a choice: its stable value, or its label, in any case."""
-    by_text = {}
-    for choice_value, label in choices.choices:
-        by_text[choice_value.casefold()] = choice_value
-        by_text[str(label).casefold()] = choice_value
-
-    def read(value, lookups):
-        text = cell_text(value).strip()
-        if not text:
-            if blank:
-                return ""
-            raise CellError(f"{REQUIRED} Write one of: {', '.join(choices.values)}.")
-        try:
-            return by_text[text.casefold()]
-        except KeyError:
-            raise CellError(
-                f"'{text}' is not one of: {', '.join(choices.values)}."
-            ) from None
-
-    return read
+    """A reader of a choice of ``choices`` (a ``ChoiceReader``)."""
+    return ChoiceReader(choices, blank=blank)
 
 
 YES_WORDS = {"yes", "y", "true", "1"}
@@ -873,6 +891,11 @@ class Catalogue:
 
 class Lookups:
     """The catalogues an import names records by, each read once, when needed."""
+
+    def __init__(self, file_labels=None):
+        # {TextChoices: {folded label: code}}: the labels a file was written
+        # with (its For the import sheet).
+        self.file_labels = file_labels or {}
 
     @cached_property
     def organisations(self):
@@ -1417,12 +1440,61 @@ def _exported_at(block, table):
     return moment
 
 
+def _for_the_import(table):
+    """
+    The exact moment of the export, and the labels the file was written with
+    as {TextChoices: {folded label: code}}, from its For the import sheet.
+    """
+    moment, labels = None, defaultdict(dict)
+    choices_of = {
+        (sheet.name.casefold(), column.casefold()): choices
+        for sheet in fmt.SHEETS
+        for column, choices in sheet.choices
+    }
+    for row_number, values in table.rows:
+        texts = [heading_text(value).strip() for value in values[:4]]
+        texts += [""] * (4 - len(texts))
+        if row_number < fmt.CODES_HEADER_ROW:
+            if texts[0].casefold() == fmt.EXPORTED_AT.casefold():
+                moment = fmt.read_exported_at(texts[1])
+            continue
+        if row_number == fmt.CODES_HEADER_ROW:
+            continue
+        sheet, column, code, label = texts
+        choices = choices_of.get((sheet.casefold(), column.casefold()))
+        # A code no longer among the choices names nothing.
+        if choices is not None and code in choices.values and label:
+            labels[choices].setdefault(label.casefold(), code)
+    if moment is None:
+        raise ImportFileError(
+            EXPORTED_AT_MISSING.format(sheet=table.name, label=fmt.EXPORTED_AT)
+        )
+    return moment, dict(labels)
+
+
+def _without_apostrophes(tables):
+    """
+    The tables of a workbook exported before the For the import sheet, with
+    the apostrophe its export put before formula-like text removed.
+    """
+    return {
+        name: Table(
+            table.name,
+            [
+                (number, tuple(fmt.from_cell(value) for value in values))
+                for number, values in table.rows
+            ],
+        )
+        for name, table in tables.items()
+    }
+
+
 def _check_shape(tables, file_name):
     """
     Refuse the file unless every imported sheet and column is there.
 
     Returns the column positions of each imported sheet, notes for the
-    report, and the moment the file was exported.
+    report, and the Controller sheet's header block.
     """
     required = (fmt.CONTROLLER, *IMPORTED_SHEETS)
     missing = [
@@ -1475,7 +1547,7 @@ def _check_shape(tables, file_name):
                 column=VERSION, names=", ".join(f"'{name}'" for name in unversioned)
             )
         )
-    return headers, notes, _exported_at(block, controller)
+    return headers, notes, block
 
 
 def plan_register(tables, *, file_name, progress=None):
@@ -1485,7 +1557,15 @@ def plan_register(tables, *, file_name, progress=None):
     ``progress`` makes a progress bar (``ropa.progress.progress_bars``),
     advanced by each row checked.
     """
-    headers, notes, exported_at = _check_shape(tables, file_name)
+    for_the_import = _find_table(tables, fmt.FOR_THE_IMPORT.name)
+    if for_the_import is None:
+        tables = _without_apostrophes(tables)
+    headers, notes, block = _check_shape(tables, file_name)
+    if for_the_import is None:
+        exported_at = _exported_at(block, _find_table(tables, fmt.CONTROLLER.name))
+        file_labels = {}
+    else:
+        exported_at, file_labels = _for_the_import(for_the_import)
     plan = ImportPlan(
         file_name=file_name,
         format=OURS,
@@ -1501,7 +1581,7 @@ def plan_register(tables, *, file_name, progress=None):
             ),
         ],
     )
-    lookups, checks = Lookups(), ConstraintChecks()
+    lookups, checks = Lookups(file_labels), ConstraintChecks()
     rows = sum(
         len(_data_rows(_find_table(tables, sheet.name))) for sheet in IMPORTED_SHEETS
     )
@@ -1831,6 +1911,9 @@ def _plan_children(
     )
     key_headers = [_header_of(child, name) for name in child.key_fields]
     seen = {}
+    # Activities with a row whose key could not be read: which of their rows
+    # that row stands for is unknown, so none of them is taken as deleted.
+    unkeyed = set()
     for row_number, values in _data_rows(table):
         bar.advance()
         cells = _cells(values, headers)
@@ -1839,8 +1922,10 @@ def _plan_children(
         plan.rows.append(plan_row)
         values_by_field = read_row(plan_row, child.columns, cells, lookups)
         seen_version = _read_version(plan_row, cells, lookups)
+        # A row refused before it is matched is invalid, not unchanged.
         if not reference:
             plan_row.error(REFERENCE, REQUIRED)
+            plan_row.settle(None)
             continue
         if reference not in activities:
             plan_row.error(
@@ -1848,8 +1933,11 @@ def _plan_children(
                 f"No activity '{reference}' on the '{fmt.ACTIVITIES.name}' sheet: "
                 "child rows are imported with their activity.",
             )
+            plan_row.settle(None)
             continue
         if any(name not in values_by_field for name in child.key_fields):
+            unkeyed.add(reference)
+            plan_row.settle(None)
             continue
         key = tuple(_key_part(values_by_field[name]) for name in child.key_fields)
         plan_row.key = " / ".join(
@@ -1860,6 +1948,7 @@ def _plan_children(
                 " / ".join([REFERENCE, *key_headers]),
                 f"The same row as row {seen[reference, key]}.",
             )
+            plan_row.settle(None)
             continue
         seen[reference, key] = row_number
         activity, parent = activities[reference]
@@ -1889,6 +1978,8 @@ def _plan_children(
             )
         plan_row.settle(Save(instance, parent=parent))
     for reference, remaining in existing.items():
+        if reference in unkeyed:
+            continue
         for instance in remaining.values():
             plan_row = RowPlan(
                 sheet,

@@ -18,12 +18,21 @@ Sheets
 The ``Controller`` sheet
     Rows 1 to 4 are the header block, a label in column A and its value in
     column B: the title (``REGISTER_TITLE``, no value), ``Controller`` (the
-    organisation's name, or ``ALL_CONTROLLERS``), ``As of`` (an ISO date, or
+    organisation's name, or ``ALL_CONTROLLERS``), ``As of`` (a date, or
     ``CURRENT`` for the register as it stands) and ``Exported at`` (the moment
-    the export began, ISO 8601 to the microsecond with its UTC offset). Row 5
-    is empty. Row 6 holds ``CONTROLLER_COLUMNS`` and each row below one
+    the export began, to the minute, in the project's time zone). Row 5 is
+    empty. Row 6 holds ``CONTROLLER_COLUMNS`` and each row below one
     responsible organisation of the exported activities (Art. 30(1)(a) and
     30(2)(a)): name, contact details, DPO and Art. 27 representative.
+
+The ``For the import`` sheet (``FOR_THE_IMPORT``, hidden in the workbook)
+    What the import of the file needs and a reader does not: row 1 a note
+    saying so, row 2 ``Exported at`` with the moment exactly (ISO 8601 to the
+    microsecond, with its UTC offset), row 3 empty, row 4 ``CODE_COLUMNS``
+    and, below, each choice of each choice column of the sheets
+    (``Sheet.choices``): its sheet, column, stable code and label as written.
+    The import reads the labels of the file from it, so a file stays
+    importable when a label is reworded later. It is last in the workbook.
 
 Natural keys (``Sheet.key``)
     Activities: Reference. Lawful bases: Reference + Basis. Transfers:
@@ -33,15 +42,18 @@ Natural keys (``Sheet.key``)
     Joint arrangements: Reference.
 
 How values are written
-    Text is written as it is stored, whole: the register holds no text longer
-    than an XLSX cell (``ropa.spreadsheet.CELL_LIMIT``), and the XLSX export
-    refuses one rather than cut it. An import reads text of whitespace only
-    as empty, as the admin's forms do. Choices are written as their stable
-    lowercase values (``active``, ``legitimate_interests``, ``scc``), never as
-    labels, which may be reworded. Booleans are ``yes`` / ``no``; an unknown
-    (null) boolean is an empty cell. Dates are ISO dates (``2024-01-15``),
-    date-times ISO 8601 in the project's time zone with their offset. Countries
-    are ISO 3166-1 alpha-2 codes. Numbers (notice order, retention period,
+    For a person to read, and as the same cells in the XLSX workbook and the
+    CSV files. Text is written as it is stored, whole: the register holds no
+    text longer than an XLSX cell (``ropa.spreadsheet.CELL_LIMIT``), and the
+    XLSX export refuses one rather than cut it. An import reads text of
+    whitespace only as empty, as the admin's forms do. Choices are written as
+    their labels ("Legitimate interests (Art. 6(1)(f))"); their stable codes
+    (``legitimate_interests``) are on the ``For the import`` sheet, and the
+    import reads a cell's label, or its code, as that code. Booleans are
+    ``yes`` / ``no``; an unknown (null) boolean is an empty cell. Dates are
+    date cells shown as ``2024-01-15``, date-times date cells in the project's
+    time zone shown as ``2024-01-15 10:03`` (in CSV, that text). Countries are
+    ISO 3166-1 alpha-2 codes. Numbers (notice order, retention period,
     version) are numbers. Related records are named by their unique name;
     processor agreements, joint arrangements and activities by their
     reference; the owner by username. Empty is an empty cell.
@@ -54,15 +66,20 @@ Lists (many-to-many values)
 
 Formulas
     No cell is ever a formula (DESIGN: "Exports never emit a cell that a
-    spreadsheet would run as a formula"). ``to_cell`` passes every text cell
-    through ``ropa.spreadsheet.neutralise``, which puts an apostrophe before
-    text starting with ``= + - @``, tab or carriage return. So that an import
-    can undo it exactly, ``to_cell`` first doubles a leading apostrophe, and
-    ``from_cell`` removes the one apostrophe the export added.
+    spreadsheet would run as a formula"). Text that a spreadsheet could take
+    for a formula, or whose leading apostrophe it would take for the mark of
+    text (``ropa.spreadsheet.needs_quote_prefix``), is kept as typed: in the
+    workbook, as a text cell in Excel's quote-prefix style, its value
+    unchanged, which the import reads as it is; in CSV, with an apostrophe
+    before it (``to_cell``), which ``from_cell`` removes. Workbooks exported
+    before the ``For the import`` sheet existed carry that apostrophe too,
+    and the import removes it from them.
 
 Read-only columns (``Sheet.read_only``)
     Written for readers, derived from other sheets or set by the system; an
-    import ignores them.
+    import ignores them. ``Art. 30 gaps`` lists, a line each, the elements of
+    Art. 30 the activity lacks (``ropa.completeness``), as of the export's
+    date.
 
 Versions (``Sheet.checked``: the ``Version`` column)
     The Activities, Lawful bases, Transfers and Retention rules sheets end
@@ -83,7 +100,20 @@ are labels, and it is not read back by the import of our own format.
 import datetime
 from dataclasses import dataclass
 
-from .spreadsheet import FORMULA_PREFIXES, neutralise
+from controllers.enums import DPOEngagement, JointScope
+
+from .enums import (
+    ActivityRole,
+    ActivityStatus,
+    DPIAStatus,
+    LawfulBasisChoice,
+    Profiling,
+    RetentionAction,
+    RetentionUnit,
+    SpecialCategoryCondition,
+    TransferMechanism,
+)
+from .spreadsheet import needs_quote_prefix
 
 REGISTER_TITLE = "Record of processing activities (GDPR Art. 30)"
 ALL_CONTROLLERS = "All controllers"
@@ -161,10 +191,11 @@ ACTIVITY_COLUMNS = (
     "Notice order",
     "Notice title",
     "Notice text",
-    # Read-only: summaries of the child sheets, and the record's dates.
+    # Read-only: summaries of the child sheets, the record's gaps and dates.
     "Lawful bases",
     "Transfer destinations",
     "Retention",
+    "Art. 30 gaps",
     "Created at",
     "Updated at",
     # Checked by the import, never written: the record's version.
@@ -274,6 +305,16 @@ ICO_COLUMNS = (
 )
 
 
+# The For the import sheet: its note, its rows and its table's columns.
+FOR_THE_IMPORT_NOTE = (
+    "Written for the import of this file into the register: the exact moment "
+    "of the export, and the code of each label. Leave this sheet as it is."
+)
+EXPORTED_AT = "Exported at"
+CODES_HEADER_ROW = 4
+CODE_COLUMNS = ("Sheet", "Column", "Code", "Label")
+
+
 @dataclass(frozen=True)
 class Sheet:
     """One sheet of the register: its name, CSV file, columns and natural key."""
@@ -286,9 +327,17 @@ class Sheet:
     read_only: tuple = ()
     # Read by the import to check a row against the register, never written.
     checked: tuple = ()
+    # (column, TextChoices) of the columns of choices, written as labels.
+    choices: tuple = ()
 
 
-CONTROLLER = Sheet("Controller", "controller.csv", CONTROLLER_COLUMNS, ("Name",))
+CONTROLLER = Sheet(
+    "Controller",
+    "controller.csv",
+    CONTROLLER_COLUMNS,
+    ("Name",),
+    choices=(("DPO engagement", DPOEngagement),),
+)
 ACTIVITIES = Sheet(
     "Activities",
     "activities.csv",
@@ -298,10 +347,17 @@ ACTIVITIES = Sheet(
         "Lawful bases",
         "Transfer destinations",
         "Retention",
+        "Art. 30 gaps",
         "Created at",
         "Updated at",
     ),
     checked=(VERSION,),
+    choices=(
+        ("Status", ActivityStatus),
+        ("Record type", ActivityRole),
+        ("Profiling", Profiling),
+        ("DPIA progress", DPIAStatus),
+    ),
 )
 LAWFUL_BASES = Sheet(
     "Lawful bases",
@@ -309,6 +365,10 @@ LAWFUL_BASES = Sheet(
     LAWFUL_BASIS_COLUMNS,
     ("Reference", "Basis"),
     checked=(VERSION,),
+    choices=(
+        ("Basis", LawfulBasisChoice),
+        ("Art. 9(2) condition", SpecialCategoryCondition),
+    ),
 )
 TRANSFERS = Sheet(
     "Transfers",
@@ -316,6 +376,7 @@ TRANSFERS = Sheet(
     TRANSFER_COLUMNS,
     ("Reference", "Country", "International organisation", "Mechanism"),
     checked=(VERSION,),
+    choices=(("Mechanism", TransferMechanism),),
 )
 RETENTION_RULES = Sheet(
     "Retention rules",
@@ -323,6 +384,7 @@ RETENTION_RULES = Sheet(
     RETENTION_COLUMNS,
     ("Reference", "Personal data category"),
     checked=(VERSION,),
+    choices=(("Period unit", RetentionUnit), ("Action at the end", RetentionAction)),
 )
 PROCESSORS = Sheet(
     "Processors",
@@ -337,10 +399,12 @@ JOINT_ARRANGEMENTS = Sheet(
     JOINT_ARRANGEMENT_COLUMNS,
     ("Reference",),
     read_only=("Activities",),
+    choices=(("When joint", JointScope),),
 )
 ICO_TEMPLATE = Sheet("ICO template", "ico-template.csv", ICO_COLUMNS, ())
+FOR_THE_IMPORT = Sheet("For the import", "for-the-import.csv", CODE_COLUMNS, ())
 
-# The register's sheets, in workbook order.
+# The register's sheets, in workbook order (the hidden FOR_THE_IMPORT last).
 SHEETS = (
     CONTROLLER,
     ACTIVITIES,
@@ -394,6 +458,13 @@ def iso(value):
     return value.isoformat()
 
 
+def readable(value):
+    """A date or date-time as a person reads it: ``2024-01-15 10:03``."""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
 def exported_at_text(moment):
     """The ``Exported at`` value: ISO 8601 to the microsecond, with its offset."""
     return moment.isoformat(timespec="microseconds")
@@ -409,36 +480,30 @@ def read_exported_at(text):
 
 
 def to_cell(value):
-    """A value as a cell that never runs as a formula (text, number or empty)."""
+    """
+    A value as a CSV cell that never runs as a formula (text, number or
+    empty): text that ``needs_quote_prefix`` gets an apostrophe before it,
+    dates are ``readable``.
+    """
     if value is None:
         return ""
     if isinstance(value, str):
-        return neutralise("'" + value if value.startswith("'") else value)
+        return "'" + value if needs_quote_prefix(value) else value
+    if isinstance(value, datetime.date):
+        return readable(value)
     return value
 
 
-# The first characters after which ``to_cell`` adds an apostrophe: the formula
-# prefixes, and the apostrophe itself (so that reading removes exactly one).
-_ESCAPED_FIRST = frozenset(("'", *FORMULA_PREFIXES))
-
-
 def to_cells(values):
-    """
-    ``to_cell`` of each value, as a list: the writers' path for whole rows,
-    a million cells for a large register, so the same rule written inline.
-    """
-    return [
-        ("'" + value if value[:1] in _ESCAPED_FIRST else value)
-        if isinstance(value, str)
-        else ""
-        if value is None
-        else value
-        for value in values
-    ]
+    """``to_cell`` of each value, as a list: the CSV writer's path for rows."""
+    return [to_cell(value) for value in values]
 
 
 def from_cell(value):
-    """The value ``to_cell`` wrote: the export's apostrophe removed."""
+    """
+    The value ``to_cell`` wrote: the apostrophe removed. (Text starting with
+    an apostrophe always got one more.)
+    """
     if isinstance(value, str) and value.startswith("'"):
         return value[1:]
     return value

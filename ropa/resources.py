@@ -6,7 +6,9 @@ they share lives in ``RegisterResource``:
 
 - a cell that a spreadsheet would run as a formula is neutralised on export
   (``ropa.spreadsheet``), and restored on import, so a round trip of our own
-  file changes nothing;
+  file changes nothing: in CSV with an apostrophe before it, in XLSX (the
+  ``XLSX`` format below) as a text cell in Excel's quote-prefix style, its
+  text as it is;
 - a cell is read as the admin's forms read a field: text without the
   whitespace around it (a required column of spaces only is empty, an error
   of its row), a yes / no column only from words it understands, a whole
@@ -28,8 +30,10 @@ they share lives in ``RegisterResource``:
 """
 
 import datetime
+import io
 import math
 import re
+import warnings
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import (
@@ -39,6 +43,8 @@ from django.core.exceptions import (
 )
 from django.db import models
 from import_export import fields, resources, widgets
+from import_export.formats import base_formats
+from openpyxl import load_workbook
 
 from controllers.models import (
     DataProtectionOfficer,
@@ -59,7 +65,7 @@ from .models import (
     Review,
     SecurityMeasure,
 )
-from .spreadsheet import FORMULA_PREFIXES, neutralise
+from .spreadsheet import needs_quote_prefix, neutralise, restore
 from .versioning import StaleRecordError, what_changed
 
 #: Joins the names of a many-to-many column; a name never contains it.
@@ -94,17 +100,6 @@ def natural_key_field(model):
         if field.unique:
             return name
     return None
-
-
-def restore(value):
-    """The text a neutralised cell was exported from (see ``neutralise``)."""
-    if (
-        isinstance(value, str)
-        and value.startswith("'")
-        and value[1:].startswith(FORMULA_PREFIXES)
-    ):
-        return value[1:]
-    return value
 
 
 def _stripped(value):
@@ -807,6 +802,37 @@ class FunctionMembershipResource(RegisterResource):
         model = FunctionMembership
         fields = ("user", "business_function", "version")
         import_id_fields = ("user", "business_function")
+
+
+class XLSX(base_formats.XLSX):
+    """
+    The library's XLSX format, with formula-like text kept as typed.
+
+    The resources neutralise a cell for every format (``export_field``),
+    which in CSV is the apostrophe a spreadsheet takes as the mark of text.
+    In a workbook the cell is written instead as a text cell in Excel's
+    quote-prefix style, without the apostrophe: the spreadsheet shows it and
+    keeps it as the person typed it, and reads back as that text.
+    """
+
+    def export_data(self, dataset, **kwargs):
+        data = super().export_data(dataset, **kwargs)
+        with warnings.catch_warnings():
+            # The library silences openpyxl's deprecation warnings likewise.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            workbook = load_workbook(io.BytesIO(data))
+        for row in workbook.active.iter_rows(min_row=2):
+            for cell in row:
+                text = restore(cell.value)
+                if text is not cell.value and needs_quote_prefix(text):
+                    cell.value = text
+                    # Text, though it starts with "=": openpyxl would write a
+                    # formula.
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
+        out = io.BytesIO()
+        workbook.save(out)
+        return out.getvalue()
 
 
 #: The resource of each register model, as its admin list offers it.

@@ -8,7 +8,8 @@ exports write either without knowing which:
 
 - ``catalogue()``: the organisations, DPOs, processor agreements, joint
   arrangements, the names of the categories, recipients and security
-  measures, and the owners' usernames, as dicts keyed by id;
+  measures (with the categories' sensitivity and the recipients' country),
+  and the owners' usernames, as dicts keyed by id;
 - ``activities()``: the processing activities in reference order, in chunks of
   ``CHUNK_SIZE``, each activity a dict of its fields (attnames), its
   many-to-many links as lists of ids, and its lawful bases, transfers and
@@ -33,6 +34,10 @@ later, or whose last row by then is a deletion ("-"), do not appear.
 Catalogue rows come from history too, falling back to the current row for a
 record without history by then (one created before history was kept); the
 many-to-many links of such a row are unknown, hence empty.
+
+``Gaps`` tells an activity's Art. 30 gaps from this data, as the rules of
+``ropa.completeness`` find them in the database: so an export as of a past
+day shows the gaps the record had then, at no query of its own.
 """
 
 import datetime
@@ -51,8 +56,12 @@ from controllers.models import (
     Organisation,
     ProcessorAgreement,
 )
+from subjects.enums import Sensitivity
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
+from .completeness import CONTROLLER, PROCESSOR, RULES_BY_KEY
+from .enums import LawfulBasisChoice, TransferMechanism
+from .geography import adequate_countries, eea_countries
 from .models import (
     InternationalTransfer,
     LawfulBasis,
@@ -202,8 +211,14 @@ ARRANGEMENT_FIELDS = (
     "signed_on",
     "review_on",
 )
-# Catalogues the activities name by their ``name`` field.
-NAMED_MODELS = (DataSubjectCategory, PersonalDataCategory, Recipient, SecurityMeasure)
+# Catalogues the activities name by their ``name`` field, and the fields the
+# completeness rules read besides (``Catalogue.details``).
+NAMED_MODELS = {
+    DataSubjectCategory: (),
+    PersonalDataCategory: ("sensitivity",),
+    Recipient: ("country",),
+    SecurityMeasure: (),
+}
 
 
 @dataclass(frozen=True)
@@ -222,6 +237,7 @@ class Catalogue:
     arrangements: dict
     names: dict  # model -> {id: name}
     usernames: dict
+    details: dict  # model -> {id: row of its NAMED_MODELS fields}
 
 
 def existed_then(row):
@@ -296,18 +312,23 @@ class Register:
         self._add_links(ProcessorAgreement, agreements, ("sub_processors",))
         self._add_links(JointControllerArrangement, arrangements, ("parties",))
         user_model = get_user_model()
+        details = {
+            model: self._lookup(model, ("id", "name", *fields))
+            for model, fields in NAMED_MODELS.items()
+        }
         return Catalogue(
             organisations=organisations,
             officers=self._lookup(DataProtectionOfficer, OFFICER_FIELDS),
             agreements=agreements,
             arrangements=arrangements,
             names={
-                model: {pk: row["name"] for pk, row in self._lookup(model).items()}
-                for model in NAMED_MODELS
+                model: {pk: row["name"] for pk, row in rows.items()}
+                for model, rows in details.items()
             },
             usernames=dict(
                 user_model._default_manager.values_list("pk", user_model.USERNAME_FIELD)
             ),
+            details=details,
         )
 
     def count(self):
@@ -558,3 +579,132 @@ class RegisterSnapshot(Register):
             if row.pop("history_type") != "-" and row["activity_id"] in rows:
                 children.append(row)
         return children
+
+
+# ---------------------------------------------------------------------------
+# Art. 30 gaps, from the data read
+# ---------------------------------------------------------------------------
+
+
+class _Facts:
+    """What the completeness rules read of one activity, from the snapshot."""
+
+    def __init__(self, activity, catalogue, *, eea, adequate):
+        self.activity = activity
+        self.catalogue = catalogue
+        self.eea = eea
+        self.adequate = adequate
+        self.organisations = [
+            catalogue.organisations[pk] for pk in activity["organisations"]
+        ]
+        details = catalogue.details
+        self.sensitivities = {
+            details[PersonalDataCategory][pk]["sensitivity"]
+            for pk in activity["personal_data_categories"]
+        }
+        self.recipient_countries = {
+            details[Recipient][pk]["country"] for pk in activity["recipients"]
+        }
+        self.bases = activity["lawful_bases"]
+        self.transfers = activity["transfers"]
+        self.rules = activity["retention_rules"]
+
+
+def _joint_without_parties(facts):
+    arrangement_id = facts.activity["joint_arrangement_id"]
+    if arrangement_id is None:
+        return False
+    return len(facts.catalogue.arrangements[arrangement_id]["parties"]) < 2
+
+
+def _transfer_not_recorded(facts):
+    recorded = {transfer["country"] for transfer in facts.transfers}
+    return any(
+        country and country not in facts.eea and country not in recorded
+        for country in facts.recipient_countries
+    )
+
+
+def _category_without_retention(facts):
+    covered = {rule["personal_data_category_id"] for rule in facts.rules}
+    return (
+        bool(facts.rules)
+        and None not in covered
+        and any(pk not in covered for pk in facts.activity["personal_data_categories"])
+    )
+
+
+# The rules of ``ropa.completeness``, each as a test of the data read; keyed
+# as there (a test checks that both hold the same keys and agree).
+GAP_TESTS = {
+    "no_organisation": lambda facts: not facts.organisations,
+    "no_contact_details": lambda facts: any(
+        not row["email"] and not row["phone"] for row in facts.organisations
+    ),
+    "no_representative": lambda facts: any(
+        row["representative_id"] is None and row["country"] not in facts.eea
+        for row in facts.organisations
+    ),
+    "joint_without_parties": _joint_without_parties,
+    "no_client_controller": lambda facts: not facts.activity["client_controllers"],
+    "no_purpose": lambda facts: not facts.activity["purpose"],
+    "no_lawful_basis": lambda facts: not facts.bases,
+    "legitimate_interest_unstated": lambda facts: any(
+        basis["basis"] == LawfulBasisChoice.LEGITIMATE_INTERESTS
+        and not basis["legitimate_interest"]
+        for basis in facts.bases
+    ),
+    "special_without_condition": lambda facts: (
+        Sensitivity.SPECIAL in facts.sensitivities
+        and not any(basis["special_category_condition"] for basis in facts.bases)
+    ),
+    "criminal_without_authority": lambda facts: (
+        Sensitivity.CRIMINAL in facts.sensitivities
+        and not any(basis["criminal_data_authority"] for basis in facts.bases)
+    ),
+    "no_data_subjects": lambda facts: not facts.activity["data_subject_categories"],
+    "no_data_categories": lambda facts: not facts.activity["personal_data_categories"],
+    "no_recipients": lambda facts: not facts.activity["recipients"],
+    "transfer_not_recorded": _transfer_not_recorded,
+    "adequacy_not_in_force": lambda facts: any(
+        transfer["mechanism"] == TransferMechanism.ADEQUACY
+        and transfer["country"] not in facts.adequate
+        for transfer in facts.transfers
+    ),
+    "safeguards_undocumented": lambda facts: any(
+        transfer["mechanism"] == TransferMechanism.COMPELLING_INTERESTS
+        and not transfer["safeguards_documentation"]
+        for transfer in facts.transfers
+    ),
+    "no_retention": lambda facts: not facts.rules,
+    "category_without_retention": _category_without_retention,
+    "no_security": lambda facts: (
+        not facts.activity["security_measures"]
+        and not facts.activity["security_description"]
+    ),
+}
+
+
+class Gaps:
+    """The Art. 30 gaps of the activities read with ``catalogue``, on ``on``."""
+
+    def __init__(self, catalogue, on=None):
+        self.catalogue = catalogue
+        # Which countries are in the EEA or adequate on the date: once.
+        self.eea = eea_countries(on)
+        self.adequate = adequate_countries(on)
+
+    def of(self, activity):
+        """
+        The gaps (``ropa.completeness.Gap``) of ``activity``, a dict of
+        ``activities()``, in the rules' order.
+        """
+        role = activity["role"]
+        if role not in (CONTROLLER, PROCESSOR):
+            return []
+        facts = _Facts(activity, self.catalogue, eea=self.eea, adequate=self.adequate)
+        return [
+            rule.gap(role)
+            for key, rule in RULES_BY_KEY.items()
+            if role in rule.roles and GAP_TESTS[key](facts)
+        ]

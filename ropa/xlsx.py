@@ -1,6 +1,13 @@
 """
-A streaming XLSX writer for the register's exports: text and numbers, a bold
-heading row, frozen rows, nothing else.
+A streaming XLSX writer for the register's exports: text, numbers, dates, a
+bold heading row, frozen rows, column widths, hidden sheets, nothing else.
+
+Text is never a formula: every text is an inline string. Text a spreadsheet
+could take for a formula on editing, or whose first apostrophe it would take
+for the mark of text (``ropa.spreadsheet.needs_quote_prefix``), is written
+in Excel's quote-prefix style (``QUOTED``): shown, edited and read back as
+it is, with no apostrophe added. Dates and naive date-times are date cells
+(``DATE``, ``DATE_TIME``), shown as ``2024-01-15`` and ``2024-01-15 10:03``.
 
 openpyxl's write-only mode builds a cell object per value and serialises it
 through lxml; for a large register's million cells that was most of the
@@ -11,6 +18,7 @@ the book is closed. The files open in spreadsheet programs and in openpyxl,
 which the exports' own import reads them with.
 """
 
+import datetime
 import math
 import re
 import shutil
@@ -20,6 +28,9 @@ from contextlib import ExitStack
 from xml.sax.saxutils import quoteattr
 
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+
+from .spreadsheet import needs_quote_prefix
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -32,10 +43,25 @@ ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # line feed (openpyxl's lxml writes it as a character reference likewise).
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
-BOLD = 1  # the style (cellXfs index) of heading cells
+# Styles, as cellXfs indexes: heading cells; text kept as text on editing;
+# dates; date-times.
+BOLD = 1
+QUOTED = 2
+DATE = 3
+DATE_TIME = 4
+DATE_FORMAT = "yyyy-mm-dd"
+DATE_TIME_FORMAT = "yyyy-mm-dd hh:mm"
+# Columns wide enough for a date and a date-time, which a narrower column
+# shows as "#####": a column of dates is made so wide.
+DATE_WIDTH = 11
+DATE_TIME_WIDTH = 17
 
 STYLES = (
     f'<styleSheet xmlns="{NS}">'
+    '<numFmts count="2">'
+    f'<numFmt numFmtId="164" formatCode="{DATE_FORMAT}"/>'
+    f'<numFmt numFmtId="165" formatCode="{DATE_TIME_FORMAT}"/>'
+    "</numFmts>"
     '<fonts count="2">'
     '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b val="1"/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
@@ -46,9 +72,14 @@ STYLES = (
     "</borders>"
     '<cellStyleXfs count="1">'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2">'
+    '<cellXfs count="5">'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" '
+    'applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" '
+    'applyNumberFormat="1"/>'
     "</cellXfs>"
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
     "</cellStyles>"
@@ -59,6 +90,9 @@ STYLES = (
 def cell_text(value):
     """``value`` without the characters XML cannot hold."""
     return ILLEGAL.sub("", value)
+
+
+HIDDEN = ' state="hidden"'
 
 
 class _Columns(dict):
@@ -83,10 +117,14 @@ class Workbook:
         self.sheets = []
         self.stack = ExitStack()
 
-    def sheet(self, name, *, frozen_rows=0):
+    def sheet(self, name, *, frozen_rows=0, hidden=False):
+        """
+        A new sheet, after the others. A ``hidden`` sheet is not shown
+        (Excel's "Unhide" shows it); the first sheet must be visible.
+        """
         # Deleted on close, which the stack does when the book closes.
         buffer = self.stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
-        sheet = Sheet(name, buffer, frozen_rows=frozen_rows)
+        sheet = Sheet(name, buffer, frozen_rows=frozen_rows, hidden=hidden)
         self.sheets.append(sheet)
         return sheet
 
@@ -134,8 +172,8 @@ class Workbook:
 
     def _workbook(self):
         sheets = "".join(
-            f'<sheet name={quoteattr(sheet.name)} sheetId="{number}" '
-            f'r:id="rId{number}"/>'
+            f'<sheet name={quoteattr(sheet.name)} sheetId="{number}"'
+            f'{HIDDEN if sheet.hidden else ""} r:id="rId{number}"/>'
             for number, sheet in enumerate(self.sheets, start=1)
         )
         return (
@@ -159,16 +197,24 @@ class Workbook:
 
 
 class Sheet:
-    def __init__(self, name, buffer, *, frozen_rows=0):
+    def __init__(self, name, buffer, *, frozen_rows=0, hidden=False):
         self.name = name
         self.buffer = buffer
         self.frozen_rows = frozen_rows
+        self.hidden = hidden
         self.rows = 0
+        self.widths = {}
+
+    def set_width(self, index, width):
+        """Column ``index`` (0 is A) ``width`` characters wide."""
+        self.widths[index] = width
 
     def append(self, values, *, style=None):
         """
-        A row of text and numbers; None and "" leave the cell out (a
-        spreadsheet reads both as empty).
+        A row of text, numbers, dates and naive date-times; None and ""
+        leave the cell out (a spreadsheet reads both as empty). ``style``
+        is the row's (``BOLD`` for a heading); without one, each cell's
+        value chooses.
         """
         self.rows += 1
         number = self.rows
@@ -184,10 +230,30 @@ class Sheet:
                     if value[0].isspace() or value[-1].isspace()
                     else ""
                 )
+                quoted = (
+                    f' s="{QUOTED}"'
+                    if style is None and needs_quote_prefix(value)
+                    else styled
+                )
                 parts.append(
-                    f'<c r="{reference}"{styled} t="inlineStr"><is><t{space}>'
+                    f'<c r="{reference}"{quoted} t="inlineStr"><is><t{space}>'
                     f"{value.translate(_ESCAPES)}</t></is></c>"
                 )
+            elif isinstance(value, datetime.datetime):
+                if value.tzinfo is not None:
+                    raise TypeError(
+                        f"An XLSX cell holds no time zone: {value!r} must be "
+                        "made naive, in the time zone it is shown in."
+                    )
+                parts.append(
+                    f'<c r="{reference}" s="{DATE_TIME}"><v>{to_excel(value)!r}</v></c>'
+                )
+                self._widen(index, DATE_TIME_WIDTH)
+            elif isinstance(value, datetime.date):
+                parts.append(
+                    f'<c r="{reference}" s="{DATE}"><v>{to_excel(value)!r}</v></c>'
+                )
+                self._widen(index, DATE_WIDTH)
             elif isinstance(value, bool):
                 parts.append(f'<c r="{reference}"{styled} t="b"><v>{value:d}</v></c>')
             elif isinstance(value, int) or (
@@ -198,6 +264,10 @@ class Sheet:
                 raise TypeError(f"An XLSX cell cannot hold {value!r}.")
         parts.append("</row>")
         self.buffer.write("".join(parts).encode())
+
+    def _widen(self, index, width):
+        if self.widths.get(index, 0) < width:
+            self.widths[index] = width
 
     def copy_to(self, entry):
         entry.write(self._head().encode())
@@ -216,8 +286,15 @@ class Sheet:
             )
         else:
             view = ""
+        columns = "".join(
+            f'<col min="{index + 1}" max="{index + 1}" width="{width}" '
+            'customWidth="1"/>'
+            for index, width in sorted(self.widths.items())
+        )
+        if columns:
+            columns = f"<cols>{columns}</cols>"
         return (
             XML_HEADER + f'<worksheet xmlns="{NS}">'
             f'<sheetViews><sheetView workbookViewId="0">{view}</sheetView>'
-            "</sheetViews><sheetData>"
+            f"</sheetViews>{columns}<sheetData>"
         )

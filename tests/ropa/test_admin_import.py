@@ -172,8 +172,8 @@ def test_import_preview_with_errors_cannot_be_confirmed(dpo_client, workbook, up
 
     assert response.status_code == 200
     assert [str(error) for error in response.context["errors"]] == [
-        "Sheet 'Activities', row 7, column 'Status': 'gone' is not one of: draft, "
-        "active, retired."
+        "Sheet 'Activities', row 7, column 'Status': 'gone' is not one of: Draft; "
+        "Active; Retired."
     ]
     assert b"Confirm the import" not in response.content
     assert waiting(uploads) == []

@@ -1,6 +1,7 @@
 import csv
 import datetime
 import io
+import re
 import tempfile
 import zipfile
 
@@ -13,10 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from openpyxl import load_workbook
 
 from controllers.enums import JointScope
 from ropa import register_format as layout
+from ropa import xlsx
+from ropa.completeness import gaps_for
 from ropa.enums import (
     ActivityStatus,
     DPIAStatus,
@@ -58,6 +62,19 @@ from tests.hostile import field_errors
 pytestmark = pytest.mark.django_db
 
 FORMULA_PREFIXES = ("=", "==", "+", "-", "@", "\t", "\r")
+# A formula behind what a reader may not see (STACK.md), or the apostrophe a
+# spreadsheet takes for the mark of text.
+HIDDEN_FORMULA_PREFIXES = (
+    " =",
+    "\u00a0=",
+    "\u200b=",
+    "\ufeff+",
+    "\u3000@",
+    "\uff1d",
+    '"=',
+    "'",
+    "'=",
+)
 
 # ---------------------------------------------------------------------------
 # Reading exports back (used by the command and admin tests too)
@@ -70,8 +87,15 @@ def export_bytes(fmt=XLSX, **options):
     return out.getvalue()
 
 
-def _text(value):
-    return "" if value is None else str(value)
+def _text(cell):
+    """A cell's value as a spreadsheet shows it: dates in their number format."""
+    value = cell.value
+    if value is None:
+        return ""
+    if cell.is_date:
+        shown = "%Y-%m-%d %H:%M" if "h" in cell.number_format else "%Y-%m-%d"
+        return value.strftime(shown)
+    return str(value)
 
 
 def read_xlsx(data):
@@ -79,8 +103,7 @@ def read_xlsx(data):
     workbook = load_workbook(io.BytesIO(data))
     return {
         worksheet.title: [
-            [_text(value) for value in row]
-            for row in worksheet.iter_rows(values_only=True)
+            [_text(cell) for cell in row] for row in worksheet.iter_rows()
         ]
         for worksheet in workbook.worksheets
     }
@@ -216,10 +239,20 @@ def test_to_cell_leaves_numbers_and_writes_none_as_empty():
 
 def test_export_xlsx_has_the_register_sheets_in_order_with_their_headers():
     ProcessingActivityFactory()
-    workbook = read_xlsx(export_bytes())
-    assert list(workbook) == [sheet.name for sheet in layout.SHEETS]
+    data = export_bytes()
+    workbook = read_xlsx(data)
+    assert list(workbook) == [
+        *(sheet.name for sheet in layout.SHEETS),
+        layout.FOR_THE_IMPORT.name,
+    ]
     for sheet in layout.SHEETS[1:]:
         assert tuple(workbook[sheet.name][0]) == sheet.columns
+    states = {
+        sheet.title: sheet.sheet_state
+        for sheet in load_workbook(io.BytesIO(data)).worksheets
+    }
+    assert states.pop(layout.FOR_THE_IMPORT.name) == "hidden"
+    assert set(states.values()) == {"visible"}
 
 
 @pytest.fixture
@@ -320,8 +353,8 @@ def test_export_xlsx_activity_row_holds_every_element(full_activity):
         **row,
         "Reference": "PA-0100",
         "Name": "Customer support",
-        "Status": "active",
-        "Record type": "controller",
+        "Status": "Active",
+        "Record type": "Controller record (Art. 30(1))",
         "Responsible organisations": "Acme AB; Acme Norge AS",
         "Joint controller arrangement": "JCA-0042",
         "Joint processing": "answer support requests",
@@ -338,11 +371,11 @@ def test_export_xlsx_activity_row_holds_every_element(full_activity):
         "General description of security measures": "Encrypted at rest.",
         "Systems and software": "Helpdesk",
         "Location of the data": "EU",
-        "Profiling": "profiling",
+        "Profiling": "Profiling, without automated decisions (Art. 4(4))",
         "Profiling and automated decision-making": "Tickets are routed by topic.",
         "State profiling in the notice": "yes",
         "DPIA required": "yes",
-        "DPIA progress": "in_progress",
+        "DPIA progress": "In progress",
         "Link to DPIA": "DPIA-1",
         "Rights available": "Access, rectification.",
         "Opt-out information": "Write to us.",
@@ -355,15 +388,20 @@ def test_export_xlsx_activity_row_holds_every_element(full_activity):
         "Notice order": "4",
         "Notice title": "Support",
         "Notice text": "We answer you.",
-        "Lawful bases": "contract; legitimate_interests",
+        "Lawful bases": (
+            "Contract (Art. 6(1)(b)); Legitimate interests (Art. 6(1)(f))"
+        ),
         "Transfer destinations": "IN; World Health Organization",
         "Retention": (
             "All data: 3 years after the end of the contract, then erase; "
             "Health data: 6 months after the ticket closes, then anonymise"
         ),
+        # The fixture leaves out the data subjects: a gap (Art. 30(1)(c)).
+        "Art. 30 gaps": "\n".join(str(gap) for gap in gaps_for(activity)),
     }
-    created = datetime.datetime.fromisoformat(row["Created at"])
-    assert created == activity.created_at.replace(microsecond=0)
+    assert row["Art. 30 gaps"].startswith("Art. 30(1)(c) ")
+    created = timezone.localtime(activity.created_at)
+    assert row["Created at"] == created.strftime("%Y-%m-%d %H:%M")
 
 
 def test_export_xlsx_writes_an_unknown_boolean_as_empty():
@@ -384,16 +422,16 @@ def test_export_xlsx_writes_numbers_as_numbers():
 def test_export_xlsx_child_sheets(full_activity):
     bases = xlsx_records(layout.LAWFUL_BASES)
     assert [(row["Reference"], row["Basis"]) for row in bases] == [
-        ("PA-0100", "contract"),
-        ("PA-0100", "legitimate_interests"),
+        ("PA-0100", "Contract (Art. 6(1)(b))"),
+        ("PA-0100", "Legitimate interests (Art. 6(1)(f))"),
     ]
     assert bases[1] == {
         "Reference": "PA-0100",
-        "Basis": "legitimate_interests",
+        "Basis": "Legitimate interests (Art. 6(1)(f))",
         "Explanation": "Needed to perform the contract with the customer.",
         "Legitimate interest pursued": "Keeping customers informed of our products.",
         "Legitimate interests assessment": "LIA-0001",
-        "Art. 9(2) condition": "explicit_consent",
+        "Art. 9(2) condition": "Explicit consent (Art. 9(2)(a))",
         "Art. 10 authority": "Act 2018:1",
         "Sample value": "no",
         "Version": "1",
@@ -403,8 +441,8 @@ def test_export_xlsx_child_sheets(full_activity):
         (row["Country"], row["International organisation"], row["Mechanism"])
         for row in transfers
     ] == [
-        ("", "World Health Organization", "scc"),
-        ("IN", "", "compelling_interests"),
+        ("", "World Health Organization", TransferMechanism.SCC.label),
+        ("IN", "", TransferMechanism.COMPELLING_INTERESTS.label),
     ]
     assert transfers[1]["Documentation of suitable safeguards"] == (
         "Assessment on file."
@@ -413,8 +451,8 @@ def test_export_xlsx_child_sheets(full_activity):
     assert [
         (row["Personal data category"], row["Period"], row["Period unit"])
         for row in rules
-    ] == [("", "3", "years"), ("Health data", "6", "months")]
-    assert rules[1]["Action at the end"] == "anonymise"
+    ] == [("", "3", "Years"), ("Health data", "6", "Months")]
+    assert rules[1]["Action at the end"] == "Anonymise"
     assert rules[1]["Legal reference"] == "Law 1"
 
 
@@ -435,7 +473,7 @@ def test_export_xlsx_processors_and_joint_arrangements(full_activity):
     [arrangement] = xlsx_records(layout.JOINT_ARRANGEMENTS)
     assert arrangement["Reference"] == "JCA-0042"
     assert arrangement["Parties"] == "Acme AB; Acme Norge AS"
-    assert arrangement["When joint"] == "always"
+    assert arrangement["When joint"] == "Always jointly responsible"
     assert arrangement["Essence made available"] == "yes"
     assert arrangement["Activities"] == "PA-0100"
 
@@ -448,14 +486,15 @@ def test_export_xlsx_controller_sheet_has_the_header_block_and_controllers(
     assert rows[1][:2] == ["Controller", layout.ALL_CONTROLLERS]
     assert rows[2][:2] == ["As of", layout.CURRENT]
     assert rows[3][0] == "Exported at"
-    assert datetime.datetime.fromisoformat(rows[3][1]).tzinfo is not None
+    # To the minute, in the project's time zone, as a person reads it.
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", rows[3][1])
     assert not any(rows[4])
     controllers = records(rows[layout.CONTROLLER_HEADER_ROW - 1 :], layout.CONTROLLER)
     assert [row["Name"] for row in controllers] == ["Acme AB", "Acme Norge AS"]
     acme = controllers[0]
     assert acme["DPO"] == "Dana DPO"
     assert acme["DPO e-mail"] == "dpo@acme.example"
-    assert acme["DPO engagement"] == "internal"
+    assert acme["DPO engagement"] == "Internal (staff member)"
     assert acme["Representative"] == "EU Representative GmbH"
     assert acme["Country"] == "SE"
 
@@ -464,7 +503,7 @@ def test_export_xlsx_lists_every_status():
     for status in ActivityStatus.values:
         ProcessingActivityFactory(status=status)
     assert sorted(row["Status"] for row in xlsx_records()) == sorted(
-        ActivityStatus.values
+        ActivityStatus.labels
     )
 
 
@@ -486,7 +525,7 @@ def test_export_xlsx_of_an_empty_register_has_headers_only():
 def test_export_xlsx_strips_characters_xml_cannot_hold():
     ProcessingActivityFactory(purpose="\x01=cmd|' /C calc'!A0\x0b")
     [row] = xlsx_records()
-    assert row["Purpose"] == "'=cmd|' /C calc'!A0"
+    assert row["Purpose"] == "=cmd|' /C calc'!A0"
 
 
 # ---------------------------------------------------------------------------
@@ -497,14 +536,25 @@ def test_export_xlsx_strips_characters_xml_cannot_hold():
 def test_export_csv_has_one_file_per_sheet_with_the_xlsx_cells(full_activity):
     archive = read_zip(export_bytes(CSV))
     workbook = read_xlsx(export_bytes(XLSX))
-    assert list(archive) == [sheet.filename for sheet in layout.SHEETS]
+    sheets = (*layout.SHEETS, layout.FOR_THE_IMPORT)
+    assert list(archive) == [sheet.filename for sheet in sheets]
+
+    def as_read(rows):
+        # CSV marks formula-like text with an apostrophe; XLSX with a style.
+        return [[from_cell(cell) for cell in row] for row in _trimmed(rows)]
+
     for sheet in layout.SHEETS[1:]:
-        assert archive[sheet.filename] == workbook[sheet.name], sheet.name
-    # Controller: the same cells but for the time of export (row 4).
-    controller_csv = _trimmed(archive[layout.CONTROLLER.filename])
-    controller_xlsx = _trimmed(workbook[layout.CONTROLLER.name])
-    assert controller_csv[:3] == controller_xlsx[:3]
-    assert controller_csv[4:] == controller_xlsx[4:]
+        csv_rows = as_read(archive[sheet.filename])
+        assert csv_rows == _trimmed(workbook[sheet.name]), sheet.name
+    # The DPO's phone number, "+46 …".
+    assert "'+46 8 123 456 00" in archive[layout.CONTROLLER.filename][6]
+    # The same cells but for the moment of the export, which may differ.
+    for sheet in (layout.CONTROLLER, layout.FOR_THE_IMPORT):
+        csv_rows = as_read(archive[sheet.filename])
+        xlsx_rows = _trimmed(workbook[sheet.name])
+        assert len(csv_rows) == len(xlsx_rows)
+        assert [row[:1] for row in csv_rows] == [row[:1] for row in xlsx_rows]
+        assert csv_rows[4:] == xlsx_rows[4:]
 
 
 def _trimmed(rows):
@@ -583,18 +633,35 @@ def test_export_ico_leaves_out_retired_activities():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("prefix", FORMULA_PREFIXES)
-def test_export_xlsx_neutralises_formula_prefixes(prefix):
+def xlsx_cell(data, sheet, column, row=2):
+    """The openpyxl cell of ``column`` (a header) in ``row`` of ``sheet``."""
+    worksheet = load_workbook(io.BytesIO(data))[sheet]
+    header = [cell.value for cell in worksheet[1]]
+    return worksheet.cell(row=row, column=header.index(column) + 1)
+
+
+@pytest.mark.parametrize("prefix", FORMULA_PREFIXES + HIDDEN_FORMULA_PREFIXES)
+def test_export_xlsx_writes_formula_like_text_as_quote_prefixed_text(prefix):
     value = f'{prefix}HYPERLINK("http://attacker.example","x")'
     ProcessingActivityFactory(purpose=value)
-    workbook = load_workbook(io.BytesIO(export_bytes()))
-    header = [cell.value for cell in workbook["Activities"][1]]
-    cell = workbook["Activities"][2][header.index("Purpose")]
-    assert cell.data_type != "f"
-    assert cell.value.startswith("'")
+
+    cell = xlsx_cell(export_bytes(), "Activities", "Purpose")
+
+    assert cell.data_type == "s"
+    assert cell.quotePrefix
+    assert cell.value == value
 
 
-@pytest.mark.parametrize("prefix", FORMULA_PREFIXES)
+def test_export_xlsx_writes_plain_text_without_the_quote_prefix():
+    ProcessingActivityFactory(purpose="To pay salaries = 12 a year - on time.")
+
+    cell = xlsx_cell(export_bytes(), "Activities", "Purpose")
+
+    assert not cell.quotePrefix
+    assert cell.value == "To pay salaries = 12 a year - on time."
+
+
+@pytest.mark.parametrize("prefix", FORMULA_PREFIXES + HIDDEN_FORMULA_PREFIXES)
 def test_export_csv_neutralises_formula_prefixes(prefix):
     value = f"{prefix}1+1"
     ProcessingActivityFactory(purpose=value)
@@ -602,25 +669,51 @@ def test_export_csv_neutralises_formula_prefixes(prefix):
     assert row["Purpose"] == "'" + value
 
 
-@pytest.mark.parametrize("fmt", [XLSX, CSV])
-def test_export_neutralises_formulas_in_lists_and_child_rows(fmt):
+def test_export_xlsx_quotes_formulas_in_lists_and_child_rows():
     activity = ProcessingActivityFactory(
         recipients=[RecipientFactory(name="=1+2")], lawful_basis=False
     )
     LawfulBasisFactory(activity=activity, explanation="@SUM(A1)")
-    read = xlsx_records if fmt == XLSX else csv_records
-    [row] = read()
-    [basis] = read(layout.LAWFUL_BASES)
+    data = export_bytes()
+
+    recipients = xlsx_cell(data, layout.ACTIVITIES.name, "Recipients")
+    explanation = xlsx_cell(data, layout.LAWFUL_BASES.name, "Explanation")
+
+    assert (recipients.value, recipients.quotePrefix) == ("=1+2", True)
+    assert (explanation.value, explanation.quotePrefix) == ("@SUM(A1)", True)
+
+
+def test_export_csv_neutralises_formulas_in_lists_and_child_rows():
+    activity = ProcessingActivityFactory(
+        recipients=[RecipientFactory(name="=1+2")], lawful_basis=False
+    )
+    LawfulBasisFactory(activity=activity, explanation="@SUM(A1)")
+    [row] = csv_records()
+    [basis] = csv_records(layout.LAWFUL_BASES)
     assert row["Recipients"] == "'=1+2"
     assert basis["Explanation"] == "'@SUM(A1)"
 
 
-def test_export_ico_neutralises_formulas():
+def test_export_ico_quotes_formulas():
     ProcessingActivityFactory(business_function="=cmd")
     workbook = load_workbook(io.BytesIO(export_bytes(ICO)))
     cell = workbook[layout.ICO_TEMPLATE.name]["A2"]
-    assert cell.data_type != "f"
-    assert cell.value == "'=cmd"
+    assert cell.data_type == "s"
+    assert cell.quotePrefix
+    assert cell.value == "=cmd"
+
+
+def test_export_xlsx_styles_mark_the_quote_prefix_on_the_cells_xf():
+    ProcessingActivityFactory(purpose="=1+1")
+    archive = zipfile.ZipFile(io.BytesIO(export_bytes()))
+    styles = etree.fromstring(archive.read("xl/styles.xml"))
+    sheet = etree.fromstring(archive.read("xl/worksheets/sheet2.xml"))
+    namespaces = {"x": xlsx.NS}
+    [cell] = sheet.xpath("//x:c[x:is/x:t='=1+1']", namespaces=namespaces)
+    xfs = styles.xpath("x:cellXfs/x:xf", namespaces=namespaces)
+
+    assert cell.get("t") == "inlineStr"
+    assert xfs[int(cell.get("s"))].get("quotePrefix") == "1"
 
 
 # ---------------------------------------------------------------------------
@@ -790,12 +883,14 @@ def test_export_xlsx_refuses_a_text_longer_than_a_cell(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_export_xlsx_refuses_a_cell_made_longer_by_its_apostrophe():
-    # The apostrophe that keeps text from running as a formula takes a place.
-    ProcessingActivityFactory(reference="PA-0001", purpose="=" + "x" * (CELL_LIMIT - 1))
+def test_export_xlsx_writes_a_formula_like_text_of_a_cell_whole():
+    # The quote prefix is a style: it takes no place in the cell.
+    purpose = "=" + "x" * (CELL_LIMIT - 1)
+    ProcessingActivityFactory(reference="PA-0001", purpose=purpose)
 
-    with pytest.raises(ExportError, match="'Purpose' cell would hold 32,768"):
-        export_bytes(XLSX)
+    [row] = xlsx_records()
+
+    assert row["Purpose"] == purpose
 
 
 def test_export_csv_keeps_a_text_longer_than_a_cell():

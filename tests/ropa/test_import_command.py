@@ -104,8 +104,8 @@ def test_import_register_reports_every_error_and_fails(export):
     with pytest.raises(CommandError):
         call_command("import_register", str(export), stdout=StringIO(), stderr=stderr)
     assert stderr.getvalue().splitlines() == [
-        "Sheet 'Activities', row 3, column 'Status': 'lost' is not one of: draft, "
-        "active, retired.",
+        "Sheet 'Activities', row 3, column 'Status': 'lost' is not one of: Draft; "
+        "Active; Retired.",
         "Sheet 'Activities', row 27, column 'Recipients': Unknown recipient: 'Nobody'.",
     ]
     assert not ProcessingActivity.objects.filter(status="lost").exists()

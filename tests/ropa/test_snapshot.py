@@ -333,9 +333,9 @@ def test_export_as_of_includes_then_excludes_a_deleted_activity(history):
     after = records(_sheets(DAY2)["Activities"], layout.ACTIVITIES)
     assert [row["Reference"] for row in before] == ["PA-0001", "PA-0002", "PA-0003"]
     assert [(row["Reference"], row["Status"]) for row in after] == [
-        ("PA-0001", "active"),
-        ("PA-0003", "retired"),
-        ("PA-0004", "active"),
+        ("PA-0001", ActivityStatus.ACTIVE.label),
+        ("PA-0003", ActivityStatus.RETIRED.label),
+        ("PA-0004", ActivityStatus.ACTIVE.label),
     ]
 
 
@@ -344,15 +344,19 @@ def test_export_as_of_shows_child_rows_of_the_date(history):
         rows = records(_sheets(day)[sheet.name], sheet)
         return [(row["Reference"], row[column]) for row in rows]
 
+    contract, consent = (
+        LawfulBasisChoice.CONTRACT.label,
+        LawfulBasisChoice.CONSENT.label,
+    )
     assert child_rows(DAY1, layout.LAWFUL_BASES, "Basis") == [
-        ("PA-0001", "contract"),
-        ("PA-0002", "contract"),
-        ("PA-0003", "contract"),
+        ("PA-0001", contract),
+        ("PA-0002", contract),
+        ("PA-0003", contract),
     ]
     assert child_rows(DAY2, layout.LAWFUL_BASES, "Basis") == [
-        ("PA-0001", "consent"),
-        ("PA-0003", "contract"),
-        ("PA-0004", "contract"),
+        ("PA-0001", consent),
+        ("PA-0003", contract),
+        ("PA-0004", contract),
     ]
     assert child_rows(DAY1, layout.TRANSFERS, "Country") == [("PA-0001", "IN")]
     assert child_rows(DAY2, layout.TRANSFERS, "Country") == []

@@ -193,7 +193,7 @@ def test_export_records_when_it_began_to_the_microsecond(export_file):
 
     path = export_file()
 
-    text = load_workbook(path)[fmt.CONTROLLER.name]["B4"].value
+    text = load_workbook(path)[fmt.FOR_THE_IMPORT.name]["B2"].value
     exported_at = fmt.read_exported_at(text)
     assert before <= exported_at <= timezone.now()
     assert text == fmt.exported_at_text(exported_at)
@@ -448,7 +448,9 @@ def test_import_keeps_a_child_row_changed_since_the_export(
     delete_rows(
         path,
         LAWFUL_BASES,
-        lambda row: row["Reference"] == "PA-0003" and row["Basis"] == basis.basis,
+        lambda row: (
+            row["Reference"] == "PA-0003" and row["Basis"] == basis.get_basis_display()
+        ),
     )
 
     plan = import_register(path, file_name=FILE_NAME)
@@ -510,7 +512,9 @@ def test_import_deletes_a_child_row_nobody_changed_since_the_export(
     delete_rows(
         path,
         LAWFUL_BASES,
-        lambda row: row["Reference"] == "PA-0003" and row["Basis"] == basis.basis,
+        lambda row: (
+            row["Reference"] == "PA-0003" and row["Basis"] == basis.get_basis_display()
+        ),
     )
 
     plan = import_register(path, file_name=FILE_NAME)
@@ -551,14 +555,14 @@ def test_import_refuses_a_file_without_its_export_moment(
 ):
     path = export_file()
     workbook = load_workbook(path)
-    workbook[fmt.CONTROLLER.name]["B4"] = value
+    workbook[fmt.FOR_THE_IMPORT.name]["B2"] = value
     workbook.save(path)
 
     with pytest.raises(ImportFileError) as raised:
         plan_import(path, file_name=FILE_NAME)
 
     assert str(raised.value) == EXPORTED_AT_MISSING.format(
-        sheet=fmt.CONTROLLER.name, label="Exported at"
+        sheet=fmt.FOR_THE_IMPORT.name, label="Exported at"
     )
 
 
@@ -643,7 +647,9 @@ def test_apply_refuses_to_delete_a_row_saved_since_the_plan(
     delete_rows(
         path,
         LAWFUL_BASES,
-        lambda row: row["Reference"] == "PA-0003" and row["Basis"] == basis.basis,
+        lambda row: (
+            row["Reference"] == "PA-0003" and row["Basis"] == basis.get_basis_display()
+        ),
     )
     plan = plan_import(path, file_name=FILE_NAME)
     change(LawfulBasis.objects.get(pk=basis.pk), colleague, explanation="Theirs.")
