@@ -22,8 +22,11 @@ from import_export.forms import ConfirmImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_forms import CheckedInputMixin, holds
+from .history_view import register_history_view
 from .import_files import ImportFileExpired, ImportFileStorage
+from .import_preview import preview
 from .resources import RESOURCES
+from .resources import XLSX as QuotePrefixXLSX
 from .versioning import VersionCheckedForm
 
 HISTORY_READ_ONLY = "History is a record of what happened: it cannot be changed."
@@ -161,7 +164,7 @@ class RegisterAdmin(
     # Django 6 assumes https for URLs typed without a scheme; so do we, now.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     # Spreadsheets only: the formats whose cells the resources neutralise.
-    formats = (base_formats.CSV, base_formats.XLSX)
+    formats = (base_formats.CSV, QuotePrefixXLSX)
     tmp_storage_class = ImportFileStorage
     confirm_form_class = RegisterConfirmImportForm
     # The change form's export button saves the record before exporting it.
@@ -194,6 +197,12 @@ class RegisterAdmin(
     def import_action(self, request, **kwargs):
         response = super().import_action(request, **kwargs)
         context = getattr(response, "context_data", None) or {}
+        if context.get("result") is not None:
+            # Read by admin/import_export/import.html: the rows in the register
+            # import's words, and what changed inside a text, word by word.
+            context["preview_lines"], context["preview_counts"] = preview(
+                context["result"]
+            )
         if request.method == "POST" and "confirm_form" not in context:
             # The preview failed, so no confirmation can follow: the uploaded
             # file (personal data) goes now rather than when it expires.
@@ -309,6 +318,11 @@ class RegisterAdmin(
         )
 
     # -- history and saving ---------------------------------------------------
+
+    def history_view(self, request, object_id, extra_context=None):
+        # One entry per save, with its inline rows' changes, full values and
+        # "system" for changes no user made: see ropa.history_view.
+        return register_history_view(self, request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":

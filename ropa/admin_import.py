@@ -2,10 +2,12 @@
 The register import page of the admin, for the DPO: upload, preview, confirm.
 
 The upload is validated in full (``ropa.imports.plan_import``) and previewed:
-how many rows are new, changed, unchanged or invalid, what changes, and
-every error. Only a file without errors can be confirmed; the confirmation
-validates it again and writes it whole, recording the user and the reason
-"Imported from <file name>".
+how many rows are new, changed, unchanged, deleted or invalid, each of those
+rows but the unchanged ones with what changes (inside a text, word by word:
+``ropa.text_diff``) or why it is invalid, and every error. Only a file
+without errors can be confirmed; the confirmation validates it again and
+writes it whole, recording the user and the reason "Imported from <file
+name>".
 
 Between the preview and the confirmation the file waits in
 ``ropa.imports.upload_dir()``, and the session keeps its name there, never a
@@ -19,6 +21,9 @@ Mount it with ``import_urls(admin_site)`` in ``ProcessingActivityAdmin.get_urls`
 ``admin:ropa_processingactivity_import_register`` and
 ``admin:ropa_processingactivity_import_register_confirm``.
 """
+
+from collections import Counter
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
@@ -34,7 +39,9 @@ from .imports import (
     ACTIONS,
     FORMATS,
     ICO,
+    INVALID,
     OURS,
+    UNCHANGED,
     ImportAborted,
     ImportFileError,
     apply_plan,
@@ -48,6 +55,7 @@ from .imports import (
     upload_path,
 )
 from .models import ProcessingActivity
+from .text_diff import diff_html
 
 URL_NAME = "ropa_processingactivity_import_register"
 CONFIRM_URL_NAME = "ropa_processingactivity_import_register_confirm"
@@ -122,12 +130,52 @@ def _context(request, admin_site, **extra):
     }
 
 
+@dataclass(frozen=True)
+class PreviewRow:
+    """A row of the file (or a record the file no longer lists), as previewed."""
+
+    action: str
+    group: str
+    sheet: str
+    row: int | None
+    key: str
+    # (column, what changed in it as HTML) pairs.
+    changes: list
+    errors: list
+
+    @property
+    def lines(self):
+        """The table lines the row takes: one per error and per change."""
+        return len(self.errors) + len(self.changes)
+
+
+def preview_rows(plan):
+    """The rows of ``plan`` as the preview lists and counts them."""
+    rows = []
+    for row in plan.rows:
+        # A row with an error is invalid, whatever the plan would do with it.
+        action = INVALID if row.errors else row.action
+        changes = [
+            (change.column, diff_html(change.before, change.after))
+            for change in row.changes
+        ]
+        rows.append(
+            PreviewRow(
+                action, row.group, row.sheet, row.row, row.key, changes, row.errors
+            )
+        )
+    return rows
+
+
 def _preview(request, admin_site, plan, *, can_confirm):
+    rows = preview_rows(plan)
+    counted = {group: Counter() for group in plan.groups}
+    for row in rows:
+        counted.setdefault(row.group, Counter())[row.action] += 1
     counts = [
         (group, [counter[action] for action in ACTIONS])
-        for group, counter in plan.counts().items()
+        for group, counter in counted.items()
     ]
-    changed = [row for row in plan.rows if row.operation is not None]
     context = _context(
         request,
         admin_site,
@@ -135,7 +183,7 @@ def _preview(request, admin_site, plan, *, can_confirm):
         plan=plan,
         actions=ACTIONS,
         counts=counts,
-        changed_rows=changed,
+        changed_rows=[row for row in rows if row.action != UNCHANGED],
         errors=plan.errors,
         created=plan.created_lines(done=False),
         can_confirm=can_confirm,

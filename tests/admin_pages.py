@@ -26,16 +26,18 @@ from ropa.roles import is_historical, register_models
 NOT_SENT = frozenset({"submit", "image", "reset", "button", "file"})
 
 
-def form_data(page, *, form_id=None, submit="_save"):
+def form_data(page, *, form_id=None, action=None, submit="_save"):
     """
     The POST data of the admin form on ``page`` (a response, rendered or
     not), as a browser sends it when ``submit`` (a submit button's name, or
-    None) is pressed. Repeated names map to lists.
+    None) is pressed. Repeated names map to lists. The form is the model's
+    ("<model>_form"), or the one with the id ``form_id``, or the one whose
+    action ends with ``action``.
     """
     if hasattr(page, "render") and not getattr(page, "is_rendered", True):
         page.render()
     html = page.content.decode(getattr(page, "charset", None) or "utf-8")
-    form = _admin_form(lxml.html.document_fromstring(html), form_id)
+    form = _admin_form(lxml.html.document_fromstring(html), form_id, action)
     pairs = _successful_controls(form)
     if submit is not None:
         button = form.xpath(
@@ -67,10 +69,14 @@ def multiple(data, name):
     return list(value) if isinstance(value, list) else [value]
 
 
-def _admin_form(document, form_id):
+def _admin_form(document, form_id, action):
     forms = document.forms
     if form_id is not None:
         matches = [form for form in forms if form.get("id") == form_id]
+    elif action is not None:
+        matches = [
+            form for form in forms if (form.get("action") or "").endswith(action)
+        ]
     else:
         # The model form: "<model>_form"; the header's log-out form is not one.
         matches = [
@@ -132,6 +138,11 @@ def _successful_controls(form):
 def _option_value(option):
     value = option.get("value")
     return value if value is not None else " ".join((option.text or "").split())
+
+
+def confirm_import_data(page):
+    """What the import preview's "Confirm import" button posts."""
+    return form_data(page, action="/process_import/", submit=None)
 
 
 def change_form_data(user, obj):

@@ -82,6 +82,7 @@ from ropa.imports import (
 from ropa.models import InternationalTransfer, ProcessingActivity, RetentionRule
 from ropa.resources import restore
 from subjects.models import DataSubjectCategory
+from tests.admin_pages import confirm_import_data
 from tests.factories import GroupCompanyFactory, ProcessingActivityFactory
 from tests.hostile import (
     HOSTILE,
@@ -130,7 +131,7 @@ CHOICES = {
 BOOLEAN_COLUMNS = tuple(
     c.header
     for c in ACTIVITY_COLUMNS
-    if c.read.__qualname__.startswith(read_boolean.__name__)
+    if getattr(c.read, "__qualname__", "").startswith(read_boolean.__name__)
 )
 # The columns a formula can land in: every column the import reads.
 READ_COLUMNS = tuple(c.header for c in ACTIVITY_COLUMNS if c.header != "Reference")
@@ -745,7 +746,9 @@ def two_rows(rows, first, second):
 @given(
     first=INDEXES,
     second=INDEXES,
-    spelling=st.sampled_from(("{}", " {} ", "'{}", "{}\t")),
+    # An apostrophe typed before the reference in a spreadsheet is its quote
+    # prefix, not part of the cell's text (test_export_labels).
+    spelling=st.sampled_from(("{}", " {} ", "\u00a0{}", "{}\t")),
 )
 def test_import_refuses_a_duplicate_reference(register, first, second, spelling):
     first, second = two_rows(activity_rows(register), first, second)
@@ -1345,7 +1348,7 @@ def test_model_import_of_a_hostile_cell_is_refused_or_round_trips(
             assert snapshot() == before
             return
         confirmed = dpo_client.post(
-            model_url(label, "process_import"), response.context["confirm_form"].initial
+            model_url(label, "process_import"), confirm_import_data(response)
         )
         assert confirmed.status_code == 302
         assert snapshot() != before
@@ -1400,7 +1403,7 @@ def test_model_import_refuses_a_yes_no_cell_it_cannot_read(dpo_client, word):
             # Accepted: only when read with its meaning.
             dpo_client.post(
                 model_url("subjects.datasubjectcategory", "process_import"),
-                response.context["confirm_form"].initial,
+                confirm_import_data(response),
             )
             vulnerable = DataSubjectCategory.objects.get(
                 name="Hostile visitors"

@@ -44,6 +44,7 @@ from ropa.resources import (
 )
 from ropa.roles import DPO
 from subjects.models import DataSubjectCategory
+from tests.admin_pages import confirm_import_data
 from tests.factories import (
     DataProtectionOfficerFactory,
     DataSubjectCategoryFactory,
@@ -151,9 +152,7 @@ def preview(client, label, content, name="register.csv", fmt=CSV):
 
 
 def confirm(client, label, previewed):
-    return client.post(
-        url(label, "process_import"), previewed.context["confirm_form"].initial
-    )
+    return client.post(url(label, "process_import"), confirm_import_data(previewed))
 
 
 def history_rows():
@@ -267,10 +266,28 @@ def test_export_neutralises_formula_text(
 
     (row,) = rows(response)
     if fmt == "xlsx":
+        # A text cell with Excel's quote prefix: shown as typed, never run.
         sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
         assert {cell.data_type for cell in sheet[2]} <= {"s", "n", "b", "d"}
-    assert row["description"] == f"'{payload}"
-    assert row["name"] == f"'{payload} name"
+        cells = {sheet.cell(1, n).value: sheet.cell(2, n) for n in range(1, 20)}
+        assert cells["description"].quotePrefix
+        assert cells["name"].quotePrefix
+        assert (row["description"], row["name"]) == (payload, f"{payload} name")
+    else:
+        assert (row["description"], row["name"]) == (f"'{payload}", f"'{payload} name")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_leaves_plain_text_as_it_is(dpo_member_client, fmt):
+    DataSubjectCategoryFactory(name="Customers", description="Buy from us.")
+
+    response = export(dpo_member_client, "subjects.datasubjectcategory", FORMATS[fmt])
+
+    (row,) = rows(response)
+    assert (row["name"], row["description"]) == ("Customers", "Buy from us.")
+    if fmt == "xlsx":
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        assert not any(cell.quotePrefix for cell in sheet[2])
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -279,7 +296,8 @@ def test_export_neutralises_joined_names(dpo_member_client, fmt):
 
     (row,) = rows(export(dpo_member_client, "ropa.processingactivity", FORMATS[fmt]))
 
-    assert row["organisations"] == "'=Evil AB"
+    # XLSX keeps the text as it is in a quote-prefixed cell (checked above).
+    assert row["organisations"] == ("'=Evil AB" if fmt == "csv" else "=Evil AB")
 
 
 # ---------------------------------------------------------------------------
@@ -936,7 +954,7 @@ def test_confirming_a_missing_file_asks_to_upload_again(dpo_member_client, file_
     previewed = preview(
         dpo_member_client, label, as_csv(["name"], ["Customers"]), name="c.csv"
     )
-    data = previewed.context["confirm_form"].initial
+    data = confirm_import_data(previewed)
     if file_name == "expired":
         call_command("clear_import_files", "--max-age", "0", stdout=StringIO())
     else:
@@ -1142,7 +1160,7 @@ def test_import_refuses_a_number_that_is_not_whole(cell, message):
 
 
 def _confirmation(previewed, **changes):
-    return {**previewed.context["confirm_form"].initial, **changes}
+    return {**confirm_import_data(previewed), **changes}
 
 
 def _shown_messages(response):
