@@ -26,18 +26,18 @@ from ropa.roles import is_historical, register_models
 NOT_SENT = frozenset({"submit", "image", "reset", "button", "file"})
 
 
-def form_data(page, *, form_id=None, action=None, submit="_save"):
+def form_data(page, *, form_id=None, action=None, containing=None, submit="_save"):
     """
     The POST data of the admin form on ``page`` (a response, rendered or
     not), as a browser sends it when ``submit`` (a submit button's name, or
     None) is pressed. Repeated names map to lists. The form is the model's
-    ("<model>_form"), or the one with the id ``form_id``, or the one whose
-    action ends with ``action``.
+    ("<model>_form"), or the one with the id ``form_id``, the one whose
+    action ends with ``action``, or the one with a field named ``containing``.
     """
     if hasattr(page, "render") and not getattr(page, "is_rendered", True):
         page.render()
     html = page.content.decode(getattr(page, "charset", None) or "utf-8")
-    form = _admin_form(lxml.html.document_fromstring(html), form_id, action)
+    form = _admin_form(lxml.html.document_fromstring(html), form_id, action, containing)
     pairs = _successful_controls(form)
     if submit is not None:
         button = form.xpath(
@@ -69,9 +69,11 @@ def multiple(data, name):
     return list(value) if isinstance(value, list) else [value]
 
 
-def _admin_form(document, form_id, action):
+def _admin_form(document, form_id, action, containing):
     forms = document.forms
-    if form_id is not None:
+    if containing is not None:
+        matches = [form for form in forms if form.xpath(".//*[@name=$n]", n=containing)]
+    elif form_id is not None:
         matches = [form for form in forms if form.get("id") == form_id]
     elif action is not None:
         matches = [

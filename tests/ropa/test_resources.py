@@ -44,7 +44,7 @@ from ropa.resources import (
 )
 from ropa.roles import DPO
 from subjects.models import DataSubjectCategory
-from tests.admin_pages import confirm_import_data
+from tests.admin_pages import confirm_import_data, form_data, multiple
 from tests.factories import (
     DataProtectionOfficerFactory,
     DataSubjectCategoryFactory,
@@ -112,9 +112,11 @@ def export_data(label, fmt=CSV, **extra):
 
 
 def export(client, label, fmt=CSV, params="", **extra):
-    response = client.post(
-        url(label, "export") + params, export_data(label, fmt, **extra)
-    )
+    """Open the list's export page, choose ``fmt`` and press Submit."""
+    page = client.get(url(label, "export") + params)
+    assert page.status_code == 200
+    data = {**form_data(page, containing="format", submit=None), "format": fmt}
+    response = client.post(url(label, "export") + params, {**data, **extra})
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
     return response
@@ -447,10 +449,11 @@ def test_export_selected_rows(dpo_member_client):
         {"action": "export_admin_action", "_selected_action": picked, "index": "0"},
     )
     assert page.status_code == 200
-    items = page.context["form"].initial["export_items"]
-    assert sorted(items) == picked
+    data = form_data(page, containing="export_items", submit=None)
+    assert sorted(int(pk) for pk in multiple(data, "export_items")) == picked
+    # The user chooses a format; the rows chosen travel in the page.
     response = dpo_member_client.post(
-        page.context["export_url"], export_data(label, export_items=items)
+        page.context["export_url"], {**data, "format": CSV}
     )
 
     assert response["Content-Disposition"].startswith("attachment;")
