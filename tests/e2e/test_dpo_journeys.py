@@ -10,7 +10,7 @@ from django.utils import timezone
 from ropa import register_format as layout
 from ropa.enums import ReviewOutcome
 from ropa.imports import CHANGED, DELETED, INVALID, NEW, UNCHANGED, import_reason
-from ropa.models import ProcessingActivity, Review
+from ropa.models import ProcessingActivity, Recipient, Review
 from ropa.review import NOTES_REQUIRED
 from ropa.roles import DPO
 from ropa.versioning import STALE
@@ -127,6 +127,45 @@ def test_dpo_edits_an_activity_with_its_inline_rows_and_finds_the_change(
     assert "Purpose reworded, contract basis added" in latest
     assert dpo.username in latest
     assert "Purpose:" in latest
+    # The same save's rows, in the same entry.
+    assert "Lawful basis added" in latest
+    assert "Retention rule deleted" in latest
+
+
+def test_dpo_adds_a_transfer_picking_the_country_by_typing(
+    browser_page, sample_register
+):
+    page = browser_page
+    log_in(page, member_of(DPO).username, PASSWORD)
+    activity = open_activity(page, "PA-0001")
+    outside = Recipient.objects.create(
+        name="Support desk, India", recipient_type="processor", country="IN"
+    )
+    activity.recipients.add(outside)
+    page.reload()
+
+    page.locator(
+        "#transfers-group .add-row a", has_text="Add another International transfer"
+    ).click()
+    row = page.locator("#transfers-group .inline-related:not(.empty-form)").last
+    # The country list is searchable: type, then pick the match.
+    row.locator(".field-country .select2-selection").click()
+    page.locator(".select2-container--open .select2-search__field").fill("Indi")
+    page.locator(".select2-results").get_by_role(
+        "option", name="India", exact=True
+    ).click()
+    recipient = row.locator("select[name$=-recipient]")
+    assert recipient.locator("optgroup").first.get_attribute("label") == (
+        "This activity's recipients outside the EEA"
+    )
+    recipient.select_option(label="Support desk, India")
+    row.locator("select[name$=-mechanism]").select_option("scc")
+    fits_width(page)
+    page.click("input[name=_save]")
+
+    page.wait_for_url(at(ACTIVITIES))
+    transfer = activity.transfers.get()
+    assert (transfer.country, transfer.recipient) == ("IN", outside)
 
 
 def test_dpo_save_over_another_dpos_change_is_refused_and_says_who_changed_what(
