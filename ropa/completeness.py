@@ -416,11 +416,18 @@ def gaps_for(activity, on=None):
     The gaps of one activity.
 
     Reads the ``gap_<key>`` annotations when the activity came from
-    ``with_completeness()`` (no query), otherwise computes them in one query.
+    ``with_completeness()`` (no query), else its stored gaps where they are
+    current, else computes them with the rules in one query.
     """
     columns = [column(rule) for rule in RULES]
     if on is None and all(hasattr(activity, name) for name in columns):
         row = {name: getattr(activity, name) for name in columns}
+    elif activity.pk is not None and (
+        (stored := _current_gaps(activity, on)) is not None
+    ):
+        # A one-row read instead of the rules' 19 subqueries, which cost the
+        # record's page more to build than to run.
+        row = {column(rule): rule.key in stored for rule in RULES}
     else:
         row = (
             type(activity)
@@ -429,3 +436,10 @@ def gaps_for(activity, on=None):
             .get(pk=activity.pk)
         )
     return gaps_from_row(activity.role, row)
+
+
+def _current_gaps(activity, on):
+    # Imported here: the stored gaps are built on this module's rules.
+    from .stored_completeness import current_gaps
+
+    return current_gaps(activity, on)

@@ -22,7 +22,8 @@ when a stored result may be out of date.
 - Only current rows are trusted: what a reader could not bring up to date
   (a row a colleague's transaction holds, a change committed since, an
   activity with no stored row) is judged by the rules themselves, in the
-  list's column (``gaps_by_pk``) and in its filter (``incomplete_q``).
+  list's column (``gaps_by_pk``), in its filter (``incomplete_q``) and on the
+  record's own page (``current_gaps``).
 """
 
 from collections import defaultdict
@@ -301,6 +302,20 @@ def complete_q(on=None, *, current=False):
     if current:
         return stored
     return stored | (stale_q(on, prefix) & ~completeness.incomplete_q(on))
+
+
+def current_gaps(activity, on=None):
+    """
+    The keys of the gaps stored for ``activity`` if they are current for
+    ``on``, else None. Read afresh, not from a stored row cached on the
+    instance: a change since may have put it out of date.
+    """
+    gaps = (
+        StoredCompleteness.objects.filter(fresh_q(on), pk=activity.pk)
+        .values_list("gaps", flat=True)
+        .first()
+    )
+    return None if gaps is None else set(gaps.split())
 
 
 def gaps_by_pk(activities, on=None):

@@ -1,6 +1,7 @@
 """The benchmark command: a tiny run on a scratch database, and its refusals."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,12 +9,24 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ropa.benchmark import PAGE_TARGETS, REFERENCE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MANAGE = REPO_ROOT / "manage.py"
+
+#: The admin pages printed as a ratio to the reference page.
+PAGES = (
+    "changelist: first page",
+    "changelist: filter (business function)",
+    "changelist: filter (incomplete)",
+    "changelist: search",
+    "change form",
+)
 
 #: Every figure the issue asks for, as the table names it.
 FIGURES = (
     "generate_register",
+    REFERENCE,
     "changelist: first page",
     "changelist: filter (business function)",
     "changelist: filter (incomplete)",
@@ -58,14 +71,37 @@ def _database_url(tmp_path):
     return f"sqlite:///{tmp_path / 'configured.sqlite3'}"
 
 
-def test_benchmark_prints_every_figure_for_each_size(tmp_path):
-    url = _database_url(tmp_path)
-
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The benchmark at 1 and 2 activities, each page timed twice."""
+    folder = tmp_path_factory.mktemp("benchmark")
     # Two sizes, as the README's run; each builds a database of its own, so
     # the smallest that differ.
     result = _manage(
-        "benchmark", "--activities", "1,2", "--repeat", "1", database_url=url
+        "benchmark",
+        "--activities",
+        "1,2",
+        "--repeat",
+        "2",
+        database_url=_database_url(folder),
     )
+    return result, folder
+
+
+def _row(lines, name, size):
+    return next(line for line in lines if line.startswith(name) and f" {size} " in line)
+
+
+def _ratio_bounds(page, reference):
+    """The ratios two times printed to 4 decimals allow, ±0.05 for its own rounding."""
+    half = 0.00005
+    low = (page - half) / (reference + half) - 0.05
+    high = (page + half) / (reference - half) + 0.05
+    return low, high
+
+
+def test_benchmark_prints_every_figure_for_each_size(tiny_run):
+    result, folder = tiny_run
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -77,7 +113,49 @@ def test_benchmark_prints_every_figure_for_each_size(tmp_path):
     assert "our CSV export: " in result.stdout
     assert "x our CSV export" in result.stdout
     # The configured database is not touched: the benchmark has its own.
-    assert not (tmp_path / "configured.sqlite3").exists()
+    assert not (folder / "configured.sqlite3").exists()
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_benchmark_prints_pages_as_ratios_to_the_reference(tiny_run, size):
+    result, _ = tiny_run
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # The suite runs with DEBUG on; the pages are measured as production has it.
+    assert "DEBUG off" in lines[0]
+    reference = re.search(
+        r"fastest of 2: ([\d.]+) s; the pages' ratios are to this$",
+        _row(lines, REFERENCE, size),
+    )
+    assert reference, result.stdout
+    reference = float(reference[1])
+    assert reference > 0
+    ratios = {}
+    for name in PAGES:
+        row = _row(lines, name, size)
+        printed = re.search(r"fastest of 2: ([\d.]+) s = ([\d.]+)x the reference", row)
+        assert printed, row
+        fastest, ratio = float(printed[1]), float(printed[2])
+        low, high = _ratio_bounds(fastest, reference)
+        assert low <= ratio <= high, row
+        # The fastest run is no slower than the median (printed to 3 decimals).
+        median = float(row[len(name) :].split()[1])
+        assert fastest <= median + 0.0005, row
+        ratios[name] = ratio
+        if name in PAGE_TARGETS:
+            assert row.endswith(f"(target <= {PAGE_TARGETS[name]}x)"), row
+    for name, bound in PAGE_TARGETS.items():
+        verdict = re.search(
+            rf"^target at {size}: {re.escape(name)} <= {bound}x the reference: "
+            r"([\d.]+)x, (met|MISSED)$",
+            result.stdout,
+            re.MULTILINE,
+        )
+        assert verdict, (name, result.stdout)
+        assert float(verdict[1]) == ratios[name]
+        if ratios[name] != bound:
+            assert verdict[2] == ("met" if ratios[name] < bound else "MISSED")
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,11 @@ from urllib.parse import urlencode
 
 import lxml.html
 import pytest
+from django import forms
 from django.urls import reverse
 
 from ropa.admin import next_free_reference
+from ropa.admin_forms import SearchableSelect
 from ropa.enums import ActivityStatus
 from ropa.views import REFUSED
 from tests.admin_pages import form_data
@@ -272,3 +274,25 @@ def test_a_transfer_picks_the_activitys_recipients_outside_the_eea_first(
     assert in_eea.name not in select.text_content()
     (chosen,) = select.xpath(".//option[@selected]")
     assert chosen.get("value") == str(ours.pk)
+
+
+@pytest.mark.parametrize("value", [None, "", "IN", "SE"])
+def test_searchable_select_writes_what_djangos_select_writes(value):
+    choices = [
+        ("", "---------"),
+        ("IN", "India"),
+        ("Europe", [("SE", "Sweden"), ("FR", 'France <"&">')]),
+    ]
+    attrs = {"id": "id_country", "required": True}
+
+    def parsed(widget):
+        html = widget.render("country", value, attrs={**attrs})
+        (select,) = lxml.html.fragments_fromstring(html)
+        return [
+            (element.tag, sorted(element.attrib.items()), (element.text or "").strip())
+            for element in select.iter()
+        ]
+
+    ours = SearchableSelect(choices=choices)
+    django_select = forms.Select(attrs={"class": "searchable-select"}, choices=choices)
+    assert parsed(ours) == parsed(django_select)

@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from ropa import completeness
+from ropa import completeness, stored_completeness
 from ropa.completeness import RULES, RULES_BY_KEY, Gap
 from ropa.enums import LawfulBasisChoice, SpecialCategoryCondition, TransferMechanism
 from ropa.models import ProcessingActivity
@@ -578,8 +578,22 @@ def test_missing_elements_of_plain_activity_costs_one_query(
     django_assert_num_queries,
 ):
     activity = ProcessingActivity.objects.get(pk=_no_recipients().pk)
+    # Its stored gaps, current: one row read.
+    stored_completeness.refresh()
 
     with django_assert_num_queries(1):
+        gaps = activity.missing_elements()
+
+    assert _keys(gaps) == ["no_recipients"]
+
+
+def test_missing_elements_of_activity_changed_since_its_gaps_were_stored_cost_two(
+    django_assert_num_queries,
+):
+    activity = ProcessingActivity.objects.get(pk=_no_recipients().pk)
+
+    # The stored row, out of date; then the rules.
+    with django_assert_num_queries(2):
         gaps = activity.missing_elements()
 
     assert _keys(gaps) == ["no_recipients"]
@@ -591,8 +605,9 @@ def test_missing_elements_on_date_of_annotated_activity_queries_that_date(
     activity = _us_transfer_on_adequacy()
     annotated = ProcessingActivity.objects.with_completeness().get(pk=activity.pk)
 
-    # Annotated for today; another date needs its own query.
-    with django_assert_num_queries(1):
+    # Annotated for today; another date reads its stored row (not current for
+    # that date), then the rules.
+    with django_assert_num_queries(2):
         gaps = annotated.missing_elements(on=BEFORE_DPF)
 
     assert _keys(gaps) == ["adequacy_not_in_force"]
