@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR, ChangeList
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -483,9 +483,19 @@ def _recipient_choices(init, activity):
             )
             cache["ours"] = ours
             cache["rows"] = list(outside.order_by("name"))
+            # The rows' own recipients that the list leaves out (in the EEA,
+            # or without a country), read once for all of the rows.
+            listed = {row.pk for row in cache["rows"]}
+            used = set()
+            if activity is not None and activity.pk is not None:
+                used = set(activity.transfers.values_list("recipient", flat=True))
+            cache["others"] = {
+                recipient.pk: recipient
+                for recipient in Recipient.objects.filter(pk__in=used - listed - {None})
+            }
         ours, rows = cache["ours"], cache["rows"]
-        if current is not None and current not in {row.pk for row in rows}:
-            rows = [*rows, *Recipient.objects.filter(pk=current)]
+        if current in cache["others"]:
+            rows = [*rows, cache["others"][current]]
         return ours, rows
 
     def __init__(form, *args, **kwargs):
@@ -907,7 +917,8 @@ class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
-        initial.setdefault("reference", next_free_reference())
+        if "reference" not in initial:
+            initial["reference"] = next_free_reference()
         functions = contributor_functions(request.user)
         if functions:
             # A contributor adds an activity they own, in their function.
@@ -945,6 +956,9 @@ class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
         shown = query.get(StatusFilter.parameter_name) or ActivityStatus.ACTIVE
         if shown not in (StatusFilter.ALL, obj.status):
             query[StatusFilter.parameter_name] = obj.status
+            # The page of another list: the first of this one.
+            for name in (PAGE_VAR, ERROR_FLAG):
+                query.pop(name, None)
             response["Location"] = urlunsplit(url._replace(query=query.urlencode()))
         return response
 

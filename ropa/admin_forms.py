@@ -292,7 +292,12 @@ class RegisterInlineFormSet(forms.BaseInlineFormSet):
         # A row deleted since the page was shown has no form on the page shown
         # again (the admin pairs forms with the rows that exist): its error
         # is the formset's, shown above the rows.
-        gone = sum(1 for form in self.initial_forms if form.instance._state.adding)
+        gone = sum(
+            1
+            for form in self.initial_forms
+            if form.instance._state.adding
+            and not (self.can_delete and self._should_delete_form(form))
+        )
         if not gone:
             return
         opts = self.model._meta

@@ -307,15 +307,18 @@ def complete_q(on=None, *, current=False):
 def current_gaps(activity, on=None):
     """
     The keys of the gaps stored for ``activity`` if they are current for
-    ``on``, else None. Read afresh, not from a stored row cached on the
-    instance: a change since may have put it out of date.
+    ``on`` and were computed for the role it has, else None. Read afresh, not
+    from a stored row cached on the instance: a change since may have put it
+    out of date. (A form shown again with its errors holds a role not saved.)
     """
-    gaps = (
+    stored = (
         StoredCompleteness.objects.filter(fresh_q(on), pk=activity.pk)
-        .values_list("gaps", flat=True)
+        .values_list("gaps", "activity__role")
         .first()
     )
-    return None if gaps is None else set(gaps.split())
+    if stored is None or stored[1] != activity.role:
+        return None
+    return set(stored[0].split())
 
 
 def gaps_by_pk(activities, on=None):

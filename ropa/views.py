@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import requires_csrf_token
 from django.views.generic import TemplateView
 
 from . import notice
@@ -46,6 +47,7 @@ REFUSED = (
 )
 
 
+@requires_csrf_token
 def permission_denied(request, exception=None):
     """
     A refused request, as a page that says why and leads back: in the
@@ -56,8 +58,9 @@ def permission_denied(request, exception=None):
     template = "403.html"
     if request.path.startswith(reverse("admin:index")):
         template = "admin/403.html"
-        user = request.user
-        groups = user.groups.values_list("name", flat=True) if user.pk else ()
+        # Refused before the user was known (a middleware): no role to name.
+        user = getattr(request, "user", None)
+        groups = user.groups.values_list("name", flat=True) if user and user.pk else ()
         context.update(admin.site.each_context(request), roles=", ".join(groups))
         context["back"] = _same_site_referrer(request) or reverse("admin:index")
     return render(request, template, context, status=403)

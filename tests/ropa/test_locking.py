@@ -137,6 +137,21 @@ def test_admin_says_beside_the_row_that_it_was_deleted_meanwhile(dpo_client):
     assert not activity.lawful_bases.exists()
 
 
+def test_a_row_deleted_meanwhile_and_ticked_for_deletion_is_no_conflict(dpo_client):
+    activity = ProcessingActivityFactory(lawful_basis=LawfulBasisChoice.CONTRACT)
+    data = form_data(
+        dpo_client, activity, **{"lawful_bases-0-DELETE": "on", "name": "Renamed"}
+    )
+    activity.lawful_bases.get().delete()
+
+    response = dpo_client.post(change_url(activity), data)
+
+    assert response.status_code == 302
+    activity.refresh_from_db()
+    assert activity.name == "Renamed"
+    assert not activity.lawful_bases.exists()
+
+
 def test_admin_refuses_a_form_without_its_version(dpo_client):
     activity = ProcessingActivityFactory(name="Orders")
     data = form_data(dpo_client, activity, name="Renamed")

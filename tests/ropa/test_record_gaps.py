@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ropa import stored_completeness
-from ropa.enums import TransferMechanism
+from ropa.enums import ActivityRole, TransferMechanism
 from ropa.models import ProcessingActivity, StoredCompleteness
 from tests.factories import InternationalTransferFactory, ProcessingActivityFactory
 from tests.ropa.test_completeness import RULE_CASES
@@ -78,3 +78,13 @@ def test_missing_elements_on_a_day_of_other_adequacy_decisions_come_from_the_rul
     assert keys(record, on=AFTER_DPF) == []
     # Stored under the EU-US Data Privacy Framework: not the answer before it.
     assert keys(record, on=BEFORE_DPF) == ["adequacy_not_in_force"]
+
+
+def test_stored_gaps_are_not_read_for_a_role_the_record_does_not_have_stored():
+    activity = ProcessingActivityFactory()
+    stored_completeness.refresh()
+    # As a form shown again with its errors holds it: the role not saved.
+    activity.role = ActivityRole.PROCESSOR
+
+    assert stored_completeness.current_gaps(activity) is None
+    assert "no_client_controller" in {gap.key for gap in activity.missing_elements()}
