@@ -41,6 +41,7 @@ than be cut as openpyxl would. A CSV cell has no limit.
 """
 
 import csv
+import functools
 import io
 import shutil
 import tempfile
@@ -729,9 +730,15 @@ def _write_ico(book, register, summary, bar):
     summary.rows = {layout.ICO_TEMPLATE.name: count}
 
 
+@functools.cache
+def _choice_labels(choices):
+    # Built once per choices class, not once per cell.
+    return dict(choices.choices)
+
+
 def _label(choices, value):
     # A value no longer among the choices (an old version's) is shown as is.
-    return dict(choices.choices).get(value, value)
+    return _choice_labels(choices).get(value, value)
 
 
 def _yes_no_label(value):

@@ -103,6 +103,24 @@ def superuser_client(client, superuser):
     return client
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """
+    The test database, dropped at the end even if a connection to it is
+    still open: a request of the browser tests' live server that outlived its
+    page (a download, a request the browser gave up on) keeps one until its
+    thread ends, and PostgreSQL refuses to drop a database in use.
+    """
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture(scope="module")
 def _sample_register_once(django_db_setup, django_db_blocker):
     """
