@@ -161,7 +161,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Lockouts are logged; the start-up banner would fill cron logs.
 AXES_VERBOSE = False
-AXES_CLIENT_IP_CALLABLE = "ropa.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "ropa.core.client_ip.client_ip"
 
 # Admin sessions end after a working day, and when the browser closes.
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
@@ -261,7 +261,7 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-# The resources neutralise formula-looking cells themselves (ropa.spreadsheet).
+# The resources neutralise formula-looking cells themselves (ropa.core.spreadsheet).
 # The library's escaping deletes one leading "=" and writes every XLSX cell as
 # text with str(): empty dates become "None", numbers and booleans become text.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False

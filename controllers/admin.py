@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from ropa.admin_base import RegisterAdmin
+from ropa.core.admin_base import RegisterAdmin
 
 from .models import (
     DataProtectionOfficer,

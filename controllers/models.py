@@ -3,10 +3,10 @@ from django.db import models
 from django.utils.text import slugify
 from django_countries.fields import CountryField
 
-from ropa.constraints import choice_constraint
-from ropa.history import history
-from ropa.spreadsheet import validate_cell_length
-from ropa.versioning import Versioned
+from ropa.core.constraints import choice_constraint
+from ropa.core.history import history
+from ropa.core.spreadsheet import validate_cell_length
+from ropa.core.versioning import Versioned
 
 from .enums import DPOEngagement, JointScope
 

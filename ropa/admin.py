@@ -22,12 +22,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst, slugify
 
 from controllers.models import Organisation
-from subjects.enums import Sensitivity
-
-from . import stored_completeness
-from .admin_base import ReadOnlyInlineMixin, RegisterAdmin
-from .admin_export import export_urls
-from .admin_forms import (
+from ropa import stored_completeness
+from ropa.core.admin_base import ReadOnlyInlineMixin, RegisterAdmin
+from ropa.core.admin_forms import (
     CheckedInputMixin,
     CheckedRelatedFieldsMixin,
     LineTextField,
@@ -35,11 +32,13 @@ from .admin_forms import (
     RegisterInlineMixin,
     holds,
 )
-from .admin_import import import_urls
-from .enums import ActivityStatus, DPIAStatus, ReviewOutcome
-from .geography import eea_countries
-from .history import appears_in_history
-from .models import (
+from ropa.core.history import appears_in_history
+from ropa.core.versioning import VersionCheckedForm
+from ropa.enums import ActivityStatus, DPIAStatus, ReviewOutcome
+from ropa.exchange.admin_export import export_urls
+from ropa.exchange.admin_import import import_urls
+from ropa.geography import eea_countries
+from ropa.models import (
     FunctionMembership,
     InternationalTransfer,
     LawfulBasis,
@@ -49,8 +48,8 @@ from .models import (
     Review,
     SecurityMeasure,
 )
-from .notice import notice_activities
-from .review import (
+from ropa.notice import notice_activities
+from ropa.review import (
     NOTES_REQUIRED,
     change_report,
     complete_review,
@@ -59,14 +58,14 @@ from .review import (
     review_overdue_q,
     with_review_schedule,
 )
-from .roles import (
+from ropa.roles import (
     CONTRIBUTOR,
     CONTRIBUTOR_STATUSES,
     contributor_functions,
     is_contributor,
     may_change_activity,
 )
-from .versioning import VersionCheckedForm
+from subjects.enums import Sensitivity
 
 User = get_user_model()
 

@@ -6,7 +6,7 @@ class RopaConfig(AppConfig):
     verbose_name = "Register of processing activities"
 
     def ready(self):
-        from . import signals, stored_completeness
+        from ropa import signals, stored_completeness
 
         signals.protect()
         stored_completeness.connect()

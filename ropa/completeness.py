@@ -25,10 +25,9 @@ from django.db.models import (
     Q,
 )
 
+from ropa.enums import ActivityRole, LawfulBasisChoice, TransferMechanism
+from ropa.geography import adequate_countries, eea_countries
 from subjects.enums import Sensitivity
-
-from .enums import ActivityRole, LawfulBasisChoice, TransferMechanism
-from .geography import adequate_countries, eea_countries
 
 CONTROLLER = ActivityRole.CONTROLLER
 PROCESSOR = ActivityRole.PROCESSOR
@@ -440,6 +439,6 @@ def gaps_for(activity, on=None):
 
 def _current_gaps(activity, on):
     # Imported here: the stored gaps are built on this module's rules.
-    from .stored_completeness import current_gaps
+    from ropa.stored_completeness import current_gaps
 
     return current_gaps(activity, on)

@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from . import stored_completeness
-from .enums import ActivityStatus, TransferMechanism
-from .models import InternationalTransfer, ProcessingActivity, Review
-from .review import review_overdue_q, with_review_schedule
+from ropa import stored_completeness
+from ropa.enums import ActivityStatus, TransferMechanism
+from ropa.models import InternationalTransfer, ProcessingActivity, Review
+from ropa.review import review_overdue_q, with_review_schedule
 
 
 @dataclass(frozen=True)

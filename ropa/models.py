@@ -14,11 +14,12 @@ from controllers.models import (
     Organisation,
     ProcessorAgreement,
 )
-from subjects.models import SAMPLE_VALUE_HELP, DataSubjectCategory, PersonalDataCategory
-
-from . import completeness
-from .constraints import choice_constraint
-from .enums import (
+from ropa import completeness
+from ropa.core.constraints import choice_constraint
+from ropa.core.history import history
+from ropa.core.spreadsheet import validate_cell_length
+from ropa.core.versioning import Versioned
+from ropa.enums import (
     ActivityRole,
     ActivityStatus,
     DPIAStatus,
@@ -33,10 +34,8 @@ from .enums import (
     SpecialCategoryCondition,
     TransferMechanism,
 )
-from .geography import adequacy_decision, in_eea
-from .history import history
-from .spreadsheet import validate_cell_length
-from .versioning import Versioned
+from ropa.geography import adequacy_decision, in_eea
+from subjects.models import SAMPLE_VALUE_HELP, DataSubjectCategory, PersonalDataCategory
 
 
 class SecurityMeasure(Versioned):

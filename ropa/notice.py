@@ -42,9 +42,8 @@ from django.utils.text import slugify
 
 from controllers.enums import JointScope
 from controllers.models import Organisation
-
-from .enums import LawfulBasisChoice, Profiling, RecipientType
-from .models import (
+from ropa.enums import LawfulBasisChoice, Profiling, RecipientType
+from ropa.models import (
     InternationalTransfer,
     LawfulBasis,
     ProcessingActivity,

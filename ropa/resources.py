@@ -5,7 +5,7 @@ The admin list of each model offers its resource (see ``RESOURCES``). What
 they share lives in ``RegisterResource``:
 
 - a cell that a spreadsheet would run as a formula is neutralised on export
-  (``ropa.spreadsheet``), and restored on import, so a round trip of our own
+  (``ropa.core.spreadsheet``), and restored on import, so a round trip of our own
   file changes nothing: in CSV with an apostrophe before it, in XLSX (the
   ``XLSX`` format below) as a text cell in Excel's quote-prefix style, its
   text as it is;
@@ -20,7 +20,7 @@ they share lives in ``RegisterResource``:
 - an import applies whole or changes nothing, runs each model's
   ``full_clean()``, saves row by row so that history is written (never bulk),
   and records who imported from which file;
-- every file carries each record's ``version`` (``ropa.versioning``), which
+- every file carries each record's ``version`` (``ropa.core.versioning``), which
   an import reads and never writes: a row that would change a record saved
   since the file was exported is an error saying who changed it, when and
   what, and nothing is written. New rows ignore it, and a file without the
@@ -52,10 +52,10 @@ from controllers.models import (
     Organisation,
     ProcessorAgreement,
 )
-from subjects.models import DataSubjectCategory, PersonalDataCategory
-
-from .imports import NO_WORDS, YES_WORDS
-from .models import (
+from ropa.core.spreadsheet import needs_quote_prefix, neutralise, restore
+from ropa.core.versioning import StaleRecordError, what_changed
+from ropa.exchange.imports import NO_WORDS, YES_WORDS
+from ropa.models import (
     FunctionMembership,
     InternationalTransfer,
     LawfulBasis,
@@ -65,8 +65,7 @@ from .models import (
     Review,
     SecurityMeasure,
 )
-from .spreadsheet import needs_quote_prefix, neutralise, restore
-from .versioning import StaleRecordError, what_changed
+from subjects.models import DataSubjectCategory, PersonalDataCategory
 
 #: Joins the names of a many-to-many column; a name never contains it.
 SEPARATOR = "; "

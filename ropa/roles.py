@@ -21,8 +21,8 @@ from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from .enums import ActivityStatus
-from .models import FunctionMembership
+from ropa.enums import ActivityStatus
+from ropa.models import FunctionMembership
 
 REGISTER_APPS = ("controllers", "subjects", "ropa")
 

@@ -23,7 +23,7 @@ from django.db.models import ManyToManyField, ProtectedError
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
-from .history import appears_in_history
+from ropa.core.history import appears_in_history
 
 REGISTER_APPS = ("controllers", "subjects", "ropa")
 # How many protecting records an error carries at most: enough to act on.

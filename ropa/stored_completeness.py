@@ -35,11 +35,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_init, post_s
 from django.utils import timezone
 
 from controllers.models import JointControllerArrangement, Organisation
-from subjects.models import PersonalDataCategory
-
-from . import completeness
-from .geography import in_force_since
-from .models import (
+from ropa import completeness
+from ropa.geography import in_force_since
+from ropa.models import (
     InternationalTransfer,
     LawfulBasis,
     ProcessingActivity,
@@ -47,6 +45,7 @@ from .models import (
     RetentionRule,
     StoredCompleteness,
 )
+from subjects.models import PersonalDataCategory
 
 # Stale rows recomputed per query: the ids are parameters, which SQLite limits.
 CHUNK = 500

@@ -8,7 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.generic import TemplateView
 
-from . import notice
+from ropa import notice
 
 
 class PrivacyNoticeView(TemplateView):

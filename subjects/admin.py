@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from ropa.admin_base import RegisterAdmin
+from ropa.core.admin_base import RegisterAdmin
 
 from .models import DataSubjectCategory, PersonalDataCategory
 

@@ -1,9 +1,9 @@
 from django.db import models
 
-from ropa.constraints import choice_constraint
-from ropa.history import history
-from ropa.spreadsheet import validate_cell_length
-from ropa.versioning import Versioned
+from ropa.core.constraints import choice_constraint
+from ropa.core.history import history
+from ropa.core.spreadsheet import validate_cell_length
+from ropa.core.versioning import Versioned
 
 from .enums import Sensitivity, SpecialCategory
 

@@ -17,15 +17,15 @@ REGISTER_APPS = ("controllers", "subjects", "ropa")
 # worker at a time (xdist's loadscope), and a slow module scheduled last keeps
 # one core busy while the other waits.
 SLOW_FIRST = (
-    "tests/test_benchmark.py",
+    "tests/ropa/perf/test_benchmark.py",
     "tests/test_load_script.py",
     "tests/e2e/",
     "tests/test_production.py",
     "tests/test_permissions.py",
     "tests/ropa/test_hostile_forms.py",
-    "tests/ropa/test_hostile_imports.py",
+    "tests/ropa/exchange/test_hostile_imports.py",
     "tests/ropa/test_contributor.py",
-    "tests/ropa/test_exports.py",
+    "tests/ropa/exchange/test_exports.py",
 )
 
 

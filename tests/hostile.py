@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from ropa.spreadsheet import FORMULA_PREFIXES
+from ropa.core.spreadsheet import FORMULA_PREFIXES
 
 REGISTER_APPS = ("controllers", "subjects", "ropa")
 

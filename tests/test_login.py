@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.urls import reverse
 
-from ropa.security import client_ip
+from ropa.core.client_ip import client_ip
 from tests.factories import PASSWORD, StaffUserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 from django import template
 
-from ..dashboard import dashboard
-from ..roles import contributor_functions
+from ropa.dashboard import dashboard
+from ropa.roles import contributor_functions
 
 register = template.Library()
 

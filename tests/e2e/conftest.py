@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from ropa import register_format as layout
+from ropa.exchange import layout
 from ropa.models import ProcessingActivity
 from tests.factories import FunctionMembershipFactory, StaffUserFactory
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from ropa import register_format as layout
+from ropa.exchange import layout
 from ropa.models import ProcessingActivity
 from ropa.roles import AUDITOR, DPO
 from tests.admin_pages import form_data

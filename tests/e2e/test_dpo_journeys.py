@@ -7,13 +7,20 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from ropa import register_format as layout
+from ropa.core.versioning import STALE
 from ropa.enums import ReviewOutcome
-from ropa.imports import CHANGED, DELETED, INVALID, NEW, UNCHANGED, import_reason
+from ropa.exchange import layout
+from ropa.exchange.imports import (
+    CHANGED,
+    DELETED,
+    INVALID,
+    NEW,
+    UNCHANGED,
+    import_reason,
+)
 from ropa.models import ProcessingActivity, Recipient, Review
 from ropa.review import NOTES_REQUIRED
 from ropa.roles import DPO
-from ropa.versioning import STALE
 from tests.e2e.conftest import (
     ACTIVITIES,
     at,

@@ -16,7 +16,7 @@ from ropa.admin import (
     ProcessingActivityAdmin,
     RetentionRuleInline,
 )
-from ropa.admin_base import RegisterAdmin
+from ropa.core.admin_base import RegisterAdmin
 from ropa.dashboard import dashboard
 from ropa.enums import ActivityStatus, DPIAStatus, LawfulBasisChoice
 from ropa.models import ProcessingActivity

@@ -8,7 +8,7 @@ from django import forms
 from django.urls import reverse
 
 from ropa.admin import next_free_reference
-from ropa.admin_forms import SearchableSelect
+from ropa.core.admin_forms import SearchableSelect
 from ropa.enums import ActivityStatus
 from ropa.views import REFUSED
 from tests.admin_pages import form_data

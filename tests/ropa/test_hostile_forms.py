@@ -23,6 +23,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from controllers.models import Organisation
+from ropa.core.spreadsheet import CELL_LIMIT
 from ropa.enums import (
     ActivityRole,
     ActivityStatus,
@@ -34,7 +35,6 @@ from ropa.enums import (
 )
 from ropa.geography import adequacy_decision, in_eea
 from ropa.models import InternationalTransfer, ProcessingActivity, RetentionRule
-from ropa.spreadsheet import CELL_LIMIT
 from tests.admin_pages import form_data
 from tests.factories import (
     OrganisationFactory,

@@ -4,10 +4,10 @@ import lxml.html
 import pytest
 from django.urls import reverse
 
-from ropa.admin_forms import ROWS_GONE
+from ropa.core.admin_forms import ROWS_GONE
+from ropa.core.versioning import MISSING, RecordDeletedError, StaleRecordError
 from ropa.enums import LawfulBasisChoice
 from ropa.models import LawfulBasis, ProcessingActivity
-from ropa.versioning import MISSING, RecordDeletedError, StaleRecordError
 from tests.factories import ProcessingActivityFactory, UserFactory
 from tests.ropa.test_admin import form_data
 from tests.test_admin_smoke import FACTORIES

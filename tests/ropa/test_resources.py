@@ -24,8 +24,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from controllers.models import Organisation
-from ropa import import_files
-from ropa.admin_base import (
+from ropa.core import uploads as import_files
+from ropa.core.admin_base import (
     IMPORT_CONFIRMATION_INVALID,
     IMPORT_FILE_EXPIRED,
     IMPORT_FILE_UNREADABLE,

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from ropa.benchmark import format_runs, measure
+from ropa.perf.benchmark import format_runs, measure
 
 PLAIN_STATIC_FILES = {
     **settings.STORAGES,

@@ -2,7 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ropa.import_files import MAX_AGE, folder, purge
+from ropa.core.uploads import MAX_AGE, folder, purge
 
 
 class Command(BaseCommand):

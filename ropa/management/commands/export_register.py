@@ -7,8 +7,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from controllers.models import Organisation
-from ropa.exports import FORMATS, XLSX, ExportError, default_filename, export_register
-from ropa.progress import progress_bars
+from ropa.core.progress import progress_bars
+from ropa.exchange.export import (
+    FORMATS,
+    XLSX,
+    ExportError,
+    default_filename,
+    export_register,
+)
 
 STDOUT = "-"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ropa.generate import Sizes, generate_register
-from ropa.progress import Progress
+from ropa.core.progress import Progress
+from ropa.perf.generate import Sizes, generate_register
 
 
 class Command(BaseCommand):

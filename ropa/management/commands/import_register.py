@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from controllers.models import Organisation
-from ropa.imports import (
+from ropa.core.progress import progress_bars
+from ropa.exchange.imports import (
     ICO,
     NEW,
     OURS,
@@ -15,7 +16,6 @@ from ropa.imports import (
     plan_import,
     purge_stale_uploads,
 )
-from ropa.progress import progress_bars
 
 
 class Command(BaseCommand):

@@ -1,0 +1,127 @@
+"""
+The register export page of the admin, for the DPO and auditors.
+
+A form (controller, format, optional as-of date) whose submission downloads
+the register written by ``ropa.exchange.export.export_register``. The file is written
+to a temporary file first, then streamed from it, so an export that fails
+shows its error on the page instead of a broken download.
+
+Mount it with ``export_urls(admin_site)`` in ``ProcessingActivityAdmin.get_urls``
+(before the model admin's own URLs); it is then
+``admin:ropa_processingactivity_export_register``.
+"""
+
+import tempfile
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+
+from controllers.models import Organisation
+from ropa.exchange.export import (
+    CONTENT_TYPES,
+    CSV,
+    ICO,
+    XLSX,
+    ExportError,
+    default_filename,
+    export_register,
+)
+from ropa.models import ProcessingActivity
+
+URL_NAME = "ropa_processingactivity_export_register"
+TEMPLATE = "admin/ropa/export_register.html"
+FUTURE_DATE = "The register's history ends today: choose today or an earlier day."
+
+
+def can_export(user):
+    """Whether ``user`` may export the register."""
+    return user.has_perm("ropa.view_processingactivity")
+
+
+class RegisterExportForm(forms.Form):
+    controller = forms.ModelChoiceField(
+        queryset=Organisation.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All controllers",
+        help_text="Only the activities this organisation is responsible for.",
+    )
+    format = forms.ChoiceField(
+        choices=(
+            (XLSX, "Excel workbook: the register's sheets (XLSX)"),
+            (CSV, "CSV files, one per sheet, in a zip"),
+            (ICO, "UK ICO documentation template for controllers (XLSX)"),
+        ),
+        initial=XLSX,
+    )
+    as_of = forms.DateField(
+        label="As of",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Leave empty for the register as it stands; give a past day for "
+        "the register as it stood at the end of that day, rebuilt from its history.",
+    )
+
+    def clean_as_of(self):
+        day = self.cleaned_data["as_of"]
+        if day is not None and day > timezone.localdate():
+            raise forms.ValidationError(FUTURE_DATE)
+        return day
+
+
+def export_register_view(request, admin_site):
+    if not (
+        request.user.has_perm("ropa.view_processingactivity")
+        and can_export(request.user)
+    ):
+        raise PermissionDenied
+    # A download changes nothing: the form is a GET, so a link can repeat it.
+    form = RegisterExportForm(request.GET) if request.GET else RegisterExportForm()
+    if form.is_bound and form.is_valid():
+        response = _download(form)
+        if response is not None:
+            return response
+    context = {
+        **admin_site.each_context(request),
+        "title": "Export the register",
+        "opts": ProcessingActivity._meta,
+        "form": form,
+    }
+    return TemplateResponse(request, TEMPLATE, context)
+
+
+def _download(form):
+    fmt = form.cleaned_data["format"]
+    controller = form.cleaned_data["controller"]
+    as_of = form.cleaned_data["as_of"]
+    # Closed by FileResponse once sent, or here when the export fails.
+    out = tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        export_register(fmt=fmt, out=out, controller=controller, as_of=as_of)
+    except ExportError as error:
+        out.close()
+        form.add_error(None, str(error))
+        return None
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return FileResponse(
+        out,
+        as_attachment=True,
+        filename=default_filename(fmt=fmt, controller=controller, as_of=as_of),
+        content_type=CONTENT_TYPES[fmt],
+    )
+
+
+def export_urls(admin_site):
+    """The export page's URL, relative to the processing activity admin's."""
+
+    def view(request):
+        return export_register_view(request, admin_site)
+
+    return [path("export-register/", admin_site.admin_view(view), name=URL_NAME)]
