@@ -26,6 +26,7 @@ from ropa.models import (
     RetentionRule,
     SecurityMeasure,
 )
+from ropa.rights import rights_information
 from ropa.sample import SAMPLE_REASON
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
@@ -301,6 +302,16 @@ def test_load_sample_register_keeps_opt_out_sentences(loaded):
         a.name: a.opt_out_information for a in ProcessingActivity.objects.all()
     } == expected
     assert sum(1 for text in expected.values() if text) == 4
+
+
+def test_load_sample_register_states_the_rights_its_lawful_bases_open(loaded):
+    activities = ProcessingActivity.objects.prefetch_related("lawful_bases")
+
+    assert {a.reference: a.rights_information for a in activities} == {
+        a.reference: rights_information(b.basis for b in a.lawful_bases.all())
+        for a in activities
+    }
+    assert len({a.rights_information for a in activities}) > 1
 
 
 def test_load_sample_register_shares_with_social_networks_where_stated(loaded):
