@@ -70,7 +70,7 @@ def attention(functions=None):
         Figure(
             "Reviews open and due, not yet overdue",
             due.count(),
-            # The review list's "Due" filter (ropa.admin.ReviewStatusFilter).
+            # The review list's "Due" filter (ropa.admin.filters.ReviewStatusFilter).
             _url(Review, status="due", activity__status__exact=ActivityStatus.ACTIVE),
         ),
         Figure(

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from ropa.admin import (
+from ropa.admin.activities import (
     InternationalTransferInline,
     LawfulBasisInline,
     ProcessingActivityAdmin,

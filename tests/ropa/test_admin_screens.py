@@ -7,7 +7,7 @@ import pytest
 from django import forms
 from django.urls import reverse
 
-from ropa.admin import next_free_reference
+from ropa.admin.activities import next_free_reference
 from ropa.core.admin_forms import SearchableSelect
 from ropa.enums import ActivityStatus
 from ropa.views import REFUSED

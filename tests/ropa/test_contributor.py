@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 
-from ropa.admin import FUNCTION_UNUSED
+from ropa.admin.people import FUNCTION_UNUSED
 from ropa.enums import ActivityStatus, LawfulBasisChoice, TransferMechanism
 from ropa.management.commands.setup_roles import (
     FUNCTIONS_NEED_CONTRIBUTOR,

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from ropa.admin import (
+from ropa.admin.sign_off import (
     ACTIVITY_HAS_NO_OPEN_REVIEW,
     MARK_REVIEWED_TEMPLATE,
     NO_OPEN_REVIEW,
@@ -338,8 +338,8 @@ def test_mark_reviewed_page_shows_what_changed_since_the_last_review(
     response = dpo_client.get(mark_reviewed_url(activity))
 
     assert response.status_code == 200
-    (change,) = response.context["changes"]["fields"]
-    assert (change["old"], change["new"]) == ("Orders", "Order management")
+    (change,) = response.context["changes"].fields
+    assert (change.old, change.new) == ("Orders", "Order management")
     assert "Changes since the last completed review" in response.content.decode()
 
 

@@ -1,0 +1,216 @@
+"""The filters of the activity list and of the review list."""
+
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from controllers.models import Organisation
+from ropa import stored_completeness
+from ropa.core.admin_forms import holds
+from ropa.enums import ActivityStatus, DPIAStatus
+from ropa.models import InternationalTransfer, ProcessingActivity
+from ropa.review import review_overdue_q
+from subjects.enums import Sensitivity
+
+# ---------------------------------------------------------------------------
+# The activity list
+# ---------------------------------------------------------------------------
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Opens on the active register; drafts, retired and all are a click away."""
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return (*ActivityStatus.choices, (self.ALL, "All"))
+
+    def value(self):
+        return super().value() or ActivityStatus.ACTIVE
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string(
+                    {self.parameter_name: lookup}
+                ),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == self.ALL:
+            return queryset
+        return queryset.filter(status=self.value())
+
+
+class CompletenessFilter(admin.SimpleListFilter):
+    title = "Art. 30 completeness"
+    parameter_name = "completeness"
+
+    def lookups(self, request, model_admin):
+        return (("complete", "Complete"), ("incomplete", "Incomplete"))
+
+    def queryset(self, request, queryset):
+        # The stored gaps, which the activity list (ActivityChangeList) has
+        # brought up to date.
+        current = getattr(request, "stored_completeness_current", False)
+        if self.value() == "complete":
+            return queryset.filter(stored_completeness.complete_q(current=current))
+        if self.value() == "incomplete":
+            return queryset.filter(stored_completeness.incomplete_q(current=current))
+        return queryset
+
+
+class ExistsFilter(admin.SimpleListFilter):
+    """A yes / no filter on whether a related row exists."""
+
+    def subquery(self):
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Yes"), ("no", "No"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(Exists(self.subquery()))
+        if self.value() == "no":
+            return queryset.exclude(Exists(self.subquery()))
+        return queryset
+
+
+class SpecialCategoryFilter(ExistsFilter):
+    title = "special category or criminal data"
+    parameter_name = "special_data"
+
+    def subquery(self):
+        return ProcessingActivity.personal_data_categories.through.objects.filter(
+            processingactivity=OuterRef("pk"),
+            personaldatacategory__sensitivity__in=(
+                Sensitivity.SPECIAL,
+                Sensitivity.CRIMINAL,
+            ),
+        )
+
+
+class TransferFilter(ExistsFilter):
+    title = "third-country transfers"
+    parameter_name = "transfers"
+
+    def subquery(self):
+        return InternationalTransfer.objects.filter(activity=OuterRef("pk"))
+
+
+class ControllerFilter(admin.SimpleListFilter):
+    title = "responsible organisation"
+    parameter_name = "organisation"
+
+    def lookups(self, request, model_admin):
+        organisations = Organisation.objects.filter(
+            Exists(
+                ProcessingActivity.organisations.through.objects.filter(
+                    organisation=OuterRef("pk")
+                )
+            )
+        )
+        return [(str(org.pk), org.name) for org in organisations]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            if not holds(Organisation._meta.pk, self.value()):
+                raise IncorrectLookupParameters(f"No organisation {self.value()!r}.")
+            return queryset.filter(
+                Exists(
+                    ProcessingActivity.organisations.through.objects.filter(
+                        processingactivity=OuterRef("pk"), organisation=self.value()
+                    )
+                )
+            )
+        return queryset
+
+
+class ReviewDueFilter(admin.SimpleListFilter):
+    """Where each activity stands in its review cycle."""
+
+    title = "review"
+    parameter_name = "review"
+    OVERDUE = "overdue"
+    OPEN = "open"
+    NEVER = "never"
+
+    def lookups(self, request, model_admin):
+        return (
+            (self.OVERDUE, "Overdue"),
+            (self.OPEN, "Open review"),
+            (self.NEVER, "Never reviewed"),
+        )
+
+    def queryset(self, request, queryset):
+        # The list's queryset carries the review dates (see
+        # ProcessingActivityAdmin.get_queryset).
+        if self.value() == self.OVERDUE:
+            return queryset.filter(review_overdue_q(timezone.localdate()))
+        if self.value() == self.OPEN:
+            return queryset.filter(open_review_due_on__isnull=False)
+        if self.value() == self.NEVER:
+            return queryset.filter(last_reviewed_on__isnull=True)
+        return queryset
+
+
+class DPIAFilter(admin.SimpleListFilter):
+    title = "DPIA"
+    parameter_name = "dpia"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("required", "Required"),
+            ("missing", "Required, not completed"),
+            ("not_required", "Not required"),
+        )
+
+    def queryset(self, request, queryset):
+        if self.value() == "required":
+            return queryset.filter(dpia_required=True)
+        if self.value() == "missing":
+            return queryset.filter(dpia_required=True).exclude(
+                dpia_status=DPIAStatus.COMPLETED
+            )
+        if self.value() == "not_required":
+            return queryset.filter(dpia_required=False)
+        return queryset
+
+
+# ---------------------------------------------------------------------------
+# The review list
+# ---------------------------------------------------------------------------
+
+
+class ReviewStatusFilter(admin.SimpleListFilter):
+    title = "review status"
+    parameter_name = "status"
+    DUE = "due"
+    OVERDUE = "overdue"
+    COMPLETED = "completed"
+    LABELS = {DUE: "Due", OVERDUE: "Overdue", COMPLETED: "Completed"}
+
+    def lookups(self, request, model_admin):
+        return tuple(self.LABELS.items())
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == self.DUE:
+            return queryset.open().filter(due_on__gte=today)
+        if self.value() == self.OVERDUE:
+            return queryset.overdue(today)
+        if self.value() == self.COMPLETED:
+            return queryset.completed()
+        return queryset
+
+
+class ActivityStatusOfReviewFilter(admin.ChoicesFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "activity status"

@@ -1,0 +1,105 @@
+"""Who contributes which business function, and the users themselves."""
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Exists, OuterRef
+
+from ropa.admin.scoping import NoImportExportForContributorsMixin
+from ropa.core.admin_base import RegisterAdmin
+from ropa.core.admin_forms import CheckedInputMixin
+from ropa.core.history import appears_in_history
+from ropa.models import FunctionMembership, ProcessingActivity
+from ropa.resources import FunctionMembershipResource
+from ropa.roles import CONTRIBUTOR
+
+User = get_user_model()
+
+FUNCTION_UNUSED = (
+    "No activity names the business function '{function}' yet: check that it "
+    "is written as the activities write it."
+)
+
+
+@admin.register(FunctionMembership)
+class FunctionMembershipAdmin(NoImportExportForContributorsMixin, RegisterAdmin):
+    """The business functions whose activities each contributor edits."""
+
+    list_display = ("business_function", "user", "user_name", "in_contributor_group")
+    list_filter = ("business_function",)
+    search_fields = (
+        "business_function",
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "user__email",
+    )
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    resource_classes = (FunctionMembershipResource,)
+
+    def get_queryset(self, request):
+        # A membership limits its user only while they are in the Contributor
+        # group: the list says so from its own query.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                user_is_contributor=Exists(
+                    User.groups.through.objects.filter(
+                        user=OuterRef("user"), group__name=CONTRIBUTOR
+                    )
+                )
+            )
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        function = obj.business_function
+        if not ProcessingActivity.objects.filter(business_function=function).exists():
+            self.message_user(
+                request, FUNCTION_UNUSED.format(function=function), messages.WARNING
+            )
+
+    @admin.display(description="name", ordering="user__last_name")
+    def user_name(self, obj):
+        return obj.user.get_full_name()
+
+    @admin.display(
+        description="in the Contributor group",
+        boolean=True,
+        ordering="user_is_contributor",
+    )
+    def in_contributor_group(self, obj):
+        return obj.user_is_contributor
+
+
+# ---------------------------------------------------------------------------
+# Users: deactivated, never deleted once they changed the register
+# ---------------------------------------------------------------------------
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class RegisterUserAdmin(CheckedInputMixin, UserAdmin):
+    """
+    Deleting a user would blank ``history_user`` on every change they made
+    (SET_NULL): a user who appears in history can only be deactivated.
+    """
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and appears_in_history(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        protected = list(protected) + [
+            f"{user} appears in the register's history: deactivate the account instead"
+            for user in objs
+            if appears_in_history(user)
+        ]
+        return deleted, model_count, perms_needed, protected
