@@ -54,7 +54,7 @@ from controllers.models import (
 )
 from ropa.core.spreadsheet import needs_quote_prefix, neutralise, restore
 from ropa.core.versioning import StaleRecordError, what_changed
-from ropa.exchange.imports import NO_WORDS, YES_WORDS
+from ropa.exchange.reading import NO_WORDS, YES_WORDS
 from ropa.models import (
     FunctionMembership,
     InternationalTransfer,

@@ -17,8 +17,8 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.html import escape
 from import_export.results import RowResult
 
+from ropa.core.rows import ACTIONS, CHANGED, DELETED, INVALID, NEW, UNCHANGED
 from ropa.core.text_diff import diff_html, texts_of_pretty_html
-from ropa.exchange.imports import ACTIONS, CHANGED, DELETED, INVALID, NEW, UNCHANGED
 
 ERROR = "error"
 #: The register import's word for each of the library's import types.

@@ -10,10 +10,11 @@ writes it whole, recording the user and the reason "Imported from <file
 name>".
 
 Between the preview and the confirmation the file waits in
-``ropa.exchange.imports.upload_dir()``, and the session keeps its name there, never a
-path. It is deleted when the import is confirmed, cancelled or fails, when
-another file is uploaded, and, once abandoned at the preview, by the sweep
-every request to these pages runs (files older than an hour) or by
+``ropa.exchange.register_uploads.upload_dir()``, and the session keeps its
+name there, never a path. It is deleted when the import is confirmed,
+cancelled or fails, when another file is uploaded, and, once abandoned at
+the preview, by the sweep every request to these pages runs (files older
+than an hour) or by
 ``manage.py import_register --purge-stale``.
 
 Mount it with ``import_urls(admin_site)`` in ``ProcessingActivityAdmin.get_urls``
@@ -34,26 +35,18 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from controllers.models import Organisation
+from ropa.core.rows import ACTIONS, INVALID, UNCHANGED
 from ropa.core.text_diff import diff_html
-from ropa.exchange.imports import (
-    ACTIONS,
-    FORMATS,
-    ICO,
-    INVALID,
-    OURS,
-    UNCHANGED,
-    ImportAborted,
-    ImportFileError,
-    apply_plan,
-    check_size,
+from ropa.exchange.apply import apply_plan
+from ropa.exchange.imports import plan_import
+from ropa.exchange.plan import FORMATS, ICO, OURS, ImportAborted, import_reason
+from ropa.exchange.register_uploads import (
     discard_upload,
-    import_reason,
-    max_import_bytes,
-    plan_import,
     purge_stale_uploads,
     save_upload,
     upload_path,
 )
+from ropa.exchange.workbook import ImportFileError, check_size, max_import_bytes
 from ropa.models import ProcessingActivity
 
 URL_NAME = "ropa_processingactivity_import_register"

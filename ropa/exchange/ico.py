@@ -32,6 +32,7 @@ from functools import cached_property
 from django_countries import countries
 
 from controllers.models import JointControllerArrangement, ProcessorAgreement
+from ropa.core.rows import NEW
 from ropa.enums import (
     ActivityRole,
     ActivityStatus,
@@ -45,26 +46,19 @@ from ropa.enums import (
     TransferMechanism,
 )
 from ropa.exchange import layout as fmt
-from ropa.exchange.imports import (
-    CATALOGUE,
-    CHILD,
-    ICO,
-    NEW,
+from ropa.exchange.columns import Column
+from ropa.exchange.plan import CATALOGUE, CHILD, ICO, ImportPlan, RowPlan, Save
+from ropa.exchange.reading import (
     Catalogue,
     CellError,
-    Column,
-    ImportFileError,
-    ImportPlan,
     Lookups,
-    RowPlan,
-    Save,
-    assign,
     cell_text,
     country_code,
     heading_text,
     read_whole_number,
-    validation_errors,
 )
+from ropa.exchange.validation import assign, validation_errors
+from ropa.exchange.workbook import ImportFileError
 from ropa.geography import adequacy_decision, in_eea
 from ropa.models import (
     InternationalTransfer,

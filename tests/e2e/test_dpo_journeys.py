@@ -7,17 +7,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from ropa.core.rows import CHANGED, DELETED, INVALID, NEW, UNCHANGED
 from ropa.core.versioning import STALE
 from ropa.enums import ReviewOutcome
 from ropa.exchange import layout
-from ropa.exchange.imports import (
-    CHANGED,
-    DELETED,
-    INVALID,
-    NEW,
-    UNCHANGED,
-    import_reason,
-)
+from ropa.exchange.plan import import_reason
 from ropa.models import ProcessingActivity, Recipient, Review
 from ropa.review import NOTES_REQUIRED
 from ropa.roles import DPO

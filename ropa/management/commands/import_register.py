@@ -5,17 +5,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from controllers.models import Organisation
 from ropa.core.progress import progress_bars
-from ropa.exchange.imports import (
-    ICO,
-    NEW,
-    OURS,
-    ImportAborted,
-    ImportFileError,
-    apply_plan,
-    import_reason,
-    plan_import,
-    purge_stale_uploads,
-)
+from ropa.core.rows import NEW
+from ropa.exchange.apply import apply_plan
+from ropa.exchange.imports import plan_import
+from ropa.exchange.plan import ICO, OURS, ImportAborted, import_reason
+from ropa.exchange.register_uploads import purge_stale_uploads
+from ropa.exchange.workbook import ImportFileError
 
 
 class Command(BaseCommand):

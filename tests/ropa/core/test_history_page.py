@@ -18,7 +18,7 @@ from ropa.core.history_view import (
 from ropa.enums import ActivityStatus, LawfulBasisChoice, RetentionAction
 from ropa.exchange import layout as fmt
 from ropa.exchange.export import export_register
-from ropa.exchange.imports import import_reason
+from ropa.exchange.plan import import_reason
 from ropa.models import LawfulBasis, ProcessingActivity, RetentionRule
 from ropa.sample import SAMPLE_REASON
 from tests.admin_pages import form_data, multiple

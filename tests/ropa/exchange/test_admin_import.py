@@ -16,7 +16,8 @@ from ropa.exchange.admin_import import (
     UPLOAD_GONE,
 )
 from ropa.exchange.export import export_register
-from ropa.exchange.imports import import_reason, upload_dir
+from ropa.exchange.plan import import_reason
+from ropa.exchange.register_uploads import upload_dir
 from ropa.models import ProcessingActivity
 from tests.factories import StaffUserFactory
 from tests.ropa.exchange.test_ico_import import PAYROLL, write_template

@@ -14,15 +14,16 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from ropa.completeness import RULES_BY_KEY, gaps_for
+from ropa.core.rows import CHANGED, UNCHANGED
 from ropa.enums import (
     ActivityStatus,
     LawfulBasisChoice,
     TransferMechanism,
 )
-from ropa.exchange import imports, snapshot
 from ropa.exchange import layout as fmt
+from ropa.exchange import reading, snapshot
 from ropa.exchange.export import CSV, XLSX, export_register
-from ropa.exchange.imports import CHANGED, UNCHANGED, import_register, plan_import
+from ropa.exchange.imports import import_register, plan_import
 from ropa.models import ProcessingActivity
 from ropa.resources import XLSX as ResourceXLSX
 from ropa.resources import SecurityMeasureResource
@@ -166,7 +167,7 @@ def test_import_refuses_an_unknown_label_naming_row_column_and_labels(
         row_number,
         "Mechanism",
     )
-    assert error.reason == imports.NOT_A_CHOICE.format(
+    assert error.reason == reading.NOT_A_CHOICE.format(
         text="Handshake", allowed="; ".join(TransferMechanism.labels)
     )
 

@@ -49,6 +49,7 @@ from ropa.enums import (
 )
 from ropa.exchange import layout as fmt
 from ropa.exchange.admin_import import CONTROLLER_REQUIRED
+from ropa.exchange.columns import ACTIVITY_COLUMNS
 from ropa.exchange.export import ExportError, export_register
 from ropa.exchange.ico import (
     ARTICLE_6,
@@ -64,20 +65,11 @@ from ropa.exchange.ico import (
     SAFEGUARDS,
     THIRD_COUNTRIES,
 )
-from ropa.exchange.imports import (
-    ACTIVITY_COLUMNS,
-    NO_WORDS,
-    UPLOAD_NAME,
-    YES_WORDS,
-    ImportFileError,
-    Lookups,
-    import_reason,
-    import_register,
-    plan_import,
-    read_boolean,
-    read_text,
-    upload_dir,
-)
+from ropa.exchange.imports import import_register, plan_import
+from ropa.exchange.plan import import_reason
+from ropa.exchange.reading import NO_WORDS, YES_WORDS, Lookups, read_boolean, read_text
+from ropa.exchange.register_uploads import UPLOAD_NAME, upload_dir
+from ropa.exchange.workbook import ImportFileError
 from ropa.geography import eea_countries
 from ropa.models import InternationalTransfer, ProcessingActivity, RetentionRule
 from ropa.resources import restore

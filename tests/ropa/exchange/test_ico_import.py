@@ -3,6 +3,7 @@ from openpyxl import Workbook
 
 from controllers.models import Organisation
 from ropa.core.history import historical_models
+from ropa.core.rows import NEW
 from ropa.enums import (
     ActivityStatus,
     DPIAStatus,
@@ -37,14 +38,9 @@ from ropa.exchange.ico import (
     split_names,
     split_purpose,
 )
-from ropa.exchange.imports import (
-    ICO,
-    NEW,
-    ImportFileError,
-    import_reason,
-    import_register,
-    plan_import,
-)
+from ropa.exchange.imports import import_register, plan_import
+from ropa.exchange.plan import ICO, import_reason
+from ropa.exchange.workbook import ImportFileError
 from ropa.models import InternationalTransfer, ProcessingActivity, Recipient
 from subjects.enums import Sensitivity
 from subjects.models import DataSubjectCategory, PersonalDataCategory

@@ -8,9 +8,11 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from ropa.exchange import layout as fmt
+from ropa.exchange.columns import CHILD_SHEETS
 from ropa.exchange.export import export_register
 from ropa.exchange.ico import ARTICLE_6, BUSINESS_FUNCTION
-from ropa.exchange.imports import CHILD_SHEETS, import_reason, save_upload, upload_dir
+from ropa.exchange.plan import import_reason
+from ropa.exchange.register_uploads import save_upload, upload_dir
 from ropa.models import ProcessingActivity
 from tests.factories import GroupCompanyFactory, UserFactory
 from tests.ropa.core.test_progress import Terminal

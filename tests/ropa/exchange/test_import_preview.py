@@ -16,9 +16,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from ropa.core.rows import ACTIONS, UNCHANGED
 from ropa.exchange import layout as fmt
 from ropa.exchange.export import export_register
-from ropa.exchange.imports import ACTIONS, UNCHANGED
 
 pytestmark = [
     pytest.mark.django_db,

@@ -12,39 +12,32 @@ from openpyxl import Workbook, load_workbook
 
 from ropa import stored_completeness
 from ropa.core.history import historical_models
+from ropa.core.rows import CHANGED, DELETED, INVALID, NEW, UNCHANGED
 from ropa.core.spreadsheet import CELL_LIMIT, TOO_LONG_FOR_A_CELL
 from ropa.enums import LawfulBasisChoice, RetentionUnit
-from ropa.exchange import imports
 from ropa.exchange import layout as fmt
+from ropa.exchange import reading, workbook
+from ropa.exchange.apply import apply_plan
+from ropa.exchange.columns import ACTIVITY_COLUMNS, CHILD_SHEETS
 from ropa.exchange.export import export_register
 from ropa.exchange.ico import BUSINESS_FUNCTION, RETENTION
-from ropa.exchange.imports import (
-    ACTIVITY_COLUMNS,
-    AS_OF_REFUSED,
-    CHANGED,
-    CHILD_SHEETS,
-    DELETED,
+from ropa.exchange.imports import import_register, plan_import
+from ropa.exchange.ours import AS_OF_REFUSED, MISSING_SHEETS
+from ropa.exchange.plan import ImportAborted, Save, import_reason
+from ropa.exchange.reading import (
+    MAX_DIGITS,
+    TOO_MANY_DIGITS,
+    CellError,
+    read_whole_number,
+)
+from ropa.exchange.workbook import (
     EMPTY_FILE,
     FORMULA_SHOWN,
     FORMULA_WITHOUT_VALUE,
-    INVALID,
-    MAX_DIGITS,
-    MISSING_SHEETS,
-    NEW,
     NOT_A_WORKBOOK,
-    TOO_MANY_DIGITS,
-    UNCHANGED,
     ZIP_NOT_WORKBOOK,
-    CellError,
-    ImportAborted,
     ImportFileError,
-    Save,
     Uncalculated,
-    apply_plan,
-    import_reason,
-    import_register,
-    plan_import,
-    read_whole_number,
     read_workbook,
 )
 from ropa.models import LawfulBasis, ProcessingActivity, RetentionRule
@@ -431,7 +424,7 @@ def test_import_file_whose_last_row_is_bad_writes_nothing(sample_register, expor
     assert not plan.applied
     assert [str(error) for error in plan.errors] == [
         "Sheet 'Activities', row 27, column 'Status': "
-        + imports.NOT_A_CHOICE.format(text="archived", allowed="Draft; Active; Retired")
+        + reading.NOT_A_CHOICE.format(text="archived", allowed="Draft; Active; Retired")
     ]
     assert plan.counts()[fmt.ACTIVITIES.name][INVALID] == 1
     assert snapshot() == before
@@ -461,7 +454,7 @@ def test_import_failure_while_writing_rolls_back(
 
     # The batch fails, and then its last row, written on its own to find
     # the row at fault.
-    monkeypatch.setattr("ropa.exchange.imports.bulk_update_with_history", disk_full)
+    monkeypatch.setattr("ropa.exchange.apply.bulk_update_with_history", disk_full)
     monkeypatch.setattr(Save, "apply", fail_on_last)
     before, history = snapshot(), history_ids()
 
@@ -1125,7 +1118,7 @@ def test_import_refuses_a_text_longer_than_a_cell(sample_register, exported):
 def test_the_look_for_formulas_finds_a_tag_cut_between_chunks(monkeypatch, chunk):
     xml = '<x:worksheet xmlns:x="main"><x:c r="A1"><x:f>1+1</x:f></x:c>'
     cases = {xml: True, xml.replace("x:f>", "x:fx>"): False}
-    monkeypatch.setattr(imports, "_CHUNK", chunk)
+    monkeypatch.setattr(workbook, "_CHUNK", chunk)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for number, text in enumerate(cases):
@@ -1133,7 +1126,7 @@ def test_the_look_for_formulas_finds_a_tag_cut_between_chunks(monkeypatch, chunk
 
     with zipfile.ZipFile(buffer) as archive:
         found = [
-            imports._has_formulas(archive, f"sheet{number}.xml")
+            workbook._has_formulas(archive, f"sheet{number}.xml")
             for number in range(len(cases))
         ]
 

@@ -11,26 +11,22 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from ropa.core import uploads as import_files
+from ropa.core.rows import CHANGED, INVALID, UNCHANGED
 from ropa.enums import LawfulBasisChoice
 from ropa.exchange import layout as fmt
+from ropa.exchange.apply import apply_plan
 from ropa.exchange.export import export_register
-from ropa.exchange.imports import (
-    CHANGED,
+from ropa.exchange.imports import import_register, plan_import
+from ropa.exchange.ours import EXPORTED_AT_MISSING, NO_VERSION_COLUMN
+from ropa.exchange.plan import ImportAborted
+from ropa.exchange.staleness import (
     DELETED_SINCE,
-    EXPORTED_AT_MISSING,
-    INVALID,
-    NO_VERSION_COLUMN,
     NOT_IN_FILE,
     STALE_ROW,
-    UNCHANGED,
     VERSION_AHEAD,
     VERSION_EMPTY,
-    ImportAborted,
-    ImportFileError,
-    apply_plan,
-    import_register,
-    plan_import,
 )
+from ropa.exchange.workbook import ImportFileError
 from ropa.models import LawfulBasis, ProcessingActivity
 from ropa.resources import (
     RESOURCES,
