@@ -16,6 +16,7 @@ basis (f).
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.db import models
 from django.db.models import (
     BooleanField,
     Count,
@@ -26,7 +27,7 @@ from django.db.models import (
 )
 
 from ropa.enums import ActivityRole, LawfulBasisChoice, TransferMechanism
-from ropa.geography import adequate_countries, eea_countries
+from ropa.geography import adequate_countries, eea_countries, in_force_since
 from subjects.enums import Sensitivity
 
 CONTROLLER = ActivityRole.CONTROLLER
@@ -422,7 +423,7 @@ def gaps_for(activity, on=None):
     if on is None and all(hasattr(activity, name) for name in columns):
         row = {name: getattr(activity, name) for name in columns}
     elif activity.pk is not None and (
-        (stored := _current_gaps(activity, on)) is not None
+        (stored := current_gaps(activity, on)) is not None
     ):
         # A one-row read instead of the rules' 19 subqueries, which cost the
         # record's page more to build than to run.
@@ -437,8 +438,33 @@ def gaps_for(activity, on=None):
     return gaps_from_row(activity.role, row)
 
 
-def _current_gaps(activity, on):
-    # Imported here: the stored gaps are built on this module's rules.
-    from ropa.stored_completeness import current_gaps
+# The stored gaps (``ropa.stored_completeness`` keeps them up to date) are read
+# here, below the models, so that a record's own page can use them.
 
-    return current_gaps(activity, on)
+
+def fresh_q(on=None, prefix=""):
+    """Matches stored rows that are current for ``on`` (today by default)."""
+    return Q(
+        **{
+            f"{prefix}computed_generation": models.F(f"{prefix}generation"),
+            f"{prefix}geography_as_of": in_force_since(on),
+        }
+    )
+
+
+def current_gaps(activity, on=None):
+    """
+    The keys of the gaps stored for ``activity`` if they are current for
+    ``on`` and were computed for the role it has, else None. Read afresh, not
+    from a stored row cached on the instance: a change since may have put it
+    out of date. (A form shown again with its errors holds a role not saved.)
+    """
+    stored = (
+        _model("ropa.StoredCompleteness")
+        .objects.filter(fresh_q(on), pk=activity.pk)
+        .values_list("gaps", "activity__role")
+        .first()
+    )
+    if stored is None or stored[1] != activity.role:
+        return None
+    return set(stored[0].split())

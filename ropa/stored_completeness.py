@@ -23,7 +23,7 @@ when a stored result may be out of date.
   (a row a colleague's transaction holds, a change committed since, an
   activity with no stored row) is judged by the rules themselves, in the
   list's column (``gaps_by_pk``), in its filter (``incomplete_q``) and on the
-  record's own page (``current_gaps``).
+  record's own page (``ropa.completeness.current_gaps``).
 """
 
 from collections import defaultdict
@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from controllers.models import JointControllerArrangement, Organisation
 from ropa import completeness
+from ropa.completeness import fresh_q
 from ropa.geography import in_force_since
 from ropa.models import (
     InternationalTransfer,
@@ -171,16 +172,6 @@ def _part_activities(instances):
     return ids
 
 
-def fresh_q(on=None, prefix=""):
-    """Matches stored rows that are current for ``on`` (today by default)."""
-    return Q(
-        **{
-            f"{prefix}computed_generation": F(f"{prefix}generation"),
-            f"{prefix}geography_as_of": in_force_since(on),
-        }
-    )
-
-
 def refresh(on=None):
     """
     Recompute the stored gaps that are out of date or missing; return how
@@ -301,23 +292,6 @@ def complete_q(on=None, *, current=False):
     if current:
         return stored
     return stored | (stale_q(on, prefix) & ~completeness.incomplete_q(on))
-
-
-def current_gaps(activity, on=None):
-    """
-    The keys of the gaps stored for ``activity`` if they are current for
-    ``on`` and were computed for the role it has, else None. Read afresh, not
-    from a stored row cached on the instance: a change since may have put it
-    out of date. (A form shown again with its errors holds a role not saved.)
-    """
-    stored = (
-        StoredCompleteness.objects.filter(fresh_q(on), pk=activity.pk)
-        .values_list("gaps", "activity__role")
-        .first()
-    )
-    if stored is None or stored[1] != activity.role:
-        return None
-    return set(stored[0].split())
 
 
 def gaps_by_pk(activities, on=None):

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from ropa import stored_completeness
+from ropa import completeness, stored_completeness
 from ropa.models import ProcessingActivity
 from tests.factories import StaffUserFactory, SuperuserFactory
 
@@ -184,5 +184,5 @@ def stored_gaps(current_only=False):
     """Each activity's stored gap keys (only those current, if asked)."""
     rows = stored_completeness.StoredCompleteness.objects.all()
     if current_only:
-        rows = rows.filter(stored_completeness.fresh_q())
+        rows = rows.filter(completeness.fresh_q())
     return {row.pk: sorted(row.gaps.split()) for row in rows}

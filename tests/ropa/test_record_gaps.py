@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from ropa import stored_completeness
+from ropa import completeness, stored_completeness
 from ropa.enums import ActivityRole, TransferMechanism
 from ropa.models import ProcessingActivity, StoredCompleteness
 from tests.factories import InternationalTransferFactory, ProcessingActivityFactory
@@ -86,5 +86,5 @@ def test_stored_gaps_are_not_read_for_a_role_the_record_does_not_have_stored():
     # As a form shown again with its errors holds it: the role not saved.
     activity.role = ActivityRole.PROCESSOR
 
-    assert stored_completeness.current_gaps(activity) is None
+    assert completeness.current_gaps(activity) is None
     assert "no_client_controller" in {gap.key for gap in activity.missing_elements()}

@@ -204,7 +204,7 @@ def test_a_change_that_closes_a_gap_makes_the_stored_gaps_out_of_date(key, fix):
     fix(ProcessingActivity.objects.get(pk=activity.pk))
 
     assert not StoredCompleteness.objects.filter(
-        stored_completeness.fresh_q(), pk=activity.pk
+        completeness.fresh_q(), pk=activity.pk
     ).exists()
     assert stored_completeness.refresh() == 1
     assert stored(activity).gaps == ""
@@ -330,7 +330,7 @@ def test_migration_marks_every_existing_activity_out_of_date():
     assert sorted(StoredCompleteness.objects.values_list("pk", flat=True)) == sorted(
         activity.pk for activity in activities
     )
-    assert not StoredCompleteness.objects.filter(stored_completeness.fresh_q()).exists()
+    assert not StoredCompleteness.objects.filter(completeness.fresh_q()).exists()
     assert stored_completeness.refresh() == 3
 
 
