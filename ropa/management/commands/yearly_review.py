@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from ropa.review import (
     DEFAULT_SYSTEM_USERNAME,
-    FORMATS,
     RENDERERS,
+    REPORT_FORMATS,
     TEXT,
     ReviewError,
     build_report,
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format",
             dest="fmt",
-            choices=FORMATS,
+            choices=REPORT_FORMATS,
             default=TEXT,
             help="The report's format on standard output (default: text).",
         )
@@ -93,11 +93,9 @@ class Command(BaseCommand):
         self.stdout.write(RENDERERS[fmt](report))
         if recipients:
             email_report(report, recipients=recipients)
-        if options["check"] and not report["check"]["passed"]:
+        if options["check"] and not report.check.passed:
             # A plain message for cron's mail rather than "CommandError: ...".
-            self.stderr.write(
-                "Check failed: " + "; ".join(report["check"]["failures"]) + "."
-            )
+            self.stderr.write("Check failed: " + "; ".join(report.check.failures) + ".")
             raise SystemExit(CHECK_FAILED)
 
     def _as_of(self, text):

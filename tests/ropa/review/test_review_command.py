@@ -12,9 +12,9 @@ from django.utils import timezone
 from ropa.enums import ActivityStatus, DPIAStatus, ReviewOutcome
 from ropa.management.commands.yearly_review import Command
 from ropa.models import ProcessingActivity, Review
-from ropa.review import (
+from ropa.review.render import NO_DPO_ADDRESS
+from ropa.review.services import (
     DEFAULT_SYSTEM_USERNAME,
-    NO_DPO_ADDRESS,
     OPENED_REASON,
     complete_review,
     system_user,
