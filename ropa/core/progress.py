@@ -1,13 +1,14 @@
-"""A progress bar for long commands, shown on a terminal only."""
+"""A progress bar for long commands, shown on a terminal only, drawn by tqdm."""
 
 import time
 
 from django.core.management.base import OutputWrapper
+from tqdm import tqdm
 
 
 class Progress:
     """
-    ``Progress(stream, total, label)`` draws ``label [####    ] 40/100  ETA 0:12``.
+    ``Progress(stream, total, label)`` draws ``label [####    ] 40/100  ETA 0:00:12``.
 
     Draws nothing when ``enabled`` is false, when the stream is not a terminal
     (cron, pipes, log files) or when the total is unknown, so that logs stay
@@ -15,17 +16,12 @@ class Progress:
     will do: neither its line ending nor its error colour is added.
     """
 
-    width = 30
-
     def __init__(self, stream, total, label, *, enabled=True, clock=time.monotonic):
-        self.stream = stream
         self.total = total
         self.label = label
-        self.clock = clock
         self.done = 0
-        self.started = clock()
-        self.last_drawn = None
         self.enabled = bool(enabled and total and _is_terminal(stream))
+        self.bar = _Bar(stream, total, label, clock) if self.enabled else None
 
     def __enter__(self):
         return self
@@ -35,41 +31,80 @@ class Progress:
 
     def advance(self, count=1):
         self.done += count
-        now = self.clock()
-        if self.enabled and (
-            self.last_drawn is None or now - self.last_drawn >= 0.1 or self.complete
-        ):
-            self.last_drawn = now
-            self._write("\r" + self.line(now))
-
-    @property
-    def complete(self):
-        return self.done >= self.total
-
-    def line(self, now):
-        fraction = min(self.done / self.total, 1)
-        filled = int(self.width * fraction)
-        bar = "#" * filled + " " * (self.width - filled)
-        elapsed = now - self.started
-        if self.done and not self.complete:
-            remaining = elapsed / self.done * (self.total - self.done)
-            eta = f"ETA {_clock_time(remaining)}"
-        else:
-            eta = f"in {_clock_time(elapsed)}"
-        return f"{self.label} [{bar}] {self.done:,}/{self.total:,}  {eta}"
+        if self.bar is not None:
+            self.bar.update(count)
 
     def finish(self):
-        if self.enabled and self.last_drawn is not None:
-            self._write("\n")
-            self.last_drawn = None
+        """The bar drawn as it ends, and its line ended."""
+        if self.bar is not None:
+            self.bar.close()
 
-    def _write(self, text):
+
+class _Bar(tqdm):
+    """tqdm in the commands' own format, the one their output has always had."""
+
+    # Redrawn by ``update`` only: no monitor thread beside the command's.
+    monitor_interval = 0
+
+    def __init__(self, stream, total, label, clock):
+        super().__init__(
+            total=total,
+            desc=label,
+            file=_Output(stream),
+            ascii=" #",
+            bar_format="{desc} [{bar:30}] {counts}  {estimate}",
+            # Each bar on the line of the one before: no stacking of bars.
+            position=0,
+            mininterval=0.1,
+        )
+        # tqdm measures with the wall clock; its own tests set it so.
+        self._time = clock
+        self.start_t = self.last_print_t = clock()
+
+    @property
+    def format_dict(self):
+        values = super().format_dict
+        done, total, elapsed = values["n"], values["total"], values["elapsed"]
+        values["counts"] = f"{done:,}/{total:,}"
+        if done and done < total:
+            values["estimate"] = f"ETA {_clock_time(elapsed / done * (total - done))}"
+        else:
+            values["estimate"] = f"in {_clock_time(elapsed)}"
+        return values
+
+    @staticmethod
+    def status_printer(file):
+        # tqdm pads a shorter line with spaces after it; here the longer line
+        # is blanked before, so that a line ends with its time, as readers of
+        # the commands' output expect.
+        drawn = 0
+
+        def print_status(line):
+            nonlocal drawn
+            blank = "\r" + " " * drawn if len(line) < drawn else ""
+            file.write(f"{blank}\r{line}")
+            file.flush()
+            drawn = len(line)
+
+        return print_status
+
+
+class _Output:
+    """
+    ``stream`` for tqdm. A command's ``OutputWrapper`` would end every redraw
+    with a line break, and colour a command's standard error as an error.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
         if isinstance(self.stream, OutputWrapper):
-            # Which would end every redraw with a line break, and colour a
-            # command's standard error as an error.
             self.stream.write(text, style_func=_plain, ending="")
         else:
             self.stream.write(text)
+
+    def flush(self):
         self.stream.flush()
 
 

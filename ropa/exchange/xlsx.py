@@ -16,6 +16,12 @@ cells (inline strings, numbers; the same styles, sheet views and package
 parts) as text, each sheet into a temporary file, and zips the package when
 the book is closed. The files open in spreadsheet programs and in openpyxl,
 which the exports' own import reads them with.
+
+XlsxWriter's streaming mode was measured in its place on a register of 10,000
+activities (80,000 rows): the export took twice the CPU time, the writing
+alone four times. It also writes a carriage return, and text such as
+"_x0041_", as Excel's "_xHHHH_" escapes, which openpyxl, and so the import,
+reads back as those characters rather than the text.
 """
 
 import datetime

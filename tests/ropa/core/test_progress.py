@@ -27,6 +27,7 @@ def test_progress_draws_counts_and_estimate_on_a_terminal():
     progress.advance(40)
 
     assert stream.getvalue() == (
+        "\rExporting [                              ] 0/100  in 0:00:00"
         "\rExporting [############                  ] 40/100  ETA 0:00:15"
     )
 
@@ -77,24 +78,60 @@ def test_progress_bars_none_where_nothing_would_be_drawn(stream, enabled):
     assert progress_bars(stream, enabled=enabled) is None
 
 
-def test_no_progress_draws_nothing():
+def test_no_progress_draws_nothing_and_counts():
     with no_progress(10, "Working") as bar:
-        bar.advance(10)
+        bar.advance(4)
+        bar.advance()
 
     assert not bar.enabled
+    assert bar.done == 5
 
 
 def test_progress_redraws_one_line_through_a_command_output():
     stream, clock = Terminal(), Clock()
-    with Progress(OutputWrapper(stream), 2, "Generating", clock=clock) as progress:
-        progress.advance()
+    with Progress(OutputWrapper(stream), 4, "Generating", clock=clock) as progress:
         clock.now = 1.0
         progress.advance()
+        clock.now = 2.0
+        progress.advance(3)
 
-    assert stream.getvalue() == (
-        "\rGenerating [###############               ] 1/2  ETA 0:00:00"
-        "\rGenerating [##############################] 2/2  in 0:00:01\n"
+    text = stream.getvalue()
+    # One line, redrawn: the only line break is the one that ends it.
+    assert text.count("\n") == 1
+    assert text.startswith(
+        "\rGenerating [                              ] 0/4  in 0:00:00"
+        "\rGenerating [#######                       ] 1/4  ETA 0:00:03\r"
     )
+    assert text.endswith(
+        "\rGenerating [##############################] 4/4  in 0:00:02\n"
+    )
+
+
+def test_progress_redraws_at_most_ten_times_a_second():
+    stream, clock = Terminal(), Clock()
+    progress = Progress(stream, 100, "Checking", clock=clock)
+    for _ in range(9):
+        clock.now += 0.01
+        progress.advance()
+    clock.now = 0.5
+    progress.advance()
+
+    assert stream.getvalue().count("\r") == 2
+    assert stream.getvalue().endswith("] 10/100  ETA 0:00:04")
+
+
+def test_progress_blanks_a_longer_line_before_drawing_a_shorter_one():
+    stream, clock = Terminal(), Clock()
+    with Progress(stream, 2, "Importing", clock=clock) as progress:
+        clock.now = 1.0
+        progress.advance()
+        clock.now = 2.0
+        progress.advance()
+
+    longer = "Importing [###############               ] 1/2  ETA 0:00:01"
+    assert f"\r{longer}\r{' ' * len(longer)}\rImporting [" in stream.getvalue()
+    # The line ends with its time, not with padding.
+    assert stream.getvalue().endswith("2/2  in 0:00:02\n")
 
 
 def test_progress_through_a_command_output_is_not_coloured_as_an_error():

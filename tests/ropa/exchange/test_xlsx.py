@@ -18,6 +18,8 @@ TEXTS = [
     "\ttab first",
     "åäö ÅÄÖ — “quotes” 'apostrophes' \"double\" 🙂",
     "=1+1",
+    # Excel's escape of a character, "_xHHHH_", typed as text.
+    "_x0041_ as typed",
     "x" * 32767,
 ]
 

@@ -11,7 +11,7 @@ import pytest
 
 from ropa.perf.benchmark import PAGE_TARGETS, REFERENCE
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[3]
 MANAGE = REPO_ROOT / "manage.py"
 
 #: The admin pages printed as a ratio to the reference page.
