@@ -53,7 +53,7 @@ from ropa.models import (
 
 HTML = "html"
 MARKDOWN = "markdown"
-FORMATS = (HTML, MARKDOWN)
+NOTICE_FORMATS = (HTML, MARKDOWN)
 TEMPLATES = {
     HTML: "ropa/privacy_notice.html",
     MARKDOWN: "ropa/privacy_notice.md",
@@ -140,7 +140,7 @@ class Company:
 
 
 @dataclass(frozen=True)
-class RecipientEntry:
+class NoticeRecipient:
     name: str
     kind: str
     description: str = ""
@@ -176,7 +176,7 @@ class Details:
     controllers: tuple[str, ...]
     personal_data_categories: tuple[str, ...]
     lawful_bases: tuple[LawfulBasisEntry, ...]
-    recipients: tuple[RecipientEntry, ...]
+    recipients: tuple[NoticeRecipient, ...]
     retention: tuple[RetentionEntry, ...]
     joint_controllers: tuple[str, ...] = ()
     joint_arrangement_essence: str = ""
@@ -385,7 +385,7 @@ def _company(organisation):
 
 def _recipients(activity):
     return tuple(
-        RecipientEntry(
+        NoticeRecipient(
             name=recipient.name,
             kind=RECIPIENT_KINDS.get(recipient.recipient_type, ""),
             description=_inline(recipient.description),
@@ -558,8 +558,9 @@ def notice_context(notice, *, notice_url=None):
 
 def render_notice(notice, *, fmt=HTML, notice_url=None):
     """The notice as an HTML page or a Markdown document."""
-    if fmt not in FORMATS:
-        raise ValueError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}.")
+    if fmt not in NOTICE_FORMATS:
+        allowed = ", ".join(NOTICE_FORMATS)
+        raise ValueError(f"Unknown format {fmt!r}: use one of {allowed}.")
     if fmt == MARKDOWN:
         # The Markdown template does not autoescape: every value is escaped
         # for Markdown here instead.

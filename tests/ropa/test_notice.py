@@ -531,7 +531,7 @@ def test_build_notice_carries_opt_out_and_recipients():
 
     section = _sections()["Marketing"]
 
-    shared = notice.RecipientEntry(
+    shared = notice.NoticeRecipient(
         "Social networking platforms",
         "independent controller",
         "Meta, LinkedIn",
@@ -539,8 +539,8 @@ def test_build_notice_carries_opt_out_and_recipients():
     )
     assert section.opt_out == "Unsubscribe at any time."
     assert section.details.recipients == (
-        notice.RecipientEntry("Group companies", "within the group"),
-        notice.RecipientEntry("Hosting provider", "processor acting on our behalf"),
+        notice.NoticeRecipient("Group companies", "within the group"),
+        notice.NoticeRecipient("Hosting provider", "processor acting on our behalf"),
         shared,
     )
     assert section.shared_with == (shared,)

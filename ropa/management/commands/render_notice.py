@@ -12,7 +12,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--format",
-            choices=notice.FORMATS,
+            choices=notice.NOTICE_FORMATS,
             default=notice.HTML,
             help="Output format (default: html).",
         )
