@@ -274,8 +274,9 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 ROPA_REVIEW_INTERVAL_DAYS = env.int("ROPA_REVIEW_INTERVAL_DAYS", default=365)
 # The user the yearly review records its changes under (created, unable to log in).
 ROPA_SYSTEM_USERNAME = env.str("ROPA_SYSTEM_USERNAME", default="ropa-system")
-# Largest register file an import accepts, and where admin uploads wait between
-# the preview and the confirmation (default: a folder in the system temp dir).
+# Largest register file an import accepts, and where the uploads of every admin
+# import wait between the preview and the confirmation (default: a folder in the
+# system temp dir). It must be this user's own, not writable by every user.
 ROPA_IMPORT_MAX_BYTES = env.int("ROPA_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 ROPA_IMPORT_UPLOAD_DIR = env.str("ROPA_IMPORT_UPLOAD_DIR", default="")
 # The name shown as the controller group in the public privacy notice.

@@ -1,30 +1,44 @@
 """
 Where an uploaded import file waits between the preview and the confirmation.
 
-The admin's import reads the file twice: once for the preview, once when the
-user confirms. In between, the file (personal data) sits on disk. The
-library's default storage leaves it in the system temp folder for good when
-the user walks away from the preview. This storage keeps such files in one
-private folder, removes them as soon as no confirmation can follow, and
-purges those older than ``MAX_AGE`` on every upload and from
-``manage.py clear_import_files``.
+Both admin imports read the file twice: once for the preview, once when the
+user confirms. The register import (``ropa.exchange.admin_import``) and the
+per-list imports (django-import-export, through ``ImportFileStorage``) keep
+the file in between in one private folder, ``folder()``, under a name given
+here. The file holds personal data: it is removed as soon as no confirmation
+can follow, and once abandoned at the preview, by ``purge()`` after
+``MAX_AGE``: on every upload, on every request to the register import's
+pages, and from ``manage.py clear_import_files`` (hourly, from cron).
 """
 
+import contextlib
 import datetime
 import os
 import re
+import stat
 import tempfile
 import time
 from pathlib import Path
 from uuid import uuid4
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from import_export.tmp_storages import BaseStorage
 
 #: How long a previewed file waits for its confirmation.
 MAX_AGE = datetime.timedelta(hours=1)
 
+#: The folder's name in the system's temporary folder, unless configured.
 FOLDER_NAME = "ropa-imports"
-_NAME = re.compile(r"^[0-9a-f]{32}$")
+#: The names ``save_upload`` gives. A name comes back from a session or a
+#: form; one that is not of this shape is never turned into a path.
+UPLOAD_NAME = re.compile(r"[0-9a-f]{32}")
+
+UNSAFE_FOLDER = (
+    "Import uploads (personal data) cannot wait in {folder}: it is writable by "
+    "every user, or owned by another user than this one. Set "
+    "ROPA_IMPORT_UPLOAD_DIR to a folder of this user's own."
+)
 
 
 class ImportFileExpired(Exception):
@@ -32,47 +46,122 @@ class ImportFileExpired(Exception):
 
 
 def folder():
-    """The private folder of waiting import files."""
-    return Path(tempfile.gettempdir()) / FOLDER_NAME
+    """
+    The folder of waiting import files.
+
+    ``ROPA_IMPORT_UPLOAD_DIR`` when set, else a folder of the system's
+    temporary folder; used for nothing else.
+    """
+    configured = settings.ROPA_IMPORT_UPLOAD_DIR
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / FOLDER_NAME
+
+
+def _private_folder(*, create=False):
+    """
+    ``folder()``, refused unless no other user can write in it.
+
+    In a folder another user owns, or every user may write to (a shared
+    temporary folder), someone else could read, replace or plant the files.
+    """
+    path = folder()
+    if create:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = path.stat()
+    if status.st_uid != os.getuid() or status.st_mode & stat.S_IWOTH:
+        raise ImproperlyConfigured(UNSAFE_FOLDER.format(folder=path))
+    return path
+
+
+def is_upload_name(name):
+    """Whether ``name`` is of the shape ``save_upload`` gives."""
+    return isinstance(name, str) and UPLOAD_NAME.fullmatch(name) is not None
+
+
+def save_upload(chunks):
+    """
+    Write ``chunks`` (bytes) to a new waiting file; return its name.
+
+    The name, never a path, is what a session or a form may keep;
+    ``upload_path`` turns it back into a path only if it is one of these
+    files. Abandoned files are purged first.
+    """
+    purge()
+    name = uuid4().hex
+    path = _private_folder(create=True) / name
+    # Readable by this process's user only: the file holds personal data.
+    # O_EXCL and O_NOFOLLOW: never write through a file or link already there.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    descriptor = os.open(path, flags, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            for chunk in chunks:
+                file.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return name
+
+
+def upload_path(name):
+    """The path of the waiting file called ``name``, or None."""
+    if not is_upload_name(name) or not folder().is_dir():
+        return None
+    path = _private_folder() / name
+    try:
+        regular = stat.S_ISREG(path.lstat().st_mode)
+    except FileNotFoundError:
+        return None
+    return path if regular else None
+
+
+def discard_upload(name):
+    """Delete a waiting file; a name that is not one is ignored."""
+    path = upload_path(name)
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def purge(max_age=MAX_AGE):
-    """Remove the waiting files older than ``max_age``; return how many."""
+    """
+    Remove the waiting files older than ``max_age``; return how many.
+
+    Only files named as ``save_upload`` names them: anything else in the
+    folder is not an upload, and is left alone.
+    """
     if not folder().is_dir():
         return 0
     cutoff = time.time() - max_age.total_seconds()
     removed = 0
-    for path in folder().iterdir():
-        if path.is_file() and path.stat().st_mtime <= cutoff:
-            path.unlink(missing_ok=True)
-            removed += 1
+    for path in _private_folder().iterdir():
+        if not is_upload_name(path.name):
+            continue
+        # Another request may remove the same file meanwhile.
+        with contextlib.suppress(FileNotFoundError):
+            status = path.lstat()
+            if stat.S_ISREG(status.st_mode) and status.st_mtime <= cutoff:
+                path.unlink()
+                removed += 1
     return removed
 
 
 class ImportFileStorage(BaseStorage):
-    """A django-import-export temporary storage that cleans up after itself."""
+    """A django-import-export temporary storage on the waiting files above."""
 
     def save(self, data):
-        purge()
-        folder().mkdir(mode=0o700, exist_ok=True)
-        self.name = uuid4().hex
-        # Readable by this process's user only: the file holds personal data.
-        descriptor = os.open(self._path(), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
+        self.name = save_upload([data])
 
     def read(self):
+        path = upload_path(self.name)
+        if path is None:
+            raise ImportFileExpired(self.name)
         try:
-            with open(self._path(), self.read_mode, encoding=self.encoding) as file:
+            with open(path, self.read_mode, encoding=self.encoding) as file:
                 return file.read()
         except FileNotFoundError:
             raise ImportFileExpired(self.name) from None
 
     def remove(self):
-        self._path().unlink(missing_ok=True)
-
-    def _path(self):
         # The name comes back from the browser in the confirmation form.
-        if not self.name or not _NAME.match(self.name):
+        if not is_upload_name(self.name):
             raise ImportFileExpired(self.name)
-        return folder() / self.name
+        discard_upload(self.name)

@@ -9,13 +9,12 @@ without errors can be confirmed; the confirmation validates it again and
 writes it whole, recording the user and the reason "Imported from <file
 name>".
 
-Between the preview and the confirmation the file waits in
-``ropa.exchange.register_uploads.upload_dir()``, and the session keeps its
-name there, never a path. It is deleted when the import is confirmed,
-cancelled or fails, when another file is uploaded, and, once abandoned at
-the preview, by the sweep every request to these pages runs (files older
-than an hour) or by
-``manage.py import_register --purge-stale``.
+Between the preview and the confirmation the file waits in the store of
+both admin imports, ``ropa.core.uploads``, and the session keeps its name
+there, never a path. It is deleted when the import is confirmed, cancelled
+or fails, when another file is uploaded, and, once abandoned at the preview,
+by the purge every request to these pages runs (files older than an hour) or
+by ``manage.py clear_import_files``.
 
 Mount it with ``import_urls(admin_site)`` in ``ProcessingActivityAdmin.get_urls``
 (beside the list's per-model import, which imports rows of this list only); it is then
@@ -37,15 +36,10 @@ from django.urls import path, reverse
 from controllers.models import Organisation
 from ropa.core.rows import ACTIONS, INVALID, UNCHANGED
 from ropa.core.text_diff import diff_html
+from ropa.core.uploads import discard_upload, purge, save_upload, upload_path
 from ropa.exchange.apply import apply_plan
 from ropa.exchange.imports import plan_import
-from ropa.exchange.plan import FORMATS, ICO, OURS, ImportAborted, import_reason
-from ropa.exchange.register_uploads import (
-    discard_upload,
-    purge_stale_uploads,
-    save_upload,
-    upload_path,
-)
+from ropa.exchange.plan import ICO, IMPORT_FORMATS, OURS, ImportAborted, import_reason
 from ropa.exchange.workbook import ImportFileError, check_size, max_import_bytes
 from ropa.models import ProcessingActivity
 
@@ -81,7 +75,9 @@ class RegisterImportForm(forms.Form):
         label="Workbook",
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
     )
-    format = forms.ChoiceField(choices=FORMATS, initial=OURS, widget=forms.RadioSelect)
+    format = forms.ChoiceField(
+        choices=IMPORT_FORMATS, initial=OURS, widget=forms.RadioSelect
+    )
     controller = forms.ModelChoiceField(
         queryset=Organisation.objects.order_by("name"),
         to_field_name="slug",
@@ -196,14 +192,14 @@ def import_register_view(request, admin_site):
     """The upload form; a valid upload is validated and previewed."""
     if not can_import(request.user):
         raise PermissionDenied
-    purge_stale_uploads()
+    purge()
     form = RegisterImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         _forget_pending(request)
         upload = form.cleaned_data["file"]
         fmt = form.cleaned_data["format"]
         controller = form.cleaned_data["controller"] if fmt == ICO else None
-        name = save_upload(upload)
+        name = save_upload(upload.chunks())
         try:
             plan = plan_import(
                 upload_path(name),
@@ -238,7 +234,7 @@ def confirm_import_view(request, admin_site):
     """Confirm (validate again and write) or cancel the previewed import."""
     if not can_import(request.user):
         raise PermissionDenied
-    purge_stale_uploads()
+    purge()
     import_url = reverse(f"{admin_site.name}:{URL_NAME}")
     if request.method != "POST":
         return redirect(import_url)

@@ -1,12 +1,16 @@
 import datetime
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from ropa.core.uploads import MAX_AGE, folder, purge
 
 
 class Command(BaseCommand):
-    help = "Remove uploaded import files whose preview was never confirmed."
+    help = (
+        "Remove the files uploaded to either admin import (the register's or a "
+        "list's) whose preview was never confirmed."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -20,7 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args, max_age, **options):
         if max_age < 0:
             raise CommandError("--max-age cannot be negative.")
-        removed = purge(datetime.timedelta(minutes=max_age))
+        try:
+            removed = purge(datetime.timedelta(minutes=max_age))
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from error
         self.stdout.write(
             f"Removed {removed} import file(s) older than {max_age} minutes "
             f"from {folder()}."

@@ -1,3 +1,4 @@
+import argparse
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -9,8 +10,12 @@ from ropa.core.rows import NEW
 from ropa.exchange.apply import apply_plan
 from ropa.exchange.imports import plan_import
 from ropa.exchange.plan import ICO, OURS, ImportAborted, import_reason
-from ropa.exchange.register_uploads import purge_stale_uploads
 from ropa.exchange.workbook import ImportFileError
+
+PURGE_STALE_GONE = (
+    "--purge-stale is gone: run 'manage.py clear_import_files', which removes "
+    "the abandoned uploads of every admin import."
+)
 
 
 class Command(BaseCommand):
@@ -42,18 +47,15 @@ class Command(BaseCommand):
             "--user",
             help="The username recorded in the history as having made the changes.",
         )
+        # Gone: kept only to point a cron line that still runs it to the one
+        # command that purges the uploads of every admin import.
         parser.add_argument(
-            "--purge-stale",
-            action="store_true",
-            help="Delete admin uploads abandoned at the preview (older than an "
-            "hour) and exit.",
+            "--purge-stale", action="store_true", help=argparse.SUPPRESS
         )
 
     def handle(self, *args, **options):
         if options["purge_stale"]:
-            removed = purge_stale_uploads()
-            self.stdout.write(f"Removed {removed} abandoned upload(s).")
-            return
+            raise CommandError(PURGE_STALE_GONE)
         if not options["file"]:
             raise CommandError("Name the file to import.")
         path = Path(options["file"])

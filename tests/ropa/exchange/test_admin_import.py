@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from ropa.core.uploads import folder
 from ropa.exchange import layout as fmt
 from ropa.exchange.admin_import import (
     CANCELLED,
@@ -17,7 +18,6 @@ from ropa.exchange.admin_import import (
 )
 from ropa.exchange.export import export_register
 from ropa.exchange.plan import import_reason
-from ropa.exchange.register_uploads import upload_dir
 from ropa.models import ProcessingActivity
 from tests.factories import StaffUserFactory
 from tests.ropa.exchange.test_ico_import import PAYROLL, write_template
@@ -36,9 +36,9 @@ CHANGED_FUNCTION = "Customer care"
 
 @pytest.fixture(autouse=True)
 def uploads(settings, tmp_path):
-    """The directory uploads wait in, empty, for each test."""
+    """The folder uploads wait in, empty, for each test."""
     settings.ROPA_IMPORT_UPLOAD_DIR = str(tmp_path / "uploads")
-    return upload_dir()
+    return folder()
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def workbook(tmp_path):
         export_register(fmt="xlsx", out=out)
     book = load_workbook(path)
     sheet = book[fmt.ACTIVITIES.name]
-    column = fmt.ACTIVITY_COLUMNS.index("Business function") + 1
+    column = fmt.ACTIVITIES.headers.index("Business function") + 1
     sheet.cell(row=4, column=column, value=CHANGED_FUNCTION)
     book.save(path)
     return path
@@ -77,7 +77,7 @@ def upload(client, path, **data):
 
 
 def waiting(uploads):
-    return sorted(path.name for path in uploads.iterdir())
+    return sorted(path.name for path in uploads.iterdir()) if uploads.exists() else []
 
 
 def business_function():
@@ -166,7 +166,7 @@ def test_import_cancel_deletes_the_upload(dpo_client, workbook, uploads):
 def test_import_preview_with_errors_cannot_be_confirmed(dpo_client, workbook, uploads):
     book = load_workbook(workbook)
     sheet = book[fmt.ACTIVITIES.name]
-    sheet.cell(row=7, column=fmt.ACTIVITY_COLUMNS.index("Status") + 1, value="gone")
+    sheet.cell(row=7, column=fmt.ACTIVITIES.headers.index("Status") + 1, value="gone")
     book.save(workbook)
 
     response = upload(dpo_client, workbook)

@@ -1,6 +1,4 @@
-import os
 import re
-import time
 from io import StringIO
 
 import pytest
@@ -8,11 +6,11 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from ropa.exchange import layout as fmt
-from ropa.exchange.columns import CHILD_SHEETS
 from ropa.exchange.export import export_register
 from ropa.exchange.ico import ARTICLE_6, BUSINESS_FUNCTION
+from ropa.exchange.layout import CHILD_SHEETS
 from ropa.exchange.plan import import_reason
-from ropa.exchange.register_uploads import save_upload, upload_dir
+from ropa.management.commands.import_register import PURGE_STALE_GONE
 from ropa.models import ProcessingActivity
 from tests.factories import GroupCompanyFactory, UserFactory
 from tests.ropa.core.test_progress import Terminal
@@ -213,24 +211,13 @@ def test_import_register_ico_errors(tmp_path):
     assert not ProcessingActivity.objects.filter(name="Payroll").exists()
 
 
-def test_import_register_purge_stale_removes_old_uploads(settings, tmp_path):
-    settings.ROPA_IMPORT_UPLOAD_DIR = str(tmp_path / "uploads")
+def test_import_register_purge_stale_points_to_clear_import_files():
+    # An old cron line fails loudly, and says what to run instead.
+    with pytest.raises(CommandError) as raised:
+        run("--purge-stale")
 
-    class Upload:
-        name = "register.xlsx"
-        size = 4
-
-        def chunks(self):
-            yield b"data"
-
-    old, fresh = save_upload(Upload()), save_upload(Upload())
-    an_hour_ago = time.time() - 3601
-    os.utime(upload_dir() / old, (an_hour_ago, an_hour_ago))
-
-    stdout, _ = run("--purge-stale")
-
-    assert stdout == "Removed 1 abandoned upload(s).\n"
-    assert sorted(path.name for path in upload_dir().iterdir()) == [fresh]
+    assert str(raised.value) == PURGE_STALE_GONE
+    assert "clear_import_files" in PURGE_STALE_GONE
 
 
 def test_import_register_needs_a_file():
@@ -252,7 +239,7 @@ def test_import_register_shows_its_progress_on_a_terminal(export):
     text = stderr.getvalue()
     assert text.startswith("\rReading [")
     assert re.search(r"\] 1/1  in \d:\d\d:\d\d\n$", bar_lines(text, "Reading")[-1])
-    imported = {fmt.ACTIVITIES.name, *(child.sheet.name for child in CHILD_SHEETS)}
+    imported = {fmt.ACTIVITIES.name, *(child.name for child in CHILD_SHEETS)}
     rows = sum(
         sheet.max_row - 1 for sheet in load_workbook(export) if sheet.title in imported
     )

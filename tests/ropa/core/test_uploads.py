@@ -1,0 +1,364 @@
+"""The one store of files waiting between an import's preview and its confirmation."""
+
+import datetime
+import os
+import tempfile
+import time
+from io import StringIO
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from ropa.core import uploads
+from ropa.core.admin_base import IMPORT_FILE_EXPIRED
+from ropa.exchange import layout as fmt
+from ropa.exchange.admin_import import SESSION_KEY, UPLOAD_GONE
+from ropa.exchange.export import export_register
+from ropa.models import ProcessingActivity
+from subjects.models import DataSubjectCategory
+from tests.admin_pages import confirm_import_data, form_data
+
+pytestmark = pytest.mark.django_db
+
+REGISTER_IMPORT_URL = "admin:ropa_processingactivity_import_register"
+REGISTER_CONFIRM_URL = "admin:ropa_processingactivity_import_register_confirm"
+LIST_IMPORT_URL = "admin:subjects_datasubjectcategory_import"
+LIST_CONFIRM_URL = "admin:subjects_datasubjectcategory_process_import"
+CSV = "0"
+# Beyond the hour an upload waits for its confirmation.
+THREE_HOURS = 3 * 60 * 60
+EDITED, CHANGED_FUNCTION = "PA-0003", "Customer care"
+# A name of the shape the store gives.
+UPLOAD = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def server(settings, tmp_path, monkeypatch):
+    """The folders of this test's own that the server may write uploads to."""
+    root = tmp_path / "server"
+    settings.ROPA_IMPORT_UPLOAD_DIR = str(root / "uploads")
+    (root / "tmp").mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(root / "tmp"))
+    return root
+
+
+@pytest.fixture
+def workbook(sample_register, tmp_path):
+    """Our export with one edit, so that its preview waits for a confirmation."""
+    path = tmp_path / "register.xlsx"
+    with path.open("wb") as out:
+        export_register(fmt="xlsx", out=out)
+    book = load_workbook(path)
+    sheet = book[fmt.ACTIVITIES.name]
+    column = [cell.value for cell in sheet[1]].index("Business function") + 1
+    (row,) = (cells[0].row for cells in sheet.iter_rows() if cells[0].value == EDITED)
+    sheet.cell(row=row, column=column, value=CHANGED_FUNCTION)
+    book.save(path)
+    return path
+
+
+def on_disk(server):
+    """Every file the server holds in the test's folders."""
+    return sorted(path for path in server.rglob("*") if path.is_file())
+
+
+def age(path, seconds):
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def clear_import_files(*args):
+    out = StringIO()
+    call_command("clear_import_files", *args, stdout=out)
+    return out.getvalue()
+
+
+def upload_register(client, path):
+    """Choose ``path`` on the register import page and press "Check the file"."""
+    page = client.get(reverse(REGISTER_IMPORT_URL))
+    data = form_data(page, form_id="import-register-form", submit=None)
+    data["file"] = SimpleUploadedFile(path.name, path.read_bytes())
+    return client.post(reverse(REGISTER_IMPORT_URL), data)
+
+
+def confirm_register(client, preview):
+    data = form_data(preview, form_id="import-confirm-form", submit="confirm")
+    return client.post(reverse(REGISTER_CONFIRM_URL), data, follow=True)
+
+
+def upload_list(client):
+    """Import a new data subject category on its list, as a CSV file."""
+    page = client.get(reverse(LIST_IMPORT_URL))
+    data = form_data(page, containing="import_file", submit=None)
+    data["format"] = CSV
+    data["import_file"] = SimpleUploadedFile("categories.csv", b"name\r\nVisitors\r\n")
+    return client.post(reverse(LIST_IMPORT_URL), data)
+
+
+def confirm_list(client, preview):
+    return client.post(
+        reverse(LIST_CONFIRM_URL), confirm_import_data(preview), follow=True
+    )
+
+
+def business_function():
+    return ProcessingActivity.objects.get(reference=EDITED).business_function
+
+
+def messages_of(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+# ---------------------------------------------------------------------------
+# One folder, one naming rule, private files
+# ---------------------------------------------------------------------------
+
+
+def test_register_upload_waits_privately_in_the_one_folder(dpo_client, workbook):
+    upload_register(dpo_client, workbook)
+
+    (path,) = on_disk(uploads.folder())
+    assert path.name == dpo_client.session[SESSION_KEY]["upload"]
+    assert uploads.UPLOAD_NAME.fullmatch(path.name)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert uploads.folder().stat().st_mode & 0o777 == 0o700
+
+
+def test_list_upload_waits_privately_in_the_one_folder(dpo_client):
+    preview = upload_list(dpo_client)
+
+    (path,) = on_disk(uploads.folder())
+    assert path.name == confirm_import_data(preview)["import_file_name"]
+    assert uploads.UPLOAD_NAME.fullmatch(path.name)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_folder_defaults_to_one_in_the_system_temporary_folder(settings, server):
+    settings.ROPA_IMPORT_UPLOAD_DIR = ""
+
+    assert uploads.folder() == server / "tmp" / uploads.FOLDER_NAME
+
+
+def test_save_refuses_a_folder_every_user_may_write_to(server):
+    uploads.folder().mkdir()
+    uploads.folder().chmod(0o777)
+
+    with pytest.raises(ImproperlyConfigured, match="ROPA_IMPORT_UPLOAD_DIR"):
+        uploads.save_upload([b"personal data"])
+
+    assert on_disk(server) == []
+
+
+def test_save_refuses_a_folder_another_user_owns(server, monkeypatch):
+    uploads.folder().mkdir(mode=0o700)
+    someone_else = os.getuid() + 1
+    monkeypatch.setattr(os, "getuid", lambda: someone_else)
+
+    with pytest.raises(ImproperlyConfigured, match="ROPA_IMPORT_UPLOAD_DIR"):
+        uploads.save_upload([b"personal data"])
+
+    assert on_disk(server) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        None,
+        42,
+        "",
+        "../outside.xlsx",
+        "/etc/passwd",
+        f"{UPLOAD}/../outside.xlsx",
+        UPLOAD.upper(),
+        f"{UPLOAD}.xlsx",
+        # The names of the register import's former store.
+        "import-abc123.xlsx",
+    ],
+)
+def test_upload_path_is_none_for_a_name_the_store_does_not_give(server, name):
+    # Each name leads to a file, none of them an upload.
+    folder = uploads.folder()
+    (folder / UPLOAD).mkdir(parents=True)
+    for path in (
+        server / "outside.xlsx",
+        folder / UPLOAD.upper(),
+        folder / f"{UPLOAD}.xlsx",
+        folder / "import-abc123.xlsx",
+    ):
+        path.write_bytes(b"not an upload")
+
+    assert uploads.upload_path(name) is None
+
+
+def test_upload_path_is_none_for_a_link_under_an_upload_name(server, tmp_path):
+    outside = tmp_path / "outside.xlsx"
+    outside.write_bytes(b"not yours")
+    uploads.folder().mkdir(mode=0o700)
+    (uploads.folder() / UPLOAD).symlink_to(outside)
+
+    assert uploads.upload_path(UPLOAD) is None
+    with pytest.raises(uploads.ImportFileExpired):
+        uploads.ImportFileStorage(name=UPLOAD).read()
+    clear_import_files("--max-age", "0")
+    assert outside.read_bytes() == b"not yours"
+
+
+def test_storage_refuses_names_it_did_not_give():
+    storage = uploads.ImportFileStorage(name="../secret")
+
+    with pytest.raises(uploads.ImportFileExpired):
+        storage.read()
+    with pytest.raises(uploads.ImportFileExpired):
+        storage.remove()
+
+
+# ---------------------------------------------------------------------------
+# One purge: manage.py clear_import_files
+# ---------------------------------------------------------------------------
+
+
+def test_clear_import_files_removes_an_abandoned_register_upload(
+    dpo_client, workbook, server
+):
+    upload_register(dpo_client, workbook)
+    (abandoned,) = on_disk(server)
+    age(abandoned, THREE_HOURS)
+
+    output = clear_import_files()
+
+    assert on_disk(server) == []
+    assert output.startswith("Removed 1 import file(s) older than 60 minutes")
+
+
+def test_clear_import_files_keeps_a_fresh_register_upload(dpo_client, workbook, server):
+    upload_register(dpo_client, workbook)
+    waiting = on_disk(server)
+
+    output = clear_import_files()
+
+    assert len(waiting) == 1
+    assert on_disk(server) == waiting
+    assert output.startswith("Removed 0 import file(s)")
+
+
+def test_clear_import_files_removes_an_abandoned_list_upload(dpo_client, server):
+    upload_list(dpo_client)
+    (abandoned,) = on_disk(server)
+    age(abandoned, THREE_HOURS)
+
+    output = clear_import_files()
+
+    assert on_disk(server) == []
+    assert output.startswith("Removed 1 import file(s)")
+
+
+def test_clear_import_files_keeps_a_fresh_list_upload(dpo_client, server):
+    upload_list(dpo_client)
+    waiting = on_disk(server)
+
+    clear_import_files()
+
+    assert len(waiting) == 1
+    assert on_disk(server) == waiting
+
+
+def test_clear_import_files_removes_both_imports_abandoned_uploads(
+    dpo_client, workbook, server
+):
+    upload_register(dpo_client, workbook)
+    upload_list(dpo_client)
+    for path in on_disk(server):
+        age(path, THREE_HOURS)
+
+    output = clear_import_files()
+
+    assert on_disk(server) == []
+    assert output.startswith("Removed 2 import file(s)")
+
+
+def test_clear_import_files_leaves_what_is_not_an_upload(server):
+    folder = uploads.folder()
+    folder.mkdir(mode=0o700)
+    others = [folder / "notes.txt", folder / "import-abc123.xlsx"]
+    for path in others:
+        path.write_bytes(b"not an upload")
+        age(path, THREE_HOURS)
+    (folder / UPLOAD).mkdir()
+
+    output = clear_import_files("--max-age", "0")
+
+    assert on_disk(server) == sorted(others)
+    assert (folder / UPLOAD).is_dir()
+    assert output.startswith("Removed 0 import file(s)")
+
+
+def test_clear_import_files_with_no_age_removes_every_upload(
+    dpo_client, workbook, server
+):
+    upload_register(dpo_client, workbook)
+    upload_list(dpo_client)
+
+    clear_import_files("--max-age", "0")
+
+    assert on_disk(server) == []
+
+
+def test_clear_import_files_without_a_folder_has_nothing_to_do(server):
+    output = clear_import_files()
+
+    assert output == (
+        f"Removed 0 import file(s) older than 60 minutes from {uploads.folder()}.\n"
+    )
+    assert not uploads.folder().exists()
+
+
+def test_clear_import_files_refuses_a_negative_age():
+    with pytest.raises(CommandError, match="cannot be negative"):
+        clear_import_files("--max-age", "-1")
+
+
+def test_clear_import_files_refuses_a_folder_every_user_may_write_to(server):
+    uploads.folder().mkdir()
+    uploads.folder().chmod(0o777)
+    stranger = uploads.folder() / UPLOAD
+    stranger.write_bytes(b"planted")
+    age(stranger, THREE_HOURS)
+
+    with pytest.raises(CommandError, match="ROPA_IMPORT_UPLOAD_DIR"):
+        clear_import_files()
+
+
+def test_purge_counts_nothing_without_a_folder():
+    assert uploads.purge(datetime.timedelta(0)) == 0
+
+
+# ---------------------------------------------------------------------------
+# The confirmation of a purged upload
+# ---------------------------------------------------------------------------
+
+
+def test_register_confirmation_after_the_purge_asks_for_the_file_again(
+    dpo_client, workbook
+):
+    preview = upload_register(dpo_client, workbook)
+    # Purged, not expired: the page's own sweep would remove an old file.
+    clear_import_files("--max-age", "0")
+
+    response = confirm_register(dpo_client, preview)
+
+    assert UPLOAD_GONE in messages_of(response)
+    assert business_function() != CHANGED_FUNCTION
+
+
+def test_list_confirmation_after_the_purge_asks_for_the_file_again(dpo_client, server):
+    preview = upload_list(dpo_client)
+    clear_import_files("--max-age", "0")
+
+    response = confirm_list(dpo_client, preview)
+
+    assert IMPORT_FILE_EXPIRED in messages_of(response)
+    assert not DataSubjectCategory.objects.filter(name="Visitors").exists()
