@@ -9,6 +9,12 @@ from .models import (
     Organisation,
     ProcessorAgreement,
 )
+from .resources import (
+    DataProtectionOfficerResource,
+    JointControllerArrangementResource,
+    OrganisationResource,
+    ProcessorAgreementResource,
+)
 
 
 @admin.register(DataProtectionOfficer)
@@ -16,6 +22,7 @@ class DataProtectionOfficerAdmin(RegisterAdmin):
     list_display = ("name", "email", "phone", "engagement")
     list_filter = ("engagement",)
     search_fields = ("name", "email")
+    resource_classes = (DataProtectionOfficerResource,)
 
 
 @admin.register(Organisation)
@@ -33,6 +40,7 @@ class OrganisationAdmin(RegisterAdmin):
     list_select_related = ("parent", "dpo", "representative")
     autocomplete_fields = ("parent", "dpo", "representative")
     prepopulated_fields = {"slug": ("name",)}
+    resource_classes = (OrganisationResource,)
     fieldsets = (
         (None, {"fields": ("name", "slug", "registration_number", "country")}),
         ("Contact details", {"fields": ("address", "email", "phone", "website")}),
@@ -60,6 +68,7 @@ class JointControllerArrangementAdmin(RegisterAdmin):
     list_filter = ("joint_scope", "essence_published")
     search_fields = ("reference", "name", "scope")
     autocomplete_fields = ("parties",)
+    resource_classes = (JointControllerArrangementResource,)
     fieldsets = (
         (None, {"fields": ("reference", "name", "parties", "joint_scope", "scope")}),
         (
@@ -94,6 +103,7 @@ class ProcessorAgreementAdmin(RegisterAdmin):
     search_fields = ("reference", "processor__name", "controller__name", "services")
     list_select_related = ("processor", "controller")
     autocomplete_fields = ("processor", "controller", "sub_processors")
+    resource_classes = (ProcessorAgreementResource,)
     fieldsets = (
         (None, {"fields": ("reference", "processor", "controller", "services")}),
         (

@@ -19,11 +19,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from ropa.resources import RESOURCES
 from ropa.roles import AUDITOR, DPO
 from tests import factories
 from tests.admin_pages import change_form_data, database_state
 from tests.factories.memberships import FunctionMembershipFactory
+from tests.ropa.core.test_resources import RESOURCES
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,12 @@ from django.contrib import messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    ImproperlyConfigured,
+    PermissionDenied,
+    ValidationError,
+)
 from django.db import models
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -24,11 +29,13 @@ from simple_history.admin import SimpleHistoryAdmin
 from ropa.core.admin_forms import CheckedInputMixin, holds
 from ropa.core.history_view import register_history_view
 from ropa.core.import_preview import preview
+from ropa.core.resources import XLSX as QuotePrefixXLSX
 from ropa.core.uploads import ImportFileExpired, ImportFileStorage
 from ropa.core.versioning import VersionCheckedForm
-from ropa.resources import RESOURCES
-from ropa.resources import XLSX as QuotePrefixXLSX
 
+NO_RESOURCE = (
+    "{admin} imports and exports {model}: declare its resource in resource_classes."
+)
 HISTORY_READ_ONLY = "History is a record of what happened: it cannot be changed."
 IMPORT_FILE_EXPIRED = (
     "The uploaded file is no longer available (an import waits for its "
@@ -153,8 +160,8 @@ class RegisterAdmin(
     refused by the models: see ropa.signals.)
 
     The list exports what it shows (its filters and search apply), or the
-    selected rows, to anyone who may view the model, through the model's
-    resource in ``ropa.resources.RESOURCES``. Only who may add and change the
+    selected rows, to anyone who may view the model, through the resource its
+    admin declares in ``resource_classes``. Only who may add and change the
     model may import. The confirmation of an import validates the file again:
     a file it cannot read in the format it names, or a row that now fails, is
     an error message, and nothing is imported or logged.
@@ -183,8 +190,14 @@ class RegisterAdmin(
 
     # -- import and export ----------------------------------------------------
 
-    def get_resource_classes(self, request):
-        return [RESOURCES[self.model]]
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        if not self.resource_classes:
+            # The library would make up a resource of every field, which
+            # reads cells and names relations as no register import does.
+            raise ImproperlyConfigured(
+                NO_RESOURCE.format(admin=type(self).__name__, model=model.__name__)
+            )
 
     def has_import_permission(self, request):
         # An import adds and changes rows: it needs both permissions, and obeys

@@ -22,6 +22,7 @@ from simple_history.utils import (
 
 from ropa import stored_completeness
 from ropa.core.progress import no_progress
+from ropa.core.staleness import STALE_ROW, who_and_when
 from ropa.core.versioning import (
     RecordDeletedError,
     StaleRecordError,
@@ -30,7 +31,7 @@ from ropa.core.versioning import (
 )
 from ropa.exchange.columns import VERSION
 from ropa.exchange.plan import ImportAborted, RowError, Save, import_reason
-from ropa.exchange.staleness import DELETED_SINCE, STALE_ROW, who_and_when
+from ropa.exchange.staleness import DELETED_SINCE
 from ropa.exchange.validation import ConstraintChecks
 
 

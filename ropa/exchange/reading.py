@@ -1,24 +1,26 @@
 """
-Reading one cell of an imported sheet: text, choices, yes / no, whole
-numbers, countries, and the names of catalogue entries (``Lookups``), each
-refusing what it cannot read with a ``CellError`` that says why.
+Reading one cell of an imported register: each column's reader takes the
+cell and the import's ``Lookups``, and reads the cell with the reader of its
+kind in ``ropa.core.cells`` (the one the admin lists' import uses too), or,
+for a choice or a name of the catalogue, here. What it cannot read is a
+``CellError`` that says why.
+
+A formula saved without its value (``Uncalculated``) is refused wherever it
+is read, never read as an empty cell.
 """
 
-import datetime
-import re
-import unicodedata
 from collections import defaultdict
 from functools import cached_property
 
 from django.contrib.auth import get_user_model
-from django_countries import countries
 
 from controllers.models import (
     JointControllerArrangement,
     Organisation,
     ProcessorAgreement,
 )
-from ropa.exchange import layout as fmt
+from ropa.core import cells
+from ropa.core.cells import REQUIRED, CellError, unknown_names
 from ropa.exchange.workbook import FORMULA_WITHOUT_VALUE, Uncalculated
 from ropa.models import (
     Recipient,
@@ -26,47 +28,24 @@ from ropa.models import (
 )
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
-REQUIRED = "Required."
-# More digits than any number column takes (the largest is a 64-bit integer):
-# refused before int(), which reads at most a few thousand digits.
-MAX_DIGITS = 20
-TOO_MANY_DIGITS = (
-    "A number of {digits:,} digits is too large to read: no number here has "
-    "more than {limit}."
-)
 NOT_A_CHOICE = "'{text}' is not one of: {allowed}."
 CHOICE_REQUIRED = REQUIRED + " Write one of: {allowed}."
 
 
-class CellError(Exception):
-    """A cell's value cannot be read; the message is the reason."""
+def _calculated(value):
+    """``value``, unless it is a formula saved without its value."""
+    if isinstance(value, Uncalculated):
+        raise CellError(FORMULA_WITHOUT_VALUE.format(formula=value.shown))
+    return value
 
 
 def cell_text(value):
-    """
-    A cell as text; empty is "". A formula saved without its value is
-    refused (``CellError``), never read as empty.
-    """
-    if isinstance(value, Uncalculated):
-        raise CellError(FORMULA_WITHOUT_VALUE.format(formula=value.shown))
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return fmt.yes_no(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
-        # A spreadsheet's dates are date-times at midnight.
-        return value.date().isoformat()
-    if hasattr(value, "isoformat"):
-        return fmt.iso(value)
-    return str(value)
+    """``ropa.core.cells.cell_text``, refusing a formula without its value."""
+    return cells.cell_text(_calculated(value))
 
 
 def read_text(value, lookups):
-    """The cell's text as it is; text of whitespace only is empty (as in a form)."""
-    text = cell_text(value)
-    return text if text.strip() else ""
+    return cells.read_text(_calculated(value))
 
 
 def read_key(value, lookups):
@@ -81,7 +60,7 @@ def read_key(value, lookups):
 
 def read_reference(value, lookups):
     """The Reference column as a column: a formula without its value is refused."""
-    cell_text(value)
+    _calculated(value)
     return read_key(value, lookups)
 
 
@@ -89,7 +68,7 @@ def heading_text(value):
     """A header or label cell as text; a formula without its value is empty."""
     if isinstance(value, Uncalculated):
         return ""
-    return cell_text(value)
+    return cells.cell_text(value)
 
 
 class ChoiceReader:
@@ -110,7 +89,7 @@ class ChoiceReader:
         self.allowed = "; ".join(str(label) for label in choices.labels)
 
     def __call__(self, value, lookups):
-        text = cell_text(value).strip()
+        text = read_text(value, lookups)
         if not text:
             if self.blank:
                 return ""
@@ -129,72 +108,21 @@ def read_choice(choices, *, blank=False):
     return ChoiceReader(choices, blank=blank)
 
 
-YES_WORDS = {"yes", "y", "true", "1"}
-NO_WORDS = {"no", "n", "false", "0"}
-
-
 def read_boolean(*, nullable=False):
+    """A reader of a yes / no column; empty is unknown only where ``nullable``."""
+
     def read(value, lookups):
-        if isinstance(value, bool):
-            return value
-        text = cell_text(value).strip().casefold()
-        if text in YES_WORDS:
-            return True
-        if text in NO_WORDS:
-            return False
-        if not text and nullable:
-            return None
-        if not text:
-            raise CellError(f"{REQUIRED} Write {fmt.YES} or {fmt.NO}.")
-        raise CellError(f"'{cell_text(value)}' is not {fmt.YES} or {fmt.NO}.")
+        return cells.read_boolean(_calculated(value), nullable=nullable)
 
     return read
 
 
 def read_whole_number(value, lookups):
-    if isinstance(value, bool):
-        raise CellError("Write a whole number.")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    text = cell_text(value).strip()
-    if not text:
-        return None
-    if re.fullmatch(r"\d+", text):
-        # Any decimal digit, in any script, as int() reads it.
-        digits = "".join(str(unicodedata.decimal(digit)) for digit in text)
-        significant = digits.lstrip("0")
-        if len(significant) > MAX_DIGITS:
-            raise CellError(
-                TOO_MANY_DIGITS.format(digits=len(significant), limit=MAX_DIGITS)
-            )
-        return int(significant or "0")
-    raise CellError(f"'{text}' is not a whole number.")
-
-
-def country_code(text):
-    """The ISO 3166-1 alpha-2 code for a country's code or English name, or ""."""
-    text = text.strip()
-    if not text:
-        return ""
-    if len(text) in (2, 3) or text.isdigit():
-        code = countries.alpha2(text)
-        if code:
-            return code
-    return countries.by_name(text)
+    return cells.read_whole_number(_calculated(value))
 
 
 def read_country(value, lookups):
-    text = cell_text(value).strip()
-    if not text:
-        return ""
-    code = country_code(text)
-    if not code:
-        raise CellError(
-            f"Unknown country '{text}': write its ISO 3166-1 code, e.g. US or IN."
-        )
-    return code
+    return cells.read_country(_calculated(value))
 
 
 class Catalogue:
@@ -202,8 +130,7 @@ class Catalogue:
 
     def __init__(self, queryset, *keys):
         self.keys = keys
-        self.label = str(queryset.model._meta.verbose_name)
-        self.plural = str(queryset.model._meta.verbose_name_plural)
+        self.model = queryset.model
         self.exact = {}
         self.folded = defaultdict(dict)
         for instance in queryset:
@@ -228,8 +155,7 @@ class Catalogue:
 
     def unknown(self, names):
         """The reason naming rows that are not in the catalogue."""
-        label = self.label if len(names) == 1 else self.plural
-        return f"Unknown {label}: {', '.join(repr(name) for name in names)}."
+        return unknown_names(self.model, names)
 
 
 class Lookups:
@@ -278,7 +204,7 @@ def read_one(catalogue):
     """A reader of a foreign key named by its natural key; empty is none."""
 
     def read(value, lookups):
-        text = cell_text(value).strip()
+        text = read_text(value, lookups)
         if not text:
             return None
         found = getattr(lookups, catalogue).find(text)
@@ -294,7 +220,7 @@ def read_many(catalogue):
 
     def read(value, lookups):
         found, unknown = {}, []
-        for name in fmt.split_list(cell_text(value)):
+        for name in cells.read_names(_calculated(value)):
             instance = getattr(lookups, catalogue).find(name)
             if instance is None:
                 unknown.append(name)

@@ -1,30 +1,17 @@
 """
-Changes made after a file was exported: a row that would overwrite a record
-saved since, or a child row missing from the file that was added or changed
-after the export, is an error naming who changed it, when and what.
+What is stale in a whole-register file, beyond the rule every import follows
+for a row that changes a record (``ropa.core.staleness``): a child row missing
+from the file that was added or changed after the export, and an exported
+row whose record was deleted after it, are errors naming who did it and when.
 """
 
 from django.db import models
-from django.utils import timezone
 
-from ropa.core.versioning import (
-    what_changed,
-)
+from ropa.core.cells import CellError
+from ropa.core.staleness import REDO, stale_reason, who_and_when
 from ropa.exchange.columns import VERSION
-from ropa.exchange.reading import CellError, read_whole_number
+from ropa.exchange.reading import read_whole_number
 
-REDO = "export the register again and redo the edit."
-STALE_ROW = (
-    "{key} was changed by {user} at {moment} after this file was exported "
-    "({changes}): " + REDO
-)
-VERSION_AHEAD = (
-    "The file has version {seen} of {key}, the register version {current}: "
-    "this file was not exported from the register as it stands; " + REDO
-)
-VERSION_EMPTY = (
-    "Empty: a row that changes {key} needs the version it was exported at; " + REDO
-)
 NOT_IN_FILE = (
     "{key} was {done} by {user} at {moment} after this file was exported, and "
     "is not in the file: " + REDO
@@ -50,26 +37,10 @@ def refuse_stale(plan_row, instance, seen):
     """
     if any(error.column == VERSION for error in plan_row.errors):
         return True
-    if seen == instance.version:
-        return False
-    if seen is None:
-        reason = VERSION_EMPTY.format(key=plan_row.key)
-    elif seen > instance.version:
-        reason = VERSION_AHEAD.format(
-            key=plan_row.key, seen=seen, current=instance.version
-        )
-    else:
-        reason = STALE_ROW.format(key=plan_row.key, **what_changed(instance, seen))
-    plan_row.error(VERSION, reason)
-    return True
-
-
-def who_and_when(record):
-    """The user and local time of a history row, as ``what_changed`` words them."""
-    return {
-        "user": record.history_user or "someone",
-        "moment": timezone.localtime(record.history_date).strftime("%Y-%m-%d %H:%M"),
-    }
+    reason = stale_reason(plan_row.key, instance, seen)
+    if reason:
+        plan_row.error(VERSION, reason)
+    return bool(reason)
 
 
 class SinceExport:

@@ -12,21 +12,22 @@ from django.core.exceptions import (
 from django.db import connections, models, router
 from django.db.models import CheckConstraint, UniqueConstraint
 
+from ropa.core.cells import CellError, yes_no
 from ropa.exchange import layout as fmt
 from ropa.exchange.plan import Change
-from ropa.exchange.reading import CellError
 
 
 def _same_text(before, after):
     # A spreadsheet stores line breaks as "\n"; the admin's text areas send
-    # "\r\n". The same text with other line breaks is not a change.
+    # "\r\n". The same text with other line breaks is not a change, nor is a
+    # stored text with whitespace around it, which the import reads without.
     def lines(text):
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
     return (
         isinstance(before, str)
         and isinstance(after, str)
-        and (lines(before) == lines(after))
+        and lines(before).strip() == lines(after).strip()
     )
 
 
@@ -35,13 +36,13 @@ def shown(value, column=None, lookups=None):
     if value is None:
         return ""
     if isinstance(value, bool):
-        return fmt.yes_no(value)
+        return yes_no(value)
     if isinstance(value, models.Model):
         if column is not None and column.catalogue and lookups is not None:
             return getattr(lookups, column.catalogue).name_of(value)
         return str(value)
     if isinstance(value, (list, tuple)):
-        return fmt.join_list(shown(item, column, lookups) for item in value)
+        return fmt.name_list(shown(item, column, lookups) for item in value)
     return str(value)
 
 

@@ -40,6 +40,8 @@ from hypothesis import strategies as st
 
 from controllers.models import Organisation
 from ropa.core import uploads as import_files
+from ropa.core.cells import NO_WORDS, YES_WORDS, split_list
+from ropa.core.spreadsheet import restore
 from ropa.enums import (
     ActivityRole,
     ActivityStatus,
@@ -49,7 +51,6 @@ from ropa.enums import (
 )
 from ropa.exchange import layout as fmt
 from ropa.exchange.admin_import import CONTROLLER_REQUIRED
-from ropa.exchange.columns import ACTIVITY_COLUMNS
 from ropa.exchange.export import ExportError, export_register
 from ropa.exchange.ico import (
     ARTICLE_6,
@@ -67,12 +68,10 @@ from ropa.exchange.ico import (
 )
 from ropa.exchange.imports import import_register, plan_import
 from ropa.exchange.plan import import_reason
-from ropa.exchange.reading import NO_WORDS, YES_WORDS, Lookups, read_boolean, read_text
-from ropa.exchange.register_uploads import UPLOAD_NAME, upload_dir
+from ropa.exchange.reading import Lookups, read_boolean, read_text
 from ropa.exchange.workbook import ImportFileError
 from ropa.geography import eea_countries
 from ropa.models import InternationalTransfer, ProcessingActivity, RetentionRule
-from ropa.resources import restore
 from subjects.models import DataSubjectCategory
 from tests.admin_pages import confirm_import_data
 from tests.factories import GroupCompanyFactory, ProcessingActivityFactory
@@ -112,8 +111,8 @@ MAX_DIGITS = sys.get_int_max_str_digits() or sys.int_info.default_max_str_digits
 # The most characters an XLSX cell holds: openpyxl cuts longer text.
 CELL_LIMIT = 32_767
 
-TEXT_COLUMNS = tuple(c for c in ACTIVITY_COLUMNS if c.read is read_text)
-NAMED_COLUMNS = tuple(c for c in ACTIVITY_COLUMNS if c.catalogue)
+TEXT_COLUMNS = tuple(c for c in fmt.ACTIVITIES.imported if c.read is read_text)
+NAMED_COLUMNS = tuple(c for c in fmt.ACTIVITIES.imported if c.catalogue)
 CHOICES = {
     "Status": ActivityStatus,
     "Record type": ActivityRole,
@@ -122,11 +121,13 @@ CHOICES = {
 }
 BOOLEAN_COLUMNS = tuple(
     c.header
-    for c in ACTIVITY_COLUMNS
+    for c in fmt.ACTIVITIES.imported
     if getattr(c.read, "__qualname__", "").startswith(read_boolean.__name__)
 )
 # The columns a formula can land in: every column the import reads.
-READ_COLUMNS = tuple(c.header for c in ACTIVITY_COLUMNS if c.header != "Reference")
+READ_COLUMNS = tuple(
+    c.header for c in fmt.ACTIVITIES.imported if c.header != "Reference"
+)
 
 
 def activity_field(column):
@@ -181,8 +182,8 @@ def private_temp_folders(settings, tmp_path, monkeypatch):
 
 def waiting_uploads():
     """Every uploaded file still on disk, from either admin import."""
-    folders = (upload_dir(), import_files.folder())
-    return [path for folder in folders if folder.exists() for path in folder.iterdir()]
+    folder = import_files.folder()
+    return list(folder.iterdir()) if folder.exists() else []
 
 
 def errors_at(plan, sheet, row, header):
@@ -403,7 +404,7 @@ def test_import_of_hostile_text_is_refused_or_round_trips(
     field = activity_field(column)
     expected = as_read(text[:CELL_LIMIT])
     # Text of whitespace only is read as empty, as the admin form reads it.
-    expected = expected if expected.strip() else ""
+    expected = expected.strip()
     reference = register.value(ACTIVITIES, row, "Reference")
     other_names = set(
         ProcessingActivity.objects.exclude(reference=reference).values_list(
@@ -552,7 +553,7 @@ def _known_names():
 def test_import_of_an_unknown_name_is_refused(register, index, column, names):
     row = pick(activity_rows(register), index)
     cell = fmt.join_list(names) if column.many else names[0]
-    named = fmt.split_list(as_read(cell)) if column.many else [as_read(cell).strip()]
+    named = split_list(as_read(cell)) if column.many else [as_read(cell).strip()]
     known = _known_names()
     assume(named and any(name and name.casefold() not in known for name in named))
 
@@ -1153,8 +1154,8 @@ def test_admin_import_records_a_hostile_file_name_as_it_was_uploaded(
         # It waits under a name of its own in the upload folder, never the
         # name that was sent.
         (waiting,) = waiting_uploads()
-        assert waiting.parent == upload_dir()
-        assert UPLOAD_NAME.fullmatch(waiting.name)
+        assert waiting.parent == import_files.folder()
+        assert import_files.UPLOAD_NAME.fullmatch(waiting.name)
 
         response = dpo_client.post(
             reverse("admin:ropa_processingactivity_import_register_confirm"), {}

@@ -11,6 +11,7 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from ropa import stored_completeness
+from ropa.core.cells import MAX_DIGITS, TOO_MANY_DIGITS, CellError
 from ropa.core.history import historical_models
 from ropa.core.rows import CHANGED, DELETED, INVALID, NEW, UNCHANGED
 from ropa.core.spreadsheet import CELL_LIMIT, TOO_LONG_FOR_A_CELL
@@ -18,18 +19,13 @@ from ropa.enums import LawfulBasisChoice, RetentionUnit
 from ropa.exchange import layout as fmt
 from ropa.exchange import reading, workbook
 from ropa.exchange.apply import apply_plan
-from ropa.exchange.columns import ACTIVITY_COLUMNS, CHILD_SHEETS
 from ropa.exchange.export import export_register
 from ropa.exchange.ico import BUSINESS_FUNCTION, RETENTION
 from ropa.exchange.imports import import_register, plan_import
+from ropa.exchange.layout import CHILD_SHEETS
 from ropa.exchange.ours import AS_OF_REFUSED, MISSING_SHEETS
 from ropa.exchange.plan import ImportAborted, Save, import_reason
-from ropa.exchange.reading import (
-    MAX_DIGITS,
-    TOO_MANY_DIGITS,
-    CellError,
-    read_whole_number,
-)
+from ropa.exchange.reading import read_whole_number
 from ropa.exchange.workbook import (
     EMPTY_FILE,
     FORMULA_SHOWN,
@@ -649,7 +645,7 @@ def test_import_refuses_a_sheet_without_a_required_column(
     path = exported()
     workbook = load_workbook(path)
     sheet = workbook[fmt.ACTIVITIES.name]
-    sheet.delete_cols(fmt.ACTIVITY_COLUMNS.index(column) + 1)
+    sheet.delete_cols(fmt.ACTIVITIES.headers.index(column) + 1)
     workbook.save(path)
 
     with pytest.raises(ImportFileError) as raised:
@@ -665,7 +661,7 @@ def test_import_ignores_read_only_columns(sample_register, exported):
     edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Updated at"): "2001-01-01"})
     workbook = load_workbook(path)
     sheet = workbook[fmt.ACTIVITIES.name]
-    sheet.delete_cols(fmt.ACTIVITY_COLUMNS.index("Lawful bases") + 1)
+    sheet.delete_cols(fmt.ACTIVITIES.headers.index("Lawful bases") + 1)
     workbook.save(path)
 
     plan = plan_import(path, file_name=FILE_NAME)
@@ -691,8 +687,8 @@ def test_import_refuses_a_workbook_without_activities(tmp_path):
     workbook = Workbook()
     workbook.active.title = fmt.CONTROLLER.name
     workbook.active.append(("As of", fmt.CURRENT))
-    for sheet in (fmt.ACTIVITIES, *(child.sheet for child in CHILD_SHEETS)):
-        workbook.create_sheet(sheet.name).append(sheet.columns)
+    for sheet in fmt.IMPORTED_SHEETS:
+        workbook.create_sheet(sheet.name).append(sheet.headers)
     workbook.save(path)
 
     with pytest.raises(ImportFileError, match="nothing to import"):
@@ -705,21 +701,21 @@ def test_import_refuses_a_workbook_without_activities(tmp_path):
 
 
 def test_import_columns_cover_the_activities_sheet():
-    read = {column.header for column in ACTIVITY_COLUMNS}
+    read = {column.header for column in fmt.ACTIVITIES.imported}
     not_written = {*fmt.ACTIVITIES.read_only, *fmt.ACTIVITIES.checked}
-    assert read | not_written == set(fmt.ACTIVITIES.columns)
+    assert read | not_written == set(fmt.ACTIVITIES.headers)
     assert not read & not_written
 
 
-@pytest.mark.parametrize("child", CHILD_SHEETS, ids=lambda child: child.sheet.name)
+@pytest.mark.parametrize("child", CHILD_SHEETS, ids=lambda child: child.name)
 def test_import_columns_cover_the_child_sheets(child):
-    read = {"Reference", *(column.header for column in child.columns)}
-    assert read | set(child.sheet.checked) == set(child.sheet.columns)
+    read = {"Reference", *(column.header for column in child.imported)}
+    assert read | set(child.checked) == set(child.headers)
     key = {
         "Reference",
-        *(c.header for c in child.columns if c.field in child.key_fields),
+        *(c.header for c in child.imported if c.field in child.key_fields),
     }
-    assert key == set(child.sheet.key)
+    assert key == set(child.key)
 
 
 def test_import_reason_names_the_file():
@@ -866,13 +862,13 @@ def test_import_reads_an_optional_text_of_whitespace_only_as_empty(
     assert ProcessingActivity.objects.get(reference="PA-0002").systems == ""
 
 
-def test_import_keeps_the_spaces_around_text(sample_register, exported):
+def test_import_strips_the_spaces_around_text(sample_register, exported):
     path = exported()
     edit(path, fmt.ACTIVITIES.name, {("PA-0002", "Systems and software"): " SAP "})
 
     import_register(path, file_name=FILE_NAME)
 
-    assert ProcessingActivity.objects.get(reference="PA-0002").systems == " SAP "
+    assert ProcessingActivity.objects.get(reference="PA-0002").systems == "SAP"
 
 
 def test_import_refuses_a_number_too_long_to_read(sample_register, exported):

@@ -11,36 +11,30 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from ropa.core import uploads as import_files
+from ropa.core.cells import NOT_A_WHOLE_NUMBER
 from ropa.core.rows import CHANGED, INVALID, UNCHANGED
+from ropa.core.staleness import STALE_ROW, VERSION_AHEAD, VERSION_EMPTY
 from ropa.enums import LawfulBasisChoice
 from ropa.exchange import layout as fmt
 from ropa.exchange.apply import apply_plan
+from ropa.exchange.columns import VERSION
 from ropa.exchange.export import export_register
 from ropa.exchange.imports import import_register, plan_import
 from ropa.exchange.ours import EXPORTED_AT_MISSING, NO_VERSION_COLUMN
 from ropa.exchange.plan import ImportAborted
-from ropa.exchange.staleness import (
-    DELETED_SINCE,
-    NOT_IN_FILE,
-    STALE_ROW,
-    VERSION_AHEAD,
-    VERSION_EMPTY,
-)
+from ropa.exchange.staleness import DELETED_SINCE, NOT_IN_FILE
 from ropa.exchange.workbook import ImportFileError
 from ropa.models import LawfulBasis, ProcessingActivity
-from ropa.resources import (
-    RESOURCES,
-    STALE,
-    DataSubjectCategoryResource,
-    ProcessingActivityResource,
-)
+from ropa.resources import ProcessingActivityResource
 from subjects.models import DataSubjectCategory
+from subjects.resources import DataSubjectCategoryResource
 from tests.factories import (
     DataSubjectCategoryFactory,
     LawfulBasisFactory,
     ProcessingActivityFactory,
     UserFactory,
 )
+from tests.ropa.core.test_resources import RESOURCES
 from tests.ropa.exchange.test_imports import (
     append_row,
     delete_rows,
@@ -56,7 +50,6 @@ pytestmark = pytest.mark.django_db
 FILE_NAME = "register.xlsx"
 ACTIVITIES = fmt.ACTIVITIES.name
 LAWFUL_BASES = fmt.LAWFUL_BASES.name
-VERSION = fmt.VERSION
 # PA-0003 is on row 4 of the Activities sheet of the sample register.
 ROW = 4
 # A reference the sample register does not use.
@@ -147,13 +140,13 @@ def first_row(path, sheet, reference):
     "sheet", [fmt.ACTIVITIES, fmt.LAWFUL_BASES, fmt.TRANSFERS, fmt.RETENTION_RULES]
 )
 def test_register_format_versions_every_imported_sheet(sheet):
-    assert sheet.columns[-1] == VERSION
+    assert sheet.headers[-1] == VERSION
     assert sheet.checked == (VERSION,)
     assert VERSION not in sheet.read_only
 
 
 def test_register_format_writes_no_version_in_the_ico_template():
-    assert VERSION not in fmt.ICO_COLUMNS
+    assert VERSION not in fmt.ICO_TEMPLATE.headers
 
 
 def test_export_writes_the_records_version(sample_register, export_file, colleague):
@@ -331,7 +324,7 @@ def test_import_of_a_fresh_export_applies_the_edit(
     ("version", "reason"),
     [
         ("", VERSION_EMPTY.format(key="PA-0003")),
-        ("many", "'many' is not a whole number."),
+        ("many", NOT_A_WHOLE_NUMBER.format(text="many")),
     ],
 )
 def test_import_refuses_a_changed_row_without_a_readable_version(
@@ -698,8 +691,8 @@ def test_resource_import_refuses_a_row_changed_since_the_export(colleague):
     latest = category.history.latest()
     assert invalid.error_dict == {
         "version": [
-            STALE.format(
-                model="data subject category",
+            STALE_ROW.format(
+                key="This data subject category",
                 user="colleague",
                 moment=when(latest),
                 changes="changed: description",
