@@ -1,176 +1,263 @@
 """
-The columns our own export's import reads, per sheet: the heading, the
-field it fills and how its cell is read (``ropa.exchange.reading``).
+How a sheet of our register file is declared: each ``Column`` once, with its
+heading, the field it holds, how the import reads it and how the export writes
+it; a ``Sheet`` derives its headings, key, read-only and checked columns and
+the fields the snapshot reads from its columns (the declarations themselves
+are in ``ropa.exchange.layout``).
 """
 
+import functools
 from dataclasses import dataclass
 
-from ropa.enums import (
-    ActivityRole,
-    ActivityStatus,
-    DPIAStatus,
-    LawfulBasisChoice,
-    Profiling,
-    RetentionAction,
-    RetentionUnit,
-    SpecialCategoryCondition,
-    TransferMechanism,
-)
-from ropa.exchange import layout as fmt
+from ropa.core.cells import yes_no
 from ropa.exchange.reading import (
     read_boolean,
     read_choice,
-    read_country,
+    read_key,
     read_many,
     read_one,
-    read_reference,
     read_text,
     read_whole_number,
 )
-from ropa.models import (
-    InternationalTransfer,
-    LawfulBasis,
-    RetentionRule,
-)
+
+REFERENCE = "Reference"
+VERSION = "Version"
 
 
 @dataclass(frozen=True)
 class Column:
-    """A column of a sheet and the model field it fills."""
+    """
+    One column of a sheet, declared once: its header, the field it holds, how
+    the import reads its cell and how the export writes it.
+
+    ``write(row, names)`` is the cell of a row of the register as read by
+    ``ropa.exchange.snapshot`` (a dict of the record's values), ``names``
+    being the export's lookups of the names and references rows name
+    (``ropa.exchange.export``). ``read(value, lookups)`` is a reader of
+    ``ropa.exchange.reading``; a column without one is not imported.
+    """
 
     header: str
-    field: str
-    read: object
-    # The catalogue naming a related row (foreign key or many-to-many).
+    # The model field the column holds ("" for a summary of several).
+    field: str = ""
+    read: object = None
+    write: object = None
+    # The catalogue (``ropa.exchange.reading.Lookups``) naming a related row.
     catalogue: str = ""
     many: bool = False
+    # Written as labels; their codes are on the For the import sheet.
+    choices: type | None = None
+    # Part of the row's natural key (``Sheet.key``).
+    key: bool = False
+    # Written for readers, derived from other sheets or set by the system.
+    read_only: bool = False
+    # Read by the import to check a row against the register, never written.
+    checked: bool = False
+    # The Reference of a child row: the activity it belongs to.
+    parent: bool = False
+    # The column of our own sheets whose field an ICO template column holds.
+    same_as: object = None
+
+    @property
+    def snapshot_key(self):
+        """The key of the column's value in a row of ``ropa.exchange.snapshot``."""
+        if self.catalogue and not self.many:
+            return f"{self.field}_id"
+        return self.field
 
 
-def _text_column(header, name):
-    return Column(header, name, read_text)
+@functools.cache
+def choice_labels(choices):
+    """{code: label} of ``choices``: built once per choices class."""
+    return {code: str(label) for code, label in choices.choices}
 
 
-def _one(header, name, catalogue):
-    return Column(header, name, read_one(catalogue), catalogue=catalogue)
+def label(choices, value):
+    """A choice's label; a code no longer among the choices (an old version's) as is."""
+    return choice_labels(choices).get(value, value)
 
 
-def _many(header, name, catalogue):
-    return Column(header, name, read_many(catalogue), catalogue=catalogue, many=True)
+def field_value(key):
+    def write(row, names):
+        return row[key]
+
+    return write
 
 
-REFERENCE = "Reference"
-VERSION = fmt.VERSION
+def label_of(key, choices):
+    labels = choice_labels(choices)
 
-# Every column of the Activities sheet but the read-only ones.
-ACTIVITY_COLUMNS = (
-    Column(REFERENCE, "reference", read_reference),
-    _text_column("Name", "name"),
-    Column("Status", "status", read_choice(ActivityStatus)),
-    Column("Record type", "role", read_choice(ActivityRole)),
-    _many("Responsible organisations", "organisations", "organisations"),
-    _one("Joint controller arrangement", "joint_arrangement", "arrangements"),
-    _text_column("Joint processing", "joint_processing"),
-    _many("Client controllers", "client_controllers", "organisations"),
-    _text_column("Purpose", "purpose"),
-    _text_column("Business function", "business_function"),
-    _one("Owner", "owner", "users"),
-    _many("Data subject categories", "data_subject_categories", "subjects"),
-    _many("Personal data categories", "personal_data_categories", "data"),
-    _text_column("Source of the data", "data_source"),
-    _many("Recipients", "recipients", "recipients"),
-    _many("Processor agreements", "processor_agreements", "agreements"),
-    _many("Security measures", "security_measures", "measures"),
-    _text_column("General description of security measures", "security_description"),
-    _text_column("Systems and software", "systems"),
-    _text_column("Location of the data", "data_location"),
-    Column("Profiling", "profiling", read_choice(Profiling)),
-    _text_column("Profiling and automated decision-making", "profiling_description"),
-    Column("State profiling in the notice", "profiling_in_notice", read_boolean()),
-    Column("DPIA required", "dpia_required", read_boolean()),
-    Column("DPIA progress", "dpia_status", read_choice(DPIAStatus, blank=True)),
-    _text_column("Link to DPIA", "dpia_reference"),
-    _text_column("Rights available", "rights_information"),
-    _text_column("Opt-out information", "opt_out_information"),
-    _text_column("Link to record of consent", "consent_record_reference"),
-    _text_column("Link to personal data breach records", "breach_reference"),
-    _text_column("Link to retention and erasure policy", "retention_policy_reference"),
-    Column(
-        "Retained and erased according to the policy",
-        "retention_policy_followed",
-        read_boolean(nullable=True),
-    ),
-    _text_column("Reason for not following the policy", "retention_policy_deviation"),
-    Column("In the privacy notice", "in_notice", read_boolean()),
-    Column("Notice order", "notice_order", read_whole_number),
-    _text_column("Notice title", "notice_title"),
-    _text_column("Notice text", "notice_text"),
-)
+    def write(row, names):
+        value = row[key]
+        return labels.get(value, value)
 
-LAWFUL_BASIS_COLUMNS = (
-    Column("Basis", "basis", read_choice(LawfulBasisChoice)),
-    _text_column("Explanation", "explanation"),
-    _text_column("Legitimate interest pursued", "legitimate_interest"),
-    _text_column("Legitimate interests assessment", "assessment_reference"),
-    Column(
-        "Art. 9(2) condition",
-        "special_category_condition",
-        read_choice(SpecialCategoryCondition, blank=True),
-    ),
-    _text_column("Art. 10 authority", "criminal_data_authority"),
-    Column("Sample value", "is_sample", read_boolean()),
-)
+    return write
 
-TRANSFER_COLUMNS = (
-    Column("Country", "country", read_country),
-    _text_column("International organisation", "international_organisation"),
-    Column("Mechanism", "mechanism", read_choice(TransferMechanism)),
-    _one("Recipient", "recipient", "recipients"),
-    _text_column("Documentation of suitable safeguards", "safeguards_documentation"),
-    _text_column("Transfer impact assessment", "tia_reference"),
-    _text_column("Notes", "notes"),
-)
 
-RETENTION_COLUMNS = (
-    _one("Personal data category", "personal_data_category", "data"),
-    Column("Period", "period", read_whole_number),
-    Column("Period unit", "period_unit", read_choice(RetentionUnit, blank=True)),
-    _text_column("Criteria", "criteria"),
-    _text_column("Trigger", "trigger"),
-    Column("Action at the end", "end_action", read_choice(RetentionAction)),
-    _text_column("Legal reference", "legal_reference"),
-    Column("Sample value", "is_sample", read_boolean()),
-)
+def yes_no_of(key):
+    def write(row, names):
+        return yes_no(row[key])
+
+    return write
+
+
+def text(header, field, **flags):
+    return Column(header, field, read_text, field_value(field), **flags)
+
+
+def choice(header, field, choices, *, blank=False, **flags):
+    return Column(
+        header,
+        field,
+        read_choice(choices, blank=blank),
+        label_of(field, choices),
+        choices=choices,
+        **flags,
+    )
+
+
+def boolean(header, field, *, nullable=False, **flags):
+    return Column(
+        header, field, read_boolean(nullable=nullable), yes_no_of(field), **flags
+    )
+
+
+def number(header, field, **flags):
+    return Column(header, field, read_whole_number, field_value(field), **flags)
+
+
+def one(header, field, catalogue, write, **flags):
+    """A foreign key, named by the natural key of its row (``write``)."""
+    return Column(
+        header, field, read_one(catalogue), write, catalogue=catalogue, **flags
+    )
+
+
+def many(header, field, catalogue, write):
+    """A many-to-many field, its rows named and joined (``write``)."""
+    return Column(
+        header, field, read_many(catalogue), write, catalogue=catalogue, many=True
+    )
+
+
+def summary(header, write, field=""):
+    """A read-only column: written for readers, never imported."""
+    return Column(header, field, write=write, read_only=True)
+
+
+def written(header, write, field="", **flags):
+    """A column of a sheet the import does not read (``REFERENCE_SHEETS``)."""
+    return Column(header, field, write=write, **flags)
+
+
+def version():
+    """The ``Version`` column: the record's version as exported."""
+    return Column(VERSION, "version", write=field_value("version"), checked=True)
+
+
+def parent_reference():
+    """The Reference column of a child sheet: the activity the row belongs to."""
+    return Column(
+        REFERENCE,
+        read=read_key,
+        write=lambda row, names: names.activity["reference"],
+        key=True,
+        parent=True,
+    )
+
+
+def column_of(columns, field):
+    """The column of ``columns`` holding ``field``."""
+    return next(column for column in columns if column.field == field)
 
 
 @dataclass(frozen=True)
-class ChildSheet:
-    """A sheet of rows that belong to an activity, and how they are keyed."""
+class Sheet:
+    """
+    One sheet of the register: its name, CSV file and columns; what else the
+    export and the import need to know of it is read from the columns.
+    """
 
-    sheet: fmt.Sheet
-    model: type
+    name: str
+    filename: str
     columns: tuple
-    # The fields that, with the activity, identify a row (the sheet's key).
-    key_fields: tuple
-    related: tuple = ()
+    # The model whose records the rows are (the sheets the import reads).
+    model: type | None = None
 
+    @property
+    def headers(self):
+        return tuple(column.header for column in self.columns)
 
-CHILD_SHEETS = (
-    ChildSheet(fmt.LAWFUL_BASES, LawfulBasis, LAWFUL_BASIS_COLUMNS, ("basis",)),
-    ChildSheet(
-        fmt.TRANSFERS,
-        InternationalTransfer,
-        TRANSFER_COLUMNS,
-        ("country", "international_organisation", "mechanism"),
-        related=("recipient",),
-    ),
-    ChildSheet(
-        fmt.RETENTION_RULES,
-        RetentionRule,
-        RETENTION_COLUMNS,
-        ("personal_data_category",),
-        related=("personal_data_category",),
-    ),
-)
+    @property
+    def key(self):
+        """The headers of the columns that identify a row (its natural key)."""
+        return tuple(column.header for column in self.columns if column.key)
 
-IMPORTED_SHEETS = (fmt.ACTIVITIES, *(child.sheet for child in CHILD_SHEETS))
-REFERENCE_SHEETS = (fmt.CONTROLLER, fmt.PROCESSORS, fmt.JOINT_ARRANGEMENTS)
+    @property
+    def read_only(self):
+        return tuple(column.header for column in self.columns if column.read_only)
+
+    @property
+    def checked(self):
+        return tuple(column.header for column in self.columns if column.checked)
+
+    @property
+    def choices(self):
+        """(header, TextChoices) of the columns of choices, written as labels."""
+        return tuple(
+            (column.header, column.choices)
+            for column in self.columns
+            if column.choices is not None
+        )
+
+    @property
+    def imported(self):
+        """The columns the import reads into the record's fields."""
+        return tuple(
+            column
+            for column in self.columns
+            if column.read is not None and not column.parent
+        )
+
+    @property
+    def key_fields(self):
+        """The fields that, with the activity, identify a child row."""
+        return tuple(
+            column.field for column in self.columns if column.key and column.field
+        )
+
+    @property
+    def related(self):
+        """The foreign keys of the imported columns, to read with the rows."""
+        return tuple(
+            column.field
+            for column in self.imported
+            if column.catalogue and not column.many
+        )
+
+    @property
+    def snapshot_fields(self):
+        """The keys of a row's values in ``ropa.exchange.snapshot``, links aside."""
+        return tuple(
+            column.snapshot_key
+            for column in self.columns
+            if column.field and not column.many
+        )
+
+    @property
+    def links(self):
+        """The many-to-many fields of the sheet's rows."""
+        return tuple(column.field for column in self.columns if column.many)
+
+    @property
+    def model_fields(self):
+        """
+        The model's fields the sheet carries, in its order, the activity of a
+        child row included: what the list's own import and export
+        (``ropa.resources``) carry too.
+        """
+        return tuple(
+            "activity" if column.parent else column.field
+            for column in self.columns
+            if column.parent or column.field
+        )

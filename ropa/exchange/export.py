@@ -30,8 +30,8 @@ Which records a sheet holds:
 
 No cell is ever a formula: an XLSX cell of text is a text cell, in Excel's
 quote-prefix style where a spreadsheet could take it for a formula
-(``ropa.exchange.xlsx``); a CSV cell passes through ``register_format.to_cells``,
-which puts an apostrophe before such text.
+(``ropa.exchange.xlsx``); a CSV cell passes through ``layout.to_cells``, which
+puts an apostrophe before such text.
 
 No text is ever cut: an XLSX cell holds at most ``ropa.core.spreadsheet.CELL_LIMIT``
 characters, which the models hold their text to; a longer cell (text saved
@@ -41,7 +41,6 @@ than be cut as openpyxl would. A CSV cell has no limit.
 """
 
 import csv
-import functools
 import io
 import shutil
 import tempfile
@@ -58,15 +57,19 @@ from ropa.core.progress import no_progress
 from ropa.core.spreadsheet import CELL_LIMIT
 from ropa.enums import (
     ActivityStatus,
-    DPIAStatus,
     LawfulBasisChoice,
     Profiling,
-    RetentionAction,
     SpecialCategoryCondition,
     TransferMechanism,
 )
 from ropa.exchange import layout, xlsx
-from ropa.exchange.layout import join_list, to_cells, yes_no
+from ropa.exchange.layout import (
+    destination,
+    label,
+    name_list,
+    retention_text,
+    to_cells,
+)
 from ropa.exchange.snapshot import Gaps, Register, RegisterSnapshot, existed_then
 from ropa.models import Recipient, SecurityMeasure
 from subjects.models import DataSubjectCategory, PersonalDataCategory
@@ -74,7 +77,7 @@ from subjects.models import DataSubjectCategory, PersonalDataCategory
 XLSX = "xlsx"
 CSV = "csv"
 ICO = "ico"
-FORMATS = (XLSX, CSV, ICO)
+EXPORT_FORMATS = (XLSX, CSV, ICO)
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONTENT_TYPES = {
     XLSX: XLSX_CONTENT_TYPE,
@@ -134,14 +137,16 @@ def export_register(*, fmt, out, controller=None, as_of=None, progress=None):
     """
     Write the register to the binary file object ``out``.
 
-    ``fmt`` is one of ``FORMATS``; ``controller`` an Organisation to limit the
+    ``fmt`` is one of ``EXPORT_FORMATS``; ``controller`` an Organisation to limit the
     register to; ``as_of`` a past date for the register as it stood at the end
     of that day; ``progress`` makes a progress bar (``ropa.core.progress
     .progress_bars``), advanced by the activities written. Returns an
     ``ExportSummary``.
     """
-    if fmt not in FORMATS:
-        raise ExportError(f"Unknown format '{fmt}': use one of {', '.join(FORMATS)}.")
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(
+            f"Unknown format '{fmt}': use one of {', '.join(EXPORT_FORMATS)}."
+        )
     if as_of is not None and as_of > timezone.localdate():
         raise ExportError(f"{as_of.isoformat()} is in the future.")
     # Taken before anything is read: a change made while the export runs is
@@ -292,61 +297,50 @@ class CsvSheet:
 # ---------------------------------------------------------------------------
 
 
-def _labels(sheet):
-    """{column: {code: label}} of the sheet's columns of choices."""
-    return {column: dict(choices.choices) for column, choices in sheet.choices}
-
-
-def _with_labels(row, labels):
-    # A code no longer among the choices (an old version's) is written as is.
-    for column, by_code in labels.items():
-        row[column] = by_code.get(row[column], row[column])
-    return row
-
-
 class _Rows:
     """
-    Writes dict rows to a sheet in its columns' order, choices as labels,
-    counting them.
+    Writes the rows of a sheet, each cell by its column's declaration
+    (``layout.Column.write``), counting them.
     """
 
-    def __init__(self, sheet, writer):
-        self.columns = sheet.columns
-        self.labels = _labels(sheet)
+    def __init__(self, sheet, writer, names):
+        self.writers = [column.write for column in sheet.columns]
         self.writer = writer
+        self.names = names
         self.count = 0
-        writer.heading(self.columns)
+        writer.heading(sheet.headers)
 
     def write(self, row):
-        row = _with_labels(row, self.labels)
-        self.writer.append([row[column] for column in self.columns])
+        names = self.names
+        self.writer.append([write(row, names) for write in self.writers])
         self.count += 1
 
 
 def _write_register(book, register, summary, exported_at, bar):
     catalogue = register.catalogue()
-    names = _Names(catalogue)
-    gaps = Gaps(catalogue, on=register.as_of)
+    names = _Names(catalogue, gaps=Gaps(catalogue, on=register.as_of))
     # Sheets are created in workbook order, the Controller sheet first, and
     # written in any order: it is filled last, once its controllers are known.
     controller_sheet = book.sheet(layout.CONTROLLER, frozen_rows=0)
     (activities, bases, transfers, retention, processors, arrangements) = sheets = [
-        _Rows(sheet, book.sheet(sheet)) for sheet in ROW_SHEETS
+        _Rows(sheet, book.sheet(sheet), names) for sheet in ROW_SHEETS
     ]
     organisation_ids = set()
-    agreement_users = defaultdict(list)
-    arrangement_users = defaultdict(list)
+    agreement_users = names.agreement_users
+    arrangement_users = names.arrangement_users
 
     for chunk in register.activities(bar):
         for activity in chunk:
             reference = activity["reference"]
-            activities.write(_activity_row(activity, names, gaps))
+            # The activity whose child rows are written next (their Reference).
+            names.activity = activity
+            activities.write(activity)
             for basis in sorted(activity["lawful_bases"], key=_basis_order):
-                bases.write(_lawful_basis_row(reference, basis))
+                bases.write(basis)
             for transfer in sorted(activity["transfers"], key=_transfer_order):
-                transfers.write(_transfer_row(reference, transfer, names))
+                transfers.write(transfer)
             for rule in names.sorted_rules(activity["retention_rules"]):
-                retention.write(_retention_row(reference, rule, names))
+                retention.write(rule)
             organisation_ids.update(activity["organisations"])
             for agreement_id in activity["processor_agreements"]:
                 agreement_users[agreement_id].append(reference)
@@ -360,23 +354,19 @@ def _write_register(book, register, summary, exported_at, bar):
         controller,
         lambda row: controller.pk in (row["controller_id"], row["processor_id"]),
     ):
-        processors.write(
-            _agreement_row(agreement, agreement_users[agreement["id"]], names)
-        )
+        processors.write(agreement)
     for arrangement in _listed(
         catalogue.arrangements,
         arrangement_users,
         controller,
         lambda row: controller.pk in row["parties"],
     ):
-        arrangements.write(
-            _arrangement_row(arrangement, arrangement_users[arrangement["id"]], names)
-        )
+        arrangements.write(arrangement)
 
     if controller is not None:
         organisation_ids.add(controller.pk)
     _write_controller_sheet(
-        controller_sheet, register, organisation_ids, catalogue, exported_at
+        controller_sheet, register, organisation_ids, names, exported_at
     )
     _write_for_the_import(book, exported_at)
     summary.rows = {
@@ -394,8 +384,9 @@ def _listed(rows, used, controller, is_party):
     return sorted(listed, key=lambda row: row["reference"])
 
 
-def _write_controller_sheet(sheet, register, organisation_ids, catalogue, moment):
+def _write_controller_sheet(sheet, register, organisation_ids, names, moment):
     controller = register.controller
+    catalogue = names.catalogue
     title, *labels = layout.HEADER_BLOCK
     values = (
         controller.name if controller is not None else layout.ALL_CONTROLLERS,
@@ -406,15 +397,13 @@ def _write_controller_sheet(sheet, register, organisation_ids, catalogue, moment
     for line in zip(labels, values, strict=True):
         sheet.append(line)
     sheet.append(())
-    sheet.heading(layout.CONTROLLER_COLUMNS)
+    rows = _Rows(layout.CONTROLLER, sheet, names)
     organisations = sorted(
         (catalogue.organisations[pk] for pk in organisation_ids),
         key=lambda row: row["name"],
     )
-    labels = _labels(layout.CONTROLLER)
     for organisation in organisations:
-        row = _with_labels(_controller_row(organisation, catalogue), labels)
-        sheet.append([row[column] for column in layout.CONTROLLER_COLUMNS])
+        rows.write(organisation)
 
 
 def _write_for_the_import(book, moment):
@@ -423,11 +412,11 @@ def _write_for_the_import(book, moment):
     sheet.append((layout.FOR_THE_IMPORT_NOTE,))
     sheet.append((layout.EXPORTED_AT, layout.exported_at_text(moment)))
     sheet.append(())
-    sheet.heading(layout.CODE_COLUMNS)
+    sheet.heading(layout.FOR_THE_IMPORT.headers)
     for register_sheet in layout.SHEETS:
         for column, choices in register_sheet.choices:
-            for code, label in choices.choices:
-                sheet.append((register_sheet.name, column, code, str(label)))
+            for code, text in choices.choices:
+                sheet.append((register_sheet.name, column, code, str(text)))
 
 
 def _local(moment, time_zone):
@@ -435,38 +424,24 @@ def _local(moment, time_zone):
     return moment.astimezone(time_zone).replace(tzinfo=None)
 
 
-def _controller_row(organisation, catalogue):
-    officer = catalogue.officers.get(organisation["dpo_id"]) or {}
-    representative = catalogue.organisations.get(organisation["representative_id"])
-    representative = representative or {}
-    return {
-        "Name": organisation["name"],
-        "Registration number": organisation["registration_number"],
-        "Country": organisation["country"],
-        "Address": organisation["address"],
-        "E-mail": organisation["email"],
-        "Phone": organisation["phone"],
-        "Website": organisation["website"],
-        "DPO": officer.get("name", ""),
-        "DPO e-mail": officer.get("email", ""),
-        "DPO phone": officer.get("phone", ""),
-        "DPO engagement": officer.get("engagement", ""),
-        "Representative": representative.get("name", ""),
-        "Representative address": representative.get("address", ""),
-        "Representative e-mail": representative.get("email", ""),
-        "Representative phone": representative.get("phone", ""),
-    }
-
-
 class _Names:
-    """Ids to the names and references the sheets write."""
+    """
+    Ids to the names and references the sheets write: what a column's writer
+    (``layout.Column.write``) looks up besides the row it writes.
+    """
 
     # Many activities share the same lists (the same companies, the same
     # categories): joined lists are kept, up to this many.
     CACHED_LISTS = 10_000
 
-    def __init__(self, catalogue):
+    def __init__(self, catalogue, gaps=None):
         self.catalogue = catalogue
+        self.gaps = gaps
+        # The activity whose rows are being written, and the references of
+        # the activities using each agreement and arrangement.
+        self.activity = None
+        self.agreement_users = defaultdict(list)
+        self.arrangement_users = defaultdict(list)
         self.organisation_names = {
             pk: row["name"] for pk, row in catalogue.organisations.items()
         }
@@ -485,20 +460,24 @@ class _Names:
         return _local(moment, self.time_zone) if moment else ""
 
     def joined(self, names, pks):
-        """``join_list`` of ``names[pk]`` for each of ``pks``."""
+        """``layout.name_list`` of ``names[pk]`` for each of ``pks``."""
         key = (id(names), *pks)
         text = self._lists.get(key)
         if text is None:
             if len(self._lists) >= self.CACHED_LISTS:
                 self._lists.clear()
-            text = self._lists[key] = join_list(names[pk] for pk in pks)
+            text = self._lists[key] = name_list(names[pk] for pk in pks)
         return text
 
     def organisation(self, pk):
         return self.organisation_names[pk]
 
-    def organisations(self, pks):
-        return self.joined(self.organisation_names, pks)
+    def officer(self, organisation):
+        return self.catalogue.officers.get(organisation["dpo_id"]) or {}
+
+    def representative(self, organisation):
+        pk = organisation["representative_id"]
+        return self.catalogue.organisations.get(pk) or {}
 
     def arrangement(self, pk):
         if pk is None:
@@ -543,170 +522,6 @@ def _transfer_order(transfer):
     )
 
 
-def _destination(transfer):
-    return transfer["country"] or transfer["international_organisation"]
-
-
-def _retention_text(rule, names):
-    """``All data: 3 years after the end of the contract, then erase``."""
-    scope = names.data_category(rule["personal_data_category_id"]) or "All data"
-    if rule["period"]:
-        unit = rule["period_unit"]
-        how_long = " ".join(
-            part for part in (str(rule["period"]), unit, rule["trigger"]) if part
-        )
-    else:
-        how_long = rule["criteria"]
-    action = _label(RetentionAction, rule["end_action"]).lower()
-    return f"{scope}: {how_long}, then {action}"
-
-
-def _activity_row(activity, names, gaps):
-    return {
-        "Reference": activity["reference"],
-        "Name": activity["name"],
-        "Status": activity["status"],
-        "Record type": activity["role"],
-        "Responsible organisations": names.organisations(activity["organisations"]),
-        "Joint controller arrangement": names.arrangement(
-            activity["joint_arrangement_id"]
-        ),
-        "Joint processing": activity["joint_processing"],
-        "Client controllers": names.organisations(activity["client_controllers"]),
-        "Purpose": activity["purpose"],
-        "Business function": activity["business_function"],
-        "Owner": names.username(activity["owner_id"]),
-        "Data subject categories": names.joined(
-            names.subjects, activity["data_subject_categories"]
-        ),
-        "Personal data categories": names.joined(
-            names.data, activity["personal_data_categories"]
-        ),
-        "Source of the data": activity["data_source"],
-        "Recipients": names.joined(names.recipients, activity["recipients"]),
-        "Processor agreements": names.joined(
-            names.agreement_references, activity["processor_agreements"]
-        ),
-        "Security measures": names.joined(
-            names.measures, activity["security_measures"]
-        ),
-        "General description of security measures": activity["security_description"],
-        "Systems and software": activity["systems"],
-        "Location of the data": activity["data_location"],
-        "Profiling": activity["profiling"],
-        "Profiling and automated decision-making": activity["profiling_description"],
-        "State profiling in the notice": yes_no(activity["profiling_in_notice"]),
-        "DPIA required": yes_no(activity["dpia_required"]),
-        "DPIA progress": activity["dpia_status"],
-        "Link to DPIA": activity["dpia_reference"],
-        "Rights available": activity["rights_information"],
-        "Opt-out information": activity["opt_out_information"],
-        "Link to record of consent": activity["consent_record_reference"],
-        "Link to personal data breach records": activity["breach_reference"],
-        "Link to retention and erasure policy": activity["retention_policy_reference"],
-        "Retained and erased according to the policy": yes_no(
-            activity["retention_policy_followed"]
-        ),
-        "Reason for not following the policy": activity["retention_policy_deviation"],
-        "In the privacy notice": yes_no(activity["in_notice"]),
-        "Notice order": activity["notice_order"],
-        "Notice title": activity["notice_title"],
-        "Notice text": activity["notice_text"],
-        "Lawful bases": join_list(
-            _label(LawfulBasisChoice, basis["basis"])
-            for basis in activity["lawful_bases"]
-        ),
-        "Transfer destinations": join_list(
-            {_destination(transfer) for transfer in activity["transfers"]}
-        ),
-        "Retention": join_list(
-            _retention_text(rule, names) for rule in activity["retention_rules"]
-        ),
-        "Art. 30 gaps": "\n".join(str(gap) for gap in gaps.of(activity)),
-        "Created at": names.local(activity["created_at"]),
-        "Updated at": names.local(activity["updated_at"]),
-        layout.VERSION: activity["version"],
-    }
-
-
-def _lawful_basis_row(reference, basis):
-    return {
-        "Reference": reference,
-        "Basis": basis["basis"],
-        "Explanation": basis["explanation"],
-        "Legitimate interest pursued": basis["legitimate_interest"],
-        "Legitimate interests assessment": basis["assessment_reference"],
-        "Art. 9(2) condition": basis["special_category_condition"],
-        "Art. 10 authority": basis["criminal_data_authority"],
-        "Sample value": yes_no(basis["is_sample"]),
-        layout.VERSION: basis["version"],
-    }
-
-
-def _transfer_row(reference, transfer, names):
-    return {
-        "Reference": reference,
-        "Country": transfer["country"],
-        "International organisation": transfer["international_organisation"],
-        "Mechanism": transfer["mechanism"],
-        "Recipient": names.recipient(transfer["recipient_id"]),
-        "Documentation of suitable safeguards": transfer["safeguards_documentation"],
-        "Transfer impact assessment": transfer["tia_reference"],
-        "Notes": transfer["notes"],
-        layout.VERSION: transfer["version"],
-    }
-
-
-def _retention_row(reference, rule, names):
-    return {
-        "Reference": reference,
-        "Personal data category": names.data_category(
-            rule["personal_data_category_id"]
-        ),
-        "Period": rule["period"],
-        "Period unit": rule["period_unit"],
-        "Criteria": rule["criteria"],
-        "Trigger": rule["trigger"],
-        "Action at the end": rule["end_action"],
-        "Legal reference": rule["legal_reference"],
-        "Sample value": yes_no(rule["is_sample"]),
-        layout.VERSION: rule["version"],
-    }
-
-
-def _agreement_row(agreement, used_by, names):
-    return {
-        "Reference": agreement["reference"],
-        "Processor": names.organisation(agreement["processor_id"]),
-        "Controller": names.organisation(agreement["controller_id"]),
-        "Services": agreement["services"],
-        "Document reference": agreement["document_reference"],
-        "Signed on": agreement["signed_on"],
-        "Expires on": agreement["expires_on"],
-        "Sub-processors": names.organisations(agreement["sub_processors"]),
-        "Transfers covered": agreement["transfers_covered"],
-        "Activities": join_list(used_by),
-    }
-
-
-def _arrangement_row(arrangement, used_by, names):
-    return {
-        "Reference": arrangement["reference"],
-        "Name": arrangement["name"],
-        "Parties": names.organisations(arrangement["parties"]),
-        "When joint": arrangement["joint_scope"],
-        "Scope": arrangement["scope"],
-        "Allocation of responsibilities": arrangement["responsibilities"],
-        "Contact point": arrangement["contact_point"],
-        "Essence for data subjects": arrangement["essence"],
-        "Essence made available": yes_no(arrangement["essence_published"]),
-        "Document reference": arrangement["document_reference"],
-        "Signed on": arrangement["signed_on"],
-        "Next review": arrangement["review_on"],
-        "Activities": join_list(used_by),
-    }
-
-
 # ---------------------------------------------------------------------------
 # The ICO documentation template for controllers
 # ---------------------------------------------------------------------------
@@ -716,31 +531,21 @@ def _write_ico(book, register, summary, bar):
     catalogue = register.catalogue()
     names = _Names(catalogue)
     sheet = book.sheet(layout.ICO_TEMPLATE)
-    sheet.heading(layout.ICO_COLUMNS)
+    sheet.heading(layout.ICO_TEMPLATE.headers)
+    # A column holding one of the register's fields is written by its
+    # declaration; the others from several fields, by ``_ico_values``.
+    writers = [column.write for column in layout.ICO_COLUMNS]
     count = 0
     for chunk in register.activities(bar):
         for activity in chunk:
             if activity["status"] == ActivityStatus.RETIRED:
                 continue
-            row = _ico_row(activity, names)
-            sheet.append([row[column] for column in layout.ICO_COLUMNS])
+            values = iter(_ico_values(activity, names))
+            sheet.append(
+                [write(activity, names) if write else next(values) for write in writers]
+            )
             count += 1
     summary.rows = {layout.ICO_TEMPLATE.name: count}
-
-
-@functools.cache
-def _choice_labels(choices):
-    # Built once per choices class, not once per cell.
-    return dict(choices.choices)
-
-
-def _label(choices, value):
-    # A value no longer among the choices (an old version's) is shown as is.
-    return _choice_labels(choices).get(value, value)
-
-
-def _yes_no_label(value):
-    return {True: "Yes", False: "No"}.get(value, "")
 
 
 def _paragraphs(*texts):
@@ -761,92 +566,77 @@ def _joint_controllers(activity, names):
         parties.append(f"{party['name']} ({contact})" if contact else party["name"])
     contact_point = arrangement["contact_point"]
     return _paragraphs(
-        join_list(parties),
+        name_list(parties),
         f"Contact point for data subjects: {contact_point}" if contact_point else "",
     )
 
 
-def _ico_row(activity, names):
-    """The activity in the ICO template's columns, in their order."""
+def _ico_values(activity, names):
+    """
+    The ICO template's cells that join or describe several fields, in the
+    order of their columns (those without a declared writer).
+    """
     bases = sorted(activity["lawful_bases"], key=_basis_order)
     legitimate = [basis for basis in bases if basis["legitimate_interest"]]
     transfers = sorted(activity["transfers"], key=_transfer_order)
     catalogue = names.catalogue
     agreements = (catalogue.agreements[pk] for pk in activity["processor_agreements"])
     measures = names.joined(names.measures, activity["security_measures"])
-    values = (
-        # Business function; Purpose of processing
-        activity["business_function"],
+    return (
+        # Purpose of processing
         _paragraphs(activity["name"], activity["purpose"]),
-        # Joint controller; categories of individuals, data and recipients
+        # Joint controller
         _joint_controllers(activity, names),
-        names.joined(names.subjects, activity["data_subject_categories"]),
-        names.joined(names.data, activity["personal_data_categories"]),
-        names.joined(names.recipients, activity["recipients"]),
         # Link to contract with processor
-        join_list(
+        name_list(
             ": ".join(
                 part for part in (row["reference"], row["document_reference"]) if part
             )
             for row in agreements
         ),
         # Third countries or international organisations; safeguards
-        join_list(
-            f"{countries.name(transfer['country']) or _destination(transfer)} "
-            f"({_label(TransferMechanism, transfer['mechanism'])})"
+        name_list(
+            f"{countries.name(transfer['country']) or destination(transfer)} "
+            f"({label(TransferMechanism, transfer['mechanism'])})"
             for transfer in transfers
         ),
-        join_list(
-            f"{_destination(transfer)}: {transfer['safeguards_documentation']}"
+        name_list(
+            f"{destination(transfer)}: {transfer['safeguards_documentation']}"
             for transfer in transfers
             if transfer["safeguards_documentation"]
         ),
         # Retention schedule; security measures
-        join_list(_retention_text(rule, names) for rule in activity["retention_rules"]),
+        name_list(retention_text(rule, names) for rule in activity["retention_rules"]),
         _paragraphs(
             activity["security_description"],
             f"Measures: {measures}" if measures else "",
         ),
         # Article 6 basis; Article 9 basis
-        join_list(_label(LawfulBasisChoice, basis["basis"]) for basis in bases),
-        join_list(
-            _label(SpecialCategoryCondition, basis["special_category_condition"])
+        name_list(label(LawfulBasisChoice, basis["basis"]) for basis in bases),
+        name_list(
+            label(SpecialCategoryCondition, basis["special_category_condition"])
             for basis in bases
             if basis["special_category_condition"]
         ),
         # Legitimate interests; link to the assessment
         _paragraphs(*(basis["legitimate_interest"] for basis in legitimate)),
-        join_list(
+        name_list(
             basis["assessment_reference"]
             for basis in legitimate
             if basis["assessment_reference"]
         ),
-        # Rights; automated decision-making; source; consent; location
-        activity["rights_information"],
+        # Automated decision-making
         _paragraphs(
-            _label(Profiling, activity["profiling"]), activity["profiling_description"]
+            label(Profiling, activity["profiling"]), activity["profiling_description"]
         ),
-        activity["data_source"],
-        activity["consent_record_reference"],
-        activity["data_location"],
-        # DPIA required, progress, link
-        _yes_no_label(activity["dpia_required"]),
-        _label(DPIAStatus, activity["dpia_status"]),
-        activity["dpia_reference"],
         # Personal data breach?: the register keeps a link to breach records,
         # not a yes / no, so only a link answers it.
         "Yes" if activity["breach_reference"] else "",
-        activity["breach_reference"],
         # DPA 2018 Schedule 1 condition: Schedule 1 also conditions criminal
         # offence data (s. 10(5)), which the register's Art. 10 authority names.
-        join_list(
+        name_list(
             basis["criminal_data_authority"]
             for basis in bases
             if basis["criminal_data_authority"]
         ),
-        # Retention policy: link, adherence, reason
-        activity["retention_policy_reference"],
-        _yes_no_label(activity["retention_policy_followed"]),
-        activity["retention_policy_deviation"],
     )
-    return dict(zip(layout.ICO_COLUMNS, values, strict=True))

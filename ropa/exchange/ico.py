@@ -27,11 +27,13 @@ an unknown one is an error, never dropped.
 """
 
 import re
+from dataclasses import replace
 from functools import cached_property
 
 from django_countries import countries
 
 from controllers.models import JointControllerArrangement, ProcessorAgreement
+from ropa.core.cells import NO_WORDS, CellError
 from ropa.core.rows import NEW
 from ropa.enums import (
     ActivityRole,
@@ -41,21 +43,34 @@ from ropa.enums import (
     Profiling,
     RecipientType,
     RetentionAction,
-    RetentionUnit,
-    SpecialCategoryCondition,
     TransferMechanism,
 )
-from ropa.exchange import layout as fmt
-from ropa.exchange.columns import Column
+from ropa.exchange import layout
+from ropa.exchange.ico_text import (
+    BASIS_PATTERNS,
+    CONDITION_PATTERNS,
+    DPIA_PROGRESS_PATTERNS,
+    MECHANISM_PATTERNS,
+    RETENTION_CRITERIA,
+    RETENTION_PERIOD,
+    UNITS,
+    destination,
+    fold,
+    matching_choices,
+    meaningful,
+    period_or_none,
+    split_names,
+    split_purpose,
+    unqualified_header,
+    yes_or_no,
+)
+from ropa.exchange.layout import Column, column_of
 from ropa.exchange.plan import CATALOGUE, CHILD, ICO, ImportPlan, RowPlan, Save
 from ropa.exchange.reading import (
     Catalogue,
-    CellError,
     Lookups,
     cell_text,
-    country_code,
     heading_text,
-    read_whole_number,
 )
 from ropa.exchange.validation import assign, validation_errors
 from ropa.exchange.workbook import ImportFileError
@@ -99,19 +114,18 @@ from subjects.models import DataSubjectCategory, PersonalDataCategory
     RETENTION_POLICY,
     RETENTION_FOLLOWED,
     RETENTION_DEVIATION,
-) = fmt.ICO_COLUMNS
+) = layout.ICO_TEMPLATE.headers
 
 # Without these a row cannot be a record of processing.
 REQUIRED_COLUMNS = (BUSINESS_FUNCTION, PURPOSE, INDIVIDUALS, PERSONAL_DATA)
 # The header row is looked for in the first rows of each sheet.
 HEADER_SEARCH_ROWS = 50
-NAME_LENGTH = ProcessingActivity._meta.get_field("name").max_length
 REFERENCE_PATTERN = re.compile(r"PA-(\d+)")
 
-ACTIVITIES = fmt.ACTIVITIES.name
-LAWFUL_BASES = fmt.LAWFUL_BASES.name
-TRANSFERS = fmt.TRANSFERS.name
-RETENTION_RULES = fmt.RETENTION_RULES.name
+ACTIVITIES = layout.ACTIVITIES.name
+LAWFUL_BASES = layout.LAWFUL_BASES.name
+TRANSFERS = layout.TRANSFERS.name
+RETENTION_RULES = layout.RETENTION_RULES.name
 
 NO_HEADER_ROW = (
     "No sheet of '{file_name}' has the column headers of the ICO documentation "
@@ -133,205 +147,66 @@ DRAFT_NOTE = (
     "Each row becomes a draft activity of {controller}: review it, then set it active."
 )
 
-# Cells that say there is nothing to say ("-" and the en and em dashes too).
-EMPTY_WORDS = {
-    *("", "n/a", "na", "n.a.", "none", "not applicable", "nil"),
-    *("-", "\u2013", "\u2014"),
-}
-YES_WORDS = {"yes", "y", "true"}
-NO_WORDS = {"no", "n", "false"}
+
+def _holds(header, columns, field):
+    """
+    The column of our own sheets (``columns``) holding ``field``, under the
+    ICO template's ``header``: the field each row fills, by the column that
+    feeds it (for errors).
+    """
+    return replace(column_of(columns, field), header=header)
 
 
-def _article(number, paragraph, point):
-    """A pattern for "Art. 6(1)(f)" written with or without spaces or brackets."""
-    return rf"\b{number}\s*\(\s*{paragraph}\s*\)\s*\(?\s*{point}\b"
-
-
-BASIS_PATTERNS = (
-    (LawfulBasisChoice.CONSENT, (r"\bconsent", _article(6, 1, "a"))),
-    (LawfulBasisChoice.CONTRACT, (r"\bcontract(s|ual)?\b", _article(6, 1, "b"))),
-    (
-        LawfulBasisChoice.LEGAL_OBLIGATION,
-        (r"\blegal obligations?\b", _article(6, 1, "c")),
-    ),
-    (LawfulBasisChoice.VITAL_INTERESTS, (r"\bvital interests?\b", _article(6, 1, "d"))),
-    (
-        LawfulBasisChoice.PUBLIC_TASK,
-        (r"\bpublic task\b", r"\bofficial authority\b", _article(6, 1, "e")),
-    ),
-    (
-        LawfulBasisChoice.LEGITIMATE_INTERESTS,
-        (r"\blegitimate interests?\b", _article(6, 1, "f")),
-    ),
+ACTIVITY_FIELDS = tuple(
+    _holds(header, layout.ACTIVITY_COLUMNS, field)
+    for header, field in (
+        (PURPOSE, "name"),
+        (PURPOSE, "purpose"),
+        (PURPOSE, "reference"),
+        (BUSINESS_FUNCTION, "business_function"),
+        (JOINT_CONTROLLER, "joint_arrangement"),
+        (INDIVIDUALS, "data_subject_categories"),
+        (PERSONAL_DATA, "personal_data_categories"),
+        (RECIPIENTS, "recipients"),
+        (PROCESSOR_CONTRACT, "processor_agreements"),
+        (SECURITY, "security_description"),
+        (RIGHTS, "rights_information"),
+        (AUTOMATED_DECISIONS, "profiling"),
+        (AUTOMATED_DECISIONS, "profiling_description"),
+        (SOURCE, "data_source"),
+        (CONSENT_RECORD, "consent_record_reference"),
+        (LOCATION, "data_location"),
+        (DPIA_REQUIRED, "dpia_required"),
+        (DPIA_PROGRESS, "dpia_status"),
+        (DPIA_LINK, "dpia_reference"),
+        (BREACH_LINK, "breach_reference"),
+        (RETENTION_POLICY, "retention_policy_reference"),
+        (RETENTION_FOLLOWED, "retention_policy_followed"),
+        (RETENTION_DEVIATION, "retention_policy_deviation"),
+    )
 )
-CONDITION_PATTERNS = (
-    (
-        SpecialCategoryCondition.EXPLICIT_CONSENT,
-        (r"\bexplicit consent\b", _article(9, 2, "a")),
-    ),
-    (
-        SpecialCategoryCondition.EMPLOYMENT,
-        (r"\bemployment\b", r"\bsocial (security|protection)\b", _article(9, 2, "b")),
-    ),
-    (
-        SpecialCategoryCondition.VITAL_INTERESTS,
-        (r"\bvital interests?\b", _article(9, 2, "c")),
-    ),
-    (
-        SpecialCategoryCondition.NOT_FOR_PROFIT,
-        (r"\bnot[- ]for[- ]profit\b", _article(9, 2, "d")),
-    ),
-    (
-        SpecialCategoryCondition.MADE_PUBLIC,
-        (r"\bmade (manifestly )?public\b", _article(9, 2, "e")),
-    ),
-    (
-        SpecialCategoryCondition.LEGAL_CLAIMS,
-        (r"\blegal claims?\b", _article(9, 2, "f")),
-    ),
-    (
-        SpecialCategoryCondition.SUBSTANTIAL_PUBLIC_INTEREST,
-        (r"\bsubstantial public interest\b", _article(9, 2, "g")),
-    ),
-    (
-        SpecialCategoryCondition.HEALTH_CARE,
-        (
-            r"\b(health or )?social care\b",
-            r"\bmedical diagnosis\b",
-            _article(9, 2, "h"),
-        ),
-    ),
-    (
-        SpecialCategoryCondition.PUBLIC_HEALTH,
-        (r"\bpublic health\b", _article(9, 2, "i")),
-    ),
-    (
-        SpecialCategoryCondition.ARCHIVING_RESEARCH,
-        (r"\barchiving\b", r"\bresearch\b", r"\bstatistic", _article(9, 2, "j")),
-    ),
+LAWFUL_BASIS_FIELDS = tuple(
+    _holds(header, layout.LAWFUL_BASIS_COLUMNS, field)
+    for header, field in (
+        (ARTICLE_6, "basis"),
+        (ARTICLE_6, "explanation"),
+        (LEGITIMATE_INTERESTS, "legitimate_interest"),
+        (INTERESTS_ASSESSMENT, "assessment_reference"),
+        (ARTICLE_9, "special_category_condition"),
+        (SCHEDULE_1, "criminal_data_authority"),
+    )
 )
-MECHANISM_PATTERNS = (
-    (TransferMechanism.ADEQUACY, (r"\badequa(cy|te)\b",)),
-    (
-        TransferMechanism.SCC,
-        (
-            r"\bstandard (contractual|data protection) clauses\b",
-            r"\bsccs?\b",
-            r"\bmodel clauses\b",
-            r"\bidta\b",
-            r"\binternational data transfer (agreement|addendum)\b",
-        ),
-    ),
-    (TransferMechanism.BCR, (r"\bbinding corporate rules\b", r"\bbcrs?\b")),
-    (
-        TransferMechanism.PUBLIC_AUTHORITY_INSTRUMENT,
-        (r"\binstrument between public authorities\b",),
-    ),
-    (TransferMechanism.CODE_OF_CONDUCT, (r"\bcode of conduct\b",)),
-    (TransferMechanism.CERTIFICATION, (r"\bcertification\b",)),
-    (
-        TransferMechanism.AD_HOC_CLAUSES,
-        (
-            r"\bauthori[sz]ed contractual clauses\b",
-            r"\bad[- ]hoc (contractual )?clauses\b",
-        ),
-    ),
-    (
-        TransferMechanism.COMPELLING_INTERESTS,
-        (r"\bcompelling legitimate interests?\b",),
-    ),
-    (
-        TransferMechanism.DEROGATION,
-        (r"\bderogations?\b", r"\bart(icle|\.)?\s*49\b", r"\bexplicit consent\b"),
-    ),
+TRANSFER_FIELDS = tuple(
+    _holds(header, layout.TRANSFER_COLUMNS, field)
+    for header, field in (
+        (THIRD_COUNTRIES, "country"),
+        (SAFEGUARDS, "mechanism"),
+        (SAFEGUARDS, "safeguards_documentation"),
+    )
 )
-# The first that matches wins: "not started" before "started", "not
-# completed" before "completed".
-DPIA_PROGRESS_PATTERNS = (
-    (DPIAStatus.NOT_STARTED, (r"\bnot (yet )?started\b", r"\bto do\b", r"\bplanned\b")),
-    (
-        DPIAStatus.IN_PROGRESS,
-        (r"\bnot (yet )?complete", r"\bin progress\b", r"\bongoing\b", r"\bunderway\b"),
-    ),
-    (
-        DPIAStatus.COMPLETED,
-        (r"\bcomplete(d)?\b", r"\bdone\b", r"\bfinished\b", r"\bsigned off\b"),
-    ),
-    (DPIAStatus.IN_PROGRESS, (r"\bstarted\b", r"\bdraft\b")),
-)
-# A retention schedule: "[All data:] [kept for] N years|months|days [trigger]
-# [, then erase|anonymise|archive|review]", or else the criteria.
-_END_ACTION = r"(?:,?\s*then\s+(erase|anonymise|archive|review)\.?)?"
-RETENTION_PERIOD = re.compile(
-    r"(?:all data:\s*)?(?:(?:kept|retained|stored|held)\s+)?(?:for\s+)?"
-    r"(\d+)\s*(year|month|day)s?\b[\s,.;:-]*(.*?)" + _END_ACTION,
-    re.IGNORECASE | re.DOTALL,
-)
-RETENTION_CRITERIA = re.compile(
-    r"(?:all data:\s*)?(.*?)" + _END_ACTION, re.IGNORECASE | re.DOTALL
-)
-UNITS = {
-    "year": RetentionUnit.YEARS,
-    "month": RetentionUnit.MONTHS,
-    "day": RetentionUnit.DAYS,
-}
-BULLETS = "-*\u2022\u00b7\u2013\u2014"  # hyphen, star, bullet, dot, dashes
-
-# The model fields each row fills, by the column that feeds them (for errors).
-ACTIVITY_FIELDS = (
-    Column(PURPOSE, "name", None),
-    Column(PURPOSE, "purpose", None),
-    Column(PURPOSE, "reference", None),
-    Column(BUSINESS_FUNCTION, "business_function", None),
-    Column(JOINT_CONTROLLER, "joint_arrangement", None, catalogue="arrangements"),
-    Column(
-        INDIVIDUALS, "data_subject_categories", None, catalogue="subjects", many=True
-    ),
-    Column(
-        PERSONAL_DATA, "personal_data_categories", None, catalogue="data", many=True
-    ),
-    Column(RECIPIENTS, "recipients", None, catalogue="recipients", many=True),
-    Column(
-        PROCESSOR_CONTRACT,
-        "processor_agreements",
-        None,
-        catalogue="agreements",
-        many=True,
-    ),
-    Column(SECURITY, "security_description", None),
-    Column(RIGHTS, "rights_information", None),
-    Column(AUTOMATED_DECISIONS, "profiling", None),
-    Column(AUTOMATED_DECISIONS, "profiling_description", None),
-    Column(SOURCE, "data_source", None),
-    Column(CONSENT_RECORD, "consent_record_reference", None),
-    Column(LOCATION, "data_location", None),
-    Column(DPIA_REQUIRED, "dpia_required", None),
-    Column(DPIA_PROGRESS, "dpia_status", None),
-    Column(DPIA_LINK, "dpia_reference", None),
-    Column(BREACH_LINK, "breach_reference", None),
-    Column(RETENTION_POLICY, "retention_policy_reference", None),
-    Column(RETENTION_FOLLOWED, "retention_policy_followed", None),
-    Column(RETENTION_DEVIATION, "retention_policy_deviation", None),
-)
-LAWFUL_BASIS_FIELDS = (
-    Column(ARTICLE_6, "basis", None),
-    Column(ARTICLE_6, "explanation", None),
-    Column(LEGITIMATE_INTERESTS, "legitimate_interest", None),
-    Column(INTERESTS_ASSESSMENT, "assessment_reference", None),
-    Column(ARTICLE_9, "special_category_condition", None),
-    Column(SCHEDULE_1, "criminal_data_authority", None),
-)
-TRANSFER_FIELDS = (
-    Column(THIRD_COUNTRIES, "country", None),
-    Column(SAFEGUARDS, "mechanism", None),
-    Column(SAFEGUARDS, "safeguards_documentation", None),
-)
-RETENTION_FIELDS = (
-    Column(RETENTION, "period", None),
-    Column(RETENTION, "period_unit", None),
-    Column(RETENTION, "trigger", None),
-    Column(RETENTION, "criteria", None),
-    Column(RETENTION, "end_action", None),
+RETENTION_FIELDS = tuple(
+    _holds(RETENTION, layout.RETENTION_RULE_COLUMNS, field)
+    for field in ("period", "period_unit", "trigger", "criteria", "end_action")
 )
 
 
@@ -347,104 +222,6 @@ class TemplateLookups(Lookups):
         return Catalogue(
             ProcessorAgreement.objects.all(), "reference", "document_reference"
         )
-
-
-# ---------------------------------------------------------------------------
-# Reading cells
-# ---------------------------------------------------------------------------
-
-
-def _fold(text):
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
-def _unqualified(text):
-    """A header without its "(if applicable)"-style remarks or end punctuation."""
-    return _fold(re.sub(r"\([^)]*\)", " ", text)).rstrip("?:*. ")
-
-
-def _value(text):
-    """A cell's text, "" for the words that say there is nothing."""
-    text = text.strip()
-    return "" if text.casefold().rstrip(".") in EMPTY_WORDS else text
-
-
-def _matches(text, patterns):
-    """The choices whose patterns occur in ``text``, in declaration order."""
-    return [
-        choice
-        for choice, expressions in patterns
-        if any(re.search(expression, text, re.IGNORECASE) for expression in expressions)
-    ]
-
-
-def _yes_no(text):
-    """True, False or None (empty) for a yes / no cell; raises ValueError."""
-    if not text:
-        return None
-    first = re.split(r"[\s,.;:!-]+", text.strip().casefold(), maxsplit=1)[0]
-    if first in YES_WORDS:
-        return True
-    if first in NO_WORDS:
-        return False
-    raise ValueError(f"'{text}' is not yes or no.")
-
-
-def _period(digits):
-    """The number ``digits`` write, or None when too long to be any period."""
-    try:
-        return read_whole_number(digits, None)
-    except CellError:
-        return None
-
-
-def split_names(text, known=lambda name: False):
-    """
-    The names in a list cell: separated by ";", line breaks or ",", bullets
-    removed, each once. A part between semicolons that is ``known`` as a
-    whole is one name, commas and all ("Korea, Republic of").
-    """
-    names = {}
-    for part in re.split(r"[;\n]+", text):
-        part = _value(part.strip().lstrip(BULLETS).strip())
-        pieces = [part] if known(part) else part.split(",")
-        for piece in pieces:
-            name = _value(piece)
-            if name:
-                names.setdefault(name.casefold(), name)
-    return list(names.values())
-
-
-def destination(text):
-    """
-    A destination as (country code or "", mechanism text): "India" or "India
-    (Standard contractual clauses)", as the template export writes it.
-    """
-    code = country_code(text)
-    if code:
-        return code, ""
-    qualified = re.fullmatch(r"(.+?)\s*\((.*)\)", text, re.DOTALL)
-    if qualified and country_code(qualified[1]):
-        return country_code(qualified[1]), qualified[2].strip()
-    return "", ""
-
-
-def split_purpose(text):
-    """
-    The activity's name and purpose from "Purpose of processing".
-
-    The name is the first line, cut to the name's length. When that line is a
-    title followed by more text, the purpose is the text after it; otherwise
-    the whole cell.
-    """
-    text = text.strip()
-    if not text:
-        return "", ""
-    first, _, rest = text.partition("\n")
-    first, rest = first.strip(), rest.strip()
-    if rest and len(first) <= NAME_LENGTH:
-        return first, rest
-    return first[:NAME_LENGTH].strip(), text
 
 
 def next_reference_number():
@@ -470,21 +247,18 @@ def reference_for(number):
     return f"PA-{number:04d}"
 
 
-# ---------------------------------------------------------------------------
-# Finding the header row
-# ---------------------------------------------------------------------------
-
-
 def _header_columns(values):
     """Template column -> position for the cells of one row that are headers."""
-    exact = {_fold(column): column for column in fmt.ICO_COLUMNS}
-    loose = {_unqualified(column): column for column in fmt.ICO_COLUMNS}
+    exact = {fold(column): column for column in layout.ICO_TEMPLATE.headers}
+    loose = {
+        unqualified_header(column): column for column in layout.ICO_TEMPLATE.headers
+    }
     found = {}
     for position, value in enumerate(values):
         text = heading_text(value)
         if not text.strip():
             continue
-        column = exact.get(_fold(text)) or loose.get(_unqualified(text))
+        column = exact.get(fold(text)) or loose.get(unqualified_header(text))
         if column and column not in found:
             found[column] = position
     return found
@@ -518,11 +292,6 @@ def find_template(tables, file_name):
     )
 
 
-# ---------------------------------------------------------------------------
-# Planning
-# ---------------------------------------------------------------------------
-
-
 class TemplatePlanner:
     """Plans the rows of one filled template."""
 
@@ -547,7 +316,7 @@ class TemplatePlanner:
         for column, position in self.columns.items():
             value = values[position] if position < len(values) else None
             try:
-                cells[column] = _value(cell_text(value))
+                cells[column] = meaningful(cell_text(value))
             except CellError as error:
                 cells[column] = ""
                 unreadable[column] = str(error)
@@ -609,7 +378,7 @@ class TemplatePlanner:
         fields.update(self.dpia(row, cells))
         fields["breach_reference"] = self.breach(row, cells)
         try:
-            fields["retention_policy_followed"] = _yes_no(
+            fields["retention_policy_followed"] = yes_or_no(
                 cells.get(RETENTION_FOLLOWED, "")
             )
         except ValueError as error:
@@ -644,14 +413,14 @@ class TemplatePlanner:
         if not text:
             return {"profiling": Profiling.NONE, "profiling_description": ""}
         try:
-            answer = _yes_no(text)
+            answer = yes_or_no(text)
         except ValueError:
             answer = None
         labelled = next(
             (
                 choice
                 for choice in Profiling
-                if _fold(text).startswith(_fold(str(choice.label)))
+                if fold(text).startswith(fold(str(choice.label)))
             ),
             None,
         )
@@ -668,12 +437,12 @@ class TemplatePlanner:
         else:
             kind = Profiling.PROFILING
         # "No" alone says it all; anything more is kept as the description.
-        description = "" if _fold(text).rstrip(".") in NO_WORDS else text
+        description = "" if fold(text).rstrip(".") in NO_WORDS else text
         return {"profiling": kind, "profiling_description": description}
 
     def dpia(self, row, cells):
         try:
-            required = bool(_yes_no(cells.get(DPIA_REQUIRED, "")))
+            required = bool(yes_or_no(cells.get(DPIA_REQUIRED, "")))
         except ValueError as error:
             row.error(DPIA_REQUIRED, str(error))
             return {}
@@ -682,7 +451,7 @@ class TemplatePlanner:
             # A DPIA that is required and not reported on has not started.
             status = DPIAStatus.NOT_STARTED if required else ""
             return {"dpia_required": required, "dpia_status": status}
-        found = _matches(progress, DPIA_PROGRESS_PATTERNS)
+        found = matching_choices(progress, DPIA_PROGRESS_PATTERNS)
         if not found:
             row.error(
                 DPIA_PROGRESS,
@@ -695,7 +464,7 @@ class TemplatePlanner:
     def breach(self, row, cells):
         link = cells.get(BREACH_LINK, "")
         try:
-            breach = _yes_no(cells.get(BREACH, ""))
+            breach = yes_or_no(cells.get(BREACH, ""))
         except ValueError as error:
             row.error(BREACH, str(error))
             return link
@@ -781,7 +550,7 @@ class TemplatePlanner:
         assessment = cells.get(INTERESTS_ASSESSMENT, "")
         condition_text = cells.get(ARTICLE_9, "")
         schedule = cells.get(SCHEDULE_1, "")
-        bases = _matches(text, BASIS_PATTERNS) if text else []
+        bases = matching_choices(text, BASIS_PATTERNS) if text else []
         if text and not bases:
             row.error(
                 ARTICLE_6,
@@ -792,7 +561,7 @@ class TemplatePlanner:
             return
         condition = ""
         if condition_text:
-            conditions = _matches(condition_text, CONDITION_PATTERNS)
+            conditions = matching_choices(condition_text, CONDITION_PATTERNS)
             if len(conditions) != 1:
                 row.error(
                     ARTICLE_9,
@@ -905,7 +674,7 @@ class TemplatePlanner:
                 "Art. 49 derogation).",
             )
             return ""
-        found = _matches(text, MECHANISM_PATTERNS)
+        found = matching_choices(text, MECHANISM_PATTERNS)
         if TransferMechanism.COMPELLING_INTERESTS in found:
             # Compelling legitimate interests are themselves an Art. 49 case.
             found = [item for item in found if item != TransferMechanism.DEROGATION]
@@ -930,7 +699,7 @@ class TemplatePlanner:
             values["end_action"] = criteria[2].casefold()
         match = RETENTION_PERIOD.fullmatch(text.strip())
         trigger = match[3].strip() if match else ""
-        period = _period(match[1]) if match else None
+        period = period_or_none(match[1]) if match else None
         if period is not None and 1 <= period <= 200 and len(trigger) <= 255:
             values = {
                 "period": period,

@@ -31,8 +31,9 @@ Our own export (``ropa.exchange.layout``) is read as a person leaves it after
 editing it in a spreadsheet: a choice from its label as the cell shows it (or
 its code; the labels the file was written with, on its hidden ``For the
 import`` sheet, are read too, should a label have been reworded since), text
-as the cell holds it. A workbook exported before that sheet existed put an
-apostrophe before formula-like text, which is removed from it.
+without the whitespace around it (``ropa.core.cells``). A workbook exported
+before that sheet existed put an apostrophe before formula-like text, which
+is removed from it.
 
 Our own export is keyed: activities by their
 Reference, child rows by their sheet's natural key. An activity on the

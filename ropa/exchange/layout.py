@@ -2,9 +2,14 @@
 The layout of the exported Art. 30 register, shared by the export and the import.
 
 The register is exported as an XLSX workbook or as a zip of CSV files, one CSV
-per sheet, with the same cells: ``SHEETS`` names each sheet, its CSV file name,
-its ordered column headers and the columns that identify a row (its natural
-key). An import of our own export reads this module, not the export's code.
+per sheet, with the same cells: ``SHEETS`` names each sheet, its CSV file name
+and its columns, in order. Each column (``Column``) is declared once, here:
+its header, the field it holds, how the import reads its cell and how the
+export writes it, and whether it is read-only, part of the row's natural key
+or the record's version. The export writes the sheets from these
+declarations, the import reads them, and the snapshot reads the fields they
+name; an import of our own export reads this module, not the export's code.
+A new column of the register is one more declaration.
 
 Sheets
     ``Controller`` first: a header block, then a table of the controllers (see
@@ -59,10 +64,11 @@ How values are written
     reference; the owner by username. Empty is an empty cell.
 
 Lists (many-to-many values)
-    Joined with ``LIST_SEPARATOR`` ("; "). Names are not refused for holding a
-    semicolon: each item is escaped instead, a backslash before every ``\\``
-    and ``;`` in it, so ``join_list`` / ``split_list`` round-trip any names.
-    Items are sorted by name.
+    Joined with ``LIST_SEPARATOR`` ("; ", ``ropa.core.cells``). Names are
+    not refused for holding a semicolon: each item is escaped instead, a
+    backslash before every ``\\`` and ``;`` in it, so ``join_list`` /
+    ``split_list`` round-trip any names. Items are sorted by name
+    (``name_list``).
 
 Formulas
     No cell is ever a formula (DESIGN: "Exports never emit a cell that a
@@ -94,13 +100,17 @@ Versions (``Sheet.checked``: the ``Version`` column)
 
 The ``ICO template`` sheet (``ICO_COLUMNS``) is a separate export shaped like
 the UK ICO documentation template for controllers, for readers: its choices
-are labels, and it is not read back by the import of our own format.
+are labels, and it is not read back by the import of our own format. Its
+columns that hold one of the register's fields as it is name that field's
+column of our own sheets (``Column.same_as``); the others join or describe
+several fields (``ropa.exchange.export``, ``ropa.exchange.ico``).
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import replace
 
 from controllers.enums import DPOEngagement, JointScope
+from ropa.core.cells import join_list
 from ropa.core.spreadsheet import needs_quote_prefix
 from ropa.enums import (
     ActivityRole,
@@ -113,6 +123,36 @@ from ropa.enums import (
     SpecialCategoryCondition,
     TransferMechanism,
 )
+from ropa.exchange.columns import (
+    REFERENCE,
+    Column,
+    Sheet,
+    boolean,
+    choice,
+    column_of,
+    field_value,
+    label,
+    label_of,
+    many,
+    number,
+    one,
+    parent_reference,
+    summary,
+    text,
+    version,
+    written,
+    yes_no_of,
+)
+from ropa.exchange.reading import (
+    read_country,
+    read_reference,
+)
+from ropa.models import (
+    InternationalTransfer,
+    LawfulBasis,
+    ProcessingActivity,
+    RetentionRule,
+)
 
 REGISTER_TITLE = "Record of processing activities (GDPR Art. 30)"
 ALL_CONTROLLERS = "All controllers"
@@ -121,186 +161,376 @@ HEADER_BLOCK = (REGISTER_TITLE, "Controller", "As of", "Exported at")
 # Row numbers (1-based) of the Controller sheet's parts.
 CONTROLLER_HEADER_ROW = len(HEADER_BLOCK) + 2
 
-VERSION = "Version"
 
-LIST_SEPARATOR = "; "
-YES = "yes"
-NO = "no"
+def name_list(names):
+    """Names as one list cell, as the export writes them: sorted, then joined."""
+    return join_list(sorted(names))
+
+
+def _names(attribute, key):
+    def write(row, names):
+        return names.joined(getattr(names, attribute), row[key])
+
+    return write
+
+
+def _used_by(attribute):
+    def write(row, names):
+        return name_list(getattr(names, attribute)[row["id"]])
+
+    return write
+
+
+def destination(transfer):
+    """A transfer's country, or its international organisation."""
+    return transfer["country"] or transfer["international_organisation"]
+
+
+def retention_text(rule, names):
+    """``All data: 3 years after the end of the contract, then erase``."""
+    scope = names.data_category(rule["personal_data_category_id"]) or "All data"
+    if rule["period"]:
+        unit = rule["period_unit"]
+        how_long = " ".join(
+            part for part in (str(rule["period"]), unit, rule["trigger"]) if part
+        )
+    else:
+        how_long = rule["criteria"]
+    action = label(RetentionAction, rule["end_action"]).lower()
+    return f"{scope}: {how_long}, then {action}"
+
+
+def _officer(key):
+    def write(row, names):
+        return names.officer(row).get(key, "")
+
+    return write
+
+
+def _representative(key):
+    def write(row, names):
+        return names.representative(row).get(key, "")
+
+    return write
+
 
 CONTROLLER_COLUMNS = (
-    "Name",
-    "Registration number",
-    "Country",
-    "Address",
-    "E-mail",
-    "Phone",
-    "Website",
-    "DPO",
-    "DPO e-mail",
-    "DPO phone",
-    "DPO engagement",
-    "Representative",
-    "Representative address",
-    "Representative e-mail",
-    "Representative phone",
+    written("Name", field_value("name"), key=True),
+    written("Registration number", field_value("registration_number")),
+    written("Country", field_value("country")),
+    written("Address", field_value("address")),
+    written("E-mail", field_value("email")),
+    written("Phone", field_value("phone")),
+    written("Website", field_value("website")),
+    written("DPO", _officer("name")),
+    written("DPO e-mail", _officer("email")),
+    written("DPO phone", _officer("phone")),
+    written(
+        "DPO engagement",
+        lambda row, names: label(
+            DPOEngagement, names.officer(row).get("engagement", "")
+        ),
+        choices=DPOEngagement,
+    ),
+    written("Representative", _representative("name")),
+    written("Representative address", _representative("address")),
+    written("Representative e-mail", _representative("email")),
+    written("Representative phone", _representative("phone")),
 )
 
 ACTIVITY_COLUMNS = (
-    "Reference",
-    "Name",
-    "Status",
-    "Record type",
+    Column(REFERENCE, "reference", read_reference, field_value("reference"), key=True),
+    text("Name", "name"),
+    choice("Status", "status", ActivityStatus),
+    choice("Record type", "role", ActivityRole),
     # Art. 30(1)(a) / 30(2)(a)
-    "Responsible organisations",
-    "Joint controller arrangement",
-    "Joint processing",
-    "Client controllers",
+    many(
+        "Responsible organisations",
+        "organisations",
+        "organisations",
+        _names("organisation_names", "organisations"),
+    ),
+    one(
+        "Joint controller arrangement",
+        "joint_arrangement",
+        "arrangements",
+        lambda row, names: names.arrangement(row["joint_arrangement_id"]),
+    ),
+    text("Joint processing", "joint_processing"),
+    many(
+        "Client controllers",
+        "client_controllers",
+        "organisations",
+        _names("organisation_names", "client_controllers"),
+    ),
     # Art. 30(1)(b)
-    "Purpose",
-    "Business function",
-    "Owner",
+    text("Purpose", "purpose"),
+    text("Business function", "business_function"),
+    one(
+        "Owner",
+        "owner",
+        "users",
+        lambda row, names: names.username(row["owner_id"]),
+    ),
     # Art. 30(1)(c)
-    "Data subject categories",
-    "Personal data categories",
-    "Source of the data",
+    many(
+        "Data subject categories",
+        "data_subject_categories",
+        "subjects",
+        _names("subjects", "data_subject_categories"),
+    ),
+    many(
+        "Personal data categories",
+        "personal_data_categories",
+        "data",
+        _names("data", "personal_data_categories"),
+    ),
+    text("Source of the data", "data_source"),
     # Art. 30(1)(d)
-    "Recipients",
-    "Processor agreements",
+    many("Recipients", "recipients", "recipients", _names("recipients", "recipients")),
+    many(
+        "Processor agreements",
+        "processor_agreements",
+        "agreements",
+        _names("agreement_references", "processor_agreements"),
+    ),
     # Art. 30(1)(g)
-    "Security measures",
-    "General description of security measures",
+    many(
+        "Security measures",
+        "security_measures",
+        "measures",
+        _names("measures", "security_measures"),
+    ),
+    text("General description of security measures", "security_description"),
     # Regulators' templates
-    "Systems and software",
-    "Location of the data",
-    "Profiling",
-    "Profiling and automated decision-making",
-    "State profiling in the notice",
-    "DPIA required",
-    "DPIA progress",
-    "Link to DPIA",
-    "Rights available",
-    "Opt-out information",
-    "Link to record of consent",
-    "Link to personal data breach records",
-    "Link to retention and erasure policy",
-    "Retained and erased according to the policy",
-    "Reason for not following the policy",
+    text("Systems and software", "systems"),
+    text("Location of the data", "data_location"),
+    choice("Profiling", "profiling", Profiling),
+    text("Profiling and automated decision-making", "profiling_description"),
+    boolean("State profiling in the notice", "profiling_in_notice"),
+    boolean("DPIA required", "dpia_required"),
+    choice("DPIA progress", "dpia_status", DPIAStatus, blank=True),
+    text("Link to DPIA", "dpia_reference"),
+    text("Rights available", "rights_information"),
+    text("Opt-out information", "opt_out_information"),
+    text("Link to record of consent", "consent_record_reference"),
+    text("Link to personal data breach records", "breach_reference"),
+    text("Link to retention and erasure policy", "retention_policy_reference"),
+    boolean(
+        "Retained and erased according to the policy",
+        "retention_policy_followed",
+        nullable=True,
+    ),
+    text("Reason for not following the policy", "retention_policy_deviation"),
     # The privacy notice
-    "In the privacy notice",
-    "Notice order",
-    "Notice title",
-    "Notice text",
+    boolean("In the privacy notice", "in_notice"),
+    number("Notice order", "notice_order"),
+    text("Notice title", "notice_title"),
+    text("Notice text", "notice_text"),
     # Read-only: summaries of the child sheets, the record's gaps and dates.
-    "Lawful bases",
-    "Transfer destinations",
-    "Retention",
-    "Art. 30 gaps",
-    "Created at",
-    "Updated at",
+    summary(
+        "Lawful bases",
+        lambda row, names: name_list(
+            label(LawfulBasisChoice, basis["basis"]) for basis in row["lawful_bases"]
+        ),
+    ),
+    summary(
+        "Transfer destinations",
+        lambda row, names: name_list(
+            {destination(transfer) for transfer in row["transfers"]}
+        ),
+    ),
+    summary(
+        "Retention",
+        lambda row, names: name_list(
+            retention_text(rule, names) for rule in row["retention_rules"]
+        ),
+    ),
+    summary(
+        "Art. 30 gaps",
+        lambda row, names: "\n".join(str(gap) for gap in names.gaps.of(row)),
+    ),
+    summary(
+        "Created at",
+        lambda row, names: names.local(row["created_at"]),
+        field="created_at",
+    ),
+    summary(
+        "Updated at",
+        lambda row, names: names.local(row["updated_at"]),
+        field="updated_at",
+    ),
     # Checked by the import, never written: the record's version.
-    "Version",
+    version(),
 )
 
 LAWFUL_BASIS_COLUMNS = (
-    "Reference",
-    "Basis",
-    "Explanation",
-    "Legitimate interest pursued",
-    "Legitimate interests assessment",
-    "Art. 9(2) condition",
-    "Art. 10 authority",
-    "Sample value",
-    "Version",
+    parent_reference(),
+    choice("Basis", "basis", LawfulBasisChoice, key=True),
+    text("Explanation", "explanation"),
+    text("Legitimate interest pursued", "legitimate_interest"),
+    text("Legitimate interests assessment", "assessment_reference"),
+    choice(
+        "Art. 9(2) condition",
+        "special_category_condition",
+        SpecialCategoryCondition,
+        blank=True,
+    ),
+    text("Art. 10 authority", "criminal_data_authority"),
+    boolean("Sample value", "is_sample"),
+    version(),
 )
 
 TRANSFER_COLUMNS = (
-    "Reference",
-    "Country",
-    "International organisation",
-    "Mechanism",
-    "Recipient",
-    "Documentation of suitable safeguards",
-    "Transfer impact assessment",
-    "Notes",
-    "Version",
+    parent_reference(),
+    Column("Country", "country", read_country, field_value("country"), key=True),
+    text("International organisation", "international_organisation", key=True),
+    choice("Mechanism", "mechanism", TransferMechanism, key=True),
+    one(
+        "Recipient",
+        "recipient",
+        "recipients",
+        lambda row, names: names.recipient(row["recipient_id"]),
+    ),
+    text("Documentation of suitable safeguards", "safeguards_documentation"),
+    text("Transfer impact assessment", "tia_reference"),
+    text("Notes", "notes"),
+    version(),
 )
 
-RETENTION_COLUMNS = (
-    "Reference",
-    "Personal data category",
-    "Period",
-    "Period unit",
-    "Criteria",
-    "Trigger",
-    "Action at the end",
-    "Legal reference",
-    "Sample value",
-    "Version",
+RETENTION_RULE_COLUMNS = (
+    parent_reference(),
+    one(
+        "Personal data category",
+        "personal_data_category",
+        "data",
+        lambda row, names: names.data_category(row["personal_data_category_id"]),
+        key=True,
+    ),
+    number("Period", "period"),
+    choice("Period unit", "period_unit", RetentionUnit, blank=True),
+    text("Criteria", "criteria"),
+    text("Trigger", "trigger"),
+    choice("Action at the end", "end_action", RetentionAction),
+    text("Legal reference", "legal_reference"),
+    boolean("Sample value", "is_sample"),
+    version(),
 )
 
 PROCESSOR_COLUMNS = (
-    "Reference",
-    "Processor",
-    "Controller",
-    "Services",
-    "Document reference",
-    "Signed on",
-    "Expires on",
-    "Sub-processors",
-    "Transfers covered",
-    "Activities",
+    written(REFERENCE, field_value("reference"), key=True),
+    written("Processor", lambda row, names: names.organisation(row["processor_id"])),
+    written("Controller", lambda row, names: names.organisation(row["controller_id"])),
+    written("Services", field_value("services")),
+    written("Document reference", field_value("document_reference")),
+    written("Signed on", field_value("signed_on")),
+    written("Expires on", field_value("expires_on")),
+    written("Sub-processors", _names("organisation_names", "sub_processors")),
+    written("Transfers covered", field_value("transfers_covered")),
+    summary("Activities", _used_by("agreement_users")),
 )
 
 JOINT_ARRANGEMENT_COLUMNS = (
-    "Reference",
-    "Name",
-    "Parties",
-    "When joint",
-    "Scope",
-    "Allocation of responsibilities",
-    "Contact point",
-    "Essence for data subjects",
-    "Essence made available",
-    "Document reference",
-    "Signed on",
-    "Next review",
-    "Activities",
+    written(REFERENCE, field_value("reference"), key=True),
+    written("Name", field_value("name")),
+    written("Parties", _names("organisation_names", "parties")),
+    written("When joint", label_of("joint_scope", JointScope), choices=JointScope),
+    written("Scope", field_value("scope")),
+    written("Allocation of responsibilities", field_value("responsibilities")),
+    written("Contact point", field_value("contact_point")),
+    written("Essence for data subjects", field_value("essence")),
+    written("Essence made available", yes_no_of("essence_published")),
+    written("Document reference", field_value("document_reference")),
+    written("Signed on", field_value("signed_on")),
+    written("Next review", field_value("review_on")),
+    summary("Activities", _used_by("arrangement_users")),
 )
+
+
+def _yes_no_label(key):
+    def write(row, names):
+        return {True: "Yes", False: "No"}.get(row[key], "")
+
+    return write
+
+
+def ico(header, same_as=None, *, write=None):
+    """
+    A column of the ICO template. One that holds a field of our Activities
+    sheet names its column (``same_as``), and is written as there unless
+    ``write`` words it otherwise; one without is written by the ICO export
+    from several fields.
+    """
+    if same_as is None:
+        return Column(header)
+    return replace(
+        same_as,
+        header=header,
+        read=None,
+        write=write or same_as.write,
+        key=False,
+        same_as=same_as,
+    )
+
+
+def _activity(field):
+    return column_of(ACTIVITY_COLUMNS, field)
+
 
 # The UK ICO "documentation template for controllers", its columns in its order.
 ICO_COLUMNS = (
-    "Business function",
-    "Purpose of processing",
-    "Name and contact details of joint controller (if applicable)",
-    "Categories of individuals",
-    "Categories of personal data",
-    "Categories of recipients",
-    "Link to contract with processor",
-    "Names of third countries or international organisations that personal data "
-    "are transferred to (if applicable)",
-    "Safeguards for exceptional transfers of personal data to third countries or "
-    "international organisations (if applicable)",
-    "Retention schedule (if possible)",
-    "General description of technical and organisational security measures "
-    "(if possible)",
-    "Article 6 lawful basis for processing personal data",
-    "Article 9 basis for processing special category data",
-    "Legitimate interests for the processing (if applicable)",
-    "Link to record of legitimate interests assessment (if applicable)",
-    "Rights available to individuals",
-    "Existence of automated decision-making, including profiling (if applicable)",
-    "The source of the personal data (if applicable)",
-    "Link to record of consent",
-    "Location of personal data",
-    "Data Protection Impact Assessment required?",
-    "Data Protection Impact Assessment progress",
-    "Link to Data Protection Impact Assessment",
-    "Personal data breach?",
-    "Link to record of personal data breach",
-    "Data Protection Act 2018 Schedule 1 condition for processing",
-    "Link to retention and erasure policy document",
-    "Is personal data retained and erased in accordance with the policy document?",
-    "Reason for not adhering to policy document",
+    ico("Business function", _activity("business_function")),
+    ico("Purpose of processing"),
+    ico("Name and contact details of joint controller (if applicable)"),
+    ico("Categories of individuals", _activity("data_subject_categories")),
+    ico("Categories of personal data", _activity("personal_data_categories")),
+    ico("Categories of recipients", _activity("recipients")),
+    ico("Link to contract with processor"),
+    ico(
+        "Names of third countries or international organisations that personal "
+        "data are transferred to (if applicable)"
+    ),
+    ico(
+        "Safeguards for exceptional transfers of personal data to third "
+        "countries or international organisations (if applicable)"
+    ),
+    ico("Retention schedule (if possible)"),
+    ico(
+        "General description of technical and organisational security measures "
+        "(if possible)"
+    ),
+    ico("Article 6 lawful basis for processing personal data"),
+    ico("Article 9 basis for processing special category data"),
+    ico("Legitimate interests for the processing (if applicable)"),
+    ico("Link to record of legitimate interests assessment (if applicable)"),
+    ico("Rights available to individuals", _activity("rights_information")),
+    ico("Existence of automated decision-making, including profiling (if applicable)"),
+    ico("The source of the personal data (if applicable)", _activity("data_source")),
+    ico("Link to record of consent", _activity("consent_record_reference")),
+    ico("Location of personal data", _activity("data_location")),
+    ico(
+        "Data Protection Impact Assessment required?",
+        _activity("dpia_required"),
+        write=_yes_no_label("dpia_required"),
+    ),
+    ico("Data Protection Impact Assessment progress", _activity("dpia_status")),
+    ico("Link to Data Protection Impact Assessment", _activity("dpia_reference")),
+    ico("Personal data breach?"),
+    ico("Link to record of personal data breach", _activity("breach_reference")),
+    ico("Data Protection Act 2018 Schedule 1 condition for processing"),
+    ico(
+        "Link to retention and erasure policy document",
+        _activity("retention_policy_reference"),
+    ),
+    ico(
+        "Is personal data retained and erased in accordance with the policy document?",
+        _activity("retention_policy_followed"),
+        write=_yes_no_label("retention_policy_followed"),
+    ),
+    ico(
+        "Reason for not adhering to policy document",
+        _activity("retention_policy_deviation"),
+    ),
 )
 
 
@@ -311,97 +541,24 @@ FOR_THE_IMPORT_NOTE = (
 )
 EXPORTED_AT = "Exported at"
 CODES_HEADER_ROW = 4
-CODE_COLUMNS = ("Sheet", "Column", "Code", "Label")
+CODE_COLUMNS = tuple(Column(header) for header in ("Sheet", "Column", "Code", "Label"))
 
 
-@dataclass(frozen=True)
-class Sheet:
-    """One sheet of the register: its name, CSV file, columns and natural key."""
-
-    name: str
-    filename: str
-    columns: tuple
-    key: tuple
-    # Written for readers; the import ignores them.
-    read_only: tuple = ()
-    # Read by the import to check a row against the register, never written.
-    checked: tuple = ()
-    # (column, TextChoices) of the columns of choices, written as labels.
-    choices: tuple = ()
-
-
-CONTROLLER = Sheet(
-    "Controller",
-    "controller.csv",
-    CONTROLLER_COLUMNS,
-    ("Name",),
-    choices=(("DPO engagement", DPOEngagement),),
-)
-ACTIVITIES = Sheet(
-    "Activities",
-    "activities.csv",
-    ACTIVITY_COLUMNS,
-    ("Reference",),
-    read_only=(
-        "Lawful bases",
-        "Transfer destinations",
-        "Retention",
-        "Art. 30 gaps",
-        "Created at",
-        "Updated at",
-    ),
-    checked=(VERSION,),
-    choices=(
-        ("Status", ActivityStatus),
-        ("Record type", ActivityRole),
-        ("Profiling", Profiling),
-        ("DPIA progress", DPIAStatus),
-    ),
-)
+CONTROLLER = Sheet("Controller", "controller.csv", CONTROLLER_COLUMNS)
+ACTIVITIES = Sheet("Activities", "activities.csv", ACTIVITY_COLUMNS, ProcessingActivity)
 LAWFUL_BASES = Sheet(
-    "Lawful bases",
-    "lawful-bases.csv",
-    LAWFUL_BASIS_COLUMNS,
-    ("Reference", "Basis"),
-    checked=(VERSION,),
-    choices=(
-        ("Basis", LawfulBasisChoice),
-        ("Art. 9(2) condition", SpecialCategoryCondition),
-    ),
+    "Lawful bases", "lawful-bases.csv", LAWFUL_BASIS_COLUMNS, LawfulBasis
 )
-TRANSFERS = Sheet(
-    "Transfers",
-    "transfers.csv",
-    TRANSFER_COLUMNS,
-    ("Reference", "Country", "International organisation", "Mechanism"),
-    checked=(VERSION,),
-    choices=(("Mechanism", TransferMechanism),),
-)
+TRANSFERS = Sheet("Transfers", "transfers.csv", TRANSFER_COLUMNS, InternationalTransfer)
 RETENTION_RULES = Sheet(
-    "Retention rules",
-    "retention-rules.csv",
-    RETENTION_COLUMNS,
-    ("Reference", "Personal data category"),
-    checked=(VERSION,),
-    choices=(("Period unit", RetentionUnit), ("Action at the end", RetentionAction)),
+    "Retention rules", "retention-rules.csv", RETENTION_RULE_COLUMNS, RetentionRule
 )
-PROCESSORS = Sheet(
-    "Processors",
-    "processors.csv",
-    PROCESSOR_COLUMNS,
-    ("Reference",),
-    read_only=("Activities",),
-)
+PROCESSORS = Sheet("Processors", "processors.csv", PROCESSOR_COLUMNS)
 JOINT_ARRANGEMENTS = Sheet(
-    "Joint arrangements",
-    "joint-arrangements.csv",
-    JOINT_ARRANGEMENT_COLUMNS,
-    ("Reference",),
-    read_only=("Activities",),
-    choices=(("When joint", JointScope),),
+    "Joint arrangements", "joint-arrangements.csv", JOINT_ARRANGEMENT_COLUMNS
 )
-ICO_TEMPLATE = Sheet("ICO template", "ico-template.csv", ICO_COLUMNS, ())
-FOR_THE_IMPORT = Sheet("For the import", "for-the-import.csv", CODE_COLUMNS, ())
+ICO_TEMPLATE = Sheet("ICO template", "ico-template.csv", ICO_COLUMNS)
+FOR_THE_IMPORT = Sheet("For the import", "for-the-import.csv", CODE_COLUMNS)
 
 # The register's sheets, in workbook order (the hidden FOR_THE_IMPORT last).
 SHEETS = (
@@ -413,48 +570,15 @@ SHEETS = (
     PROCESSORS,
     JOINT_ARRANGEMENTS,
 )
+# The sheets of each activity's rows, which the import replaces with it.
+CHILD_SHEETS = (LAWFUL_BASES, TRANSFERS, RETENTION_RULES)
+# The sheets the import reads, and those it leaves to the admin.
+IMPORTED_SHEETS = (ACTIVITIES, *CHILD_SHEETS)
+REFERENCE_SHEETS = (CONTROLLER, PROCESSORS, JOINT_ARRANGEMENTS)
 
 # CSV files are UTF-8 with a byte order mark, which Excel needs to read them as
 # UTF-8; read them with the "utf-8-sig" codec.
 CSV_ENCODING = "utf-8-sig"
-
-
-def join_list(names):
-    """Many-to-many names as one cell: sorted, escaped, joined with "; "."""
-    return LIST_SEPARATOR.join(
-        name.replace("\\", "\\\\").replace(";", "\\;") for name in sorted(names)
-    )
-
-
-def split_list(text):
-    """The names ``join_list`` joined, unescaped; an empty cell is no names."""
-    names, current, chars = [], [], iter(text or "")
-    for char in chars:
-        if char == "\\":
-            current.append(next(chars, ""))
-        elif char == ";":
-            names.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-    names.append("".join(current).strip())
-    return [name for name in names if name]
-
-
-def yes_no(value):
-    """A boolean as ``yes`` / ``no``; None (unknown) as an empty cell."""
-    if value is None:
-        return ""
-    return YES if value else NO
-
-
-def iso(value):
-    """A date or date-time as ISO 8601 text; None as an empty cell."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        return value.isoformat(timespec="seconds")
-    return value.isoformat()
 
 
 def readable(value):

@@ -6,19 +6,19 @@ and natural key.
 
 from collections import defaultdict
 
+from ropa.core.cells import REQUIRED
 from ropa.core.progress import no_progress
 from ropa.core.rows import DELETED, NEW
-from ropa.exchange import layout as fmt
-from ropa.exchange.columns import (
-    ACTIVITY_COLUMNS,
+from ropa.exchange import layout
+from ropa.exchange.columns import REFERENCE, VERSION
+from ropa.exchange.layout import (
+    ACTIVITIES,
     CHILD_SHEETS,
     IMPORTED_SHEETS,
-    REFERENCE,
     REFERENCE_SHEETS,
-    VERSION,
 )
 from ropa.exchange.plan import CHILD, OURS, REMOVAL, Delete, ImportPlan, RowPlan, Save
-from ropa.exchange.reading import REQUIRED, Lookups, heading_text, read_key
+from ropa.exchange.reading import Lookups, heading_text, read_key
 from ropa.exchange.staleness import (
     SinceExport,
     key_part,
@@ -107,7 +107,7 @@ def _header_block(table):
     """The Controller sheet's header block: each label, folded, to its value."""
     block = {}
     for row_number, values in table.rows:
-        if row_number >= fmt.CONTROLLER_HEADER_ROW:
+        if row_number >= layout.CONTROLLER_HEADER_ROW:
             break
         if values:
             label = heading_text(values[0]).strip().casefold()
@@ -117,21 +117,21 @@ def _header_block(table):
 
 
 def _check_as_of(block, table, file_name):
-    label = fmt.HEADER_BLOCK[2]
+    label = layout.HEADER_BLOCK[2]
     as_of = block.get(label.casefold())
     if as_of is None:
         raise ImportFileError(
             AS_OF_MISSING.format(sheet=table.name, label=label, file_name=file_name)
         )
-    if as_of.casefold() != fmt.CURRENT:
+    if as_of.casefold() != layout.CURRENT:
         raise ImportFileError(
             AS_OF_REFUSED.format(file_name=file_name, as_of=as_of or "?")
         )
 
 
 def _exported_at(block, table):
-    label = fmt.HEADER_BLOCK[3]
-    moment = fmt.read_exported_at(block.get(label.casefold(), ""))
+    label = layout.HEADER_BLOCK[3]
+    moment = layout.read_exported_at(block.get(label.casefold(), ""))
     if moment is None:
         raise ImportFileError(EXPORTED_AT_MISSING.format(sheet=table.name, label=label))
     return moment
@@ -145,17 +145,17 @@ def _for_the_import(table):
     moment, labels = None, defaultdict(dict)
     choices_of = {
         (sheet.name.casefold(), column.casefold()): choices
-        for sheet in fmt.SHEETS
+        for sheet in layout.SHEETS
         for column, choices in sheet.choices
     }
     for row_number, values in table.rows:
         texts = [heading_text(value).strip() for value in values[:4]]
         texts += [""] * (4 - len(texts))
-        if row_number < fmt.CODES_HEADER_ROW:
-            if texts[0].casefold() == fmt.EXPORTED_AT.casefold():
-                moment = fmt.read_exported_at(texts[1])
+        if row_number < layout.CODES_HEADER_ROW:
+            if texts[0].casefold() == layout.EXPORTED_AT.casefold():
+                moment = layout.read_exported_at(texts[1])
             continue
-        if row_number == fmt.CODES_HEADER_ROW:
+        if row_number == layout.CODES_HEADER_ROW:
             continue
         sheet, column, code, label = texts
         choices = choices_of.get((sheet.casefold(), column.casefold()))
@@ -164,7 +164,7 @@ def _for_the_import(table):
             labels[choices].setdefault(label.casefold(), code)
     if moment is None:
         raise ImportFileError(
-            EXPORTED_AT_MISSING.format(sheet=table.name, label=fmt.EXPORTED_AT)
+            EXPORTED_AT_MISSING.format(sheet=table.name, label=layout.EXPORTED_AT)
         )
     return moment, dict(labels)
 
@@ -178,7 +178,7 @@ def _without_apostrophes(tables):
         name: Table(
             table.name,
             [
-                (number, tuple(fmt.from_cell(value) for value in values))
+                (number, tuple(layout.from_cell(value) for value in values))
                 for number, values in table.rows
             ],
         )
@@ -193,7 +193,7 @@ def _check_shape(tables, file_name):
     Returns the column positions of each imported sheet, notes for the
     report, and the Controller sheet's header block.
     """
-    required = (fmt.CONTROLLER, *IMPORTED_SHEETS)
+    required = (layout.CONTROLLER, *IMPORTED_SHEETS)
     missing = [
         sheet.name for sheet in required if _find_table(tables, sheet.name) is None
     ]
@@ -203,14 +203,14 @@ def _check_shape(tables, file_name):
                 file_name=file_name, names=", ".join(f"'{name}'" for name in missing)
             )
         )
-    controller = _find_table(tables, fmt.CONTROLLER.name)
+    controller = _find_table(tables, layout.CONTROLLER.name)
     block = _header_block(controller)
     _check_as_of(block, controller, file_name)
     problems, notes, headers, unversioned = [], [], {}, []
     for sheet in IMPORTED_SHEETS:
         table = _find_table(tables, sheet.name)
         found = _header_map(table)
-        wanted = [column for column in sheet.columns if column not in sheet.read_only]
+        wanted = [column for column in sheet.headers if column not in sheet.read_only]
         absent = [
             column
             for column in wanted
@@ -229,15 +229,15 @@ def _check_shape(tables, file_name):
         notes.extend(
             UNKNOWN_COLUMN.format(sheet=sheet.name, column=column)
             for column in found
-            if column not in sheet.columns
+            if column not in sheet.headers
         )
         headers[sheet.name] = {
             column: position for column, position in found.items() if column in wanted
         }
     if problems:
         raise ImportFileError(" ".join(problems))
-    if len(_find_table(tables, fmt.ACTIVITIES.name).rows) < 2:
-        raise ImportFileError(NO_ROWS.format(sheet=fmt.ACTIVITIES.name))
+    if len(_find_table(tables, layout.ACTIVITIES.name).rows) < 2:
+        raise ImportFileError(NO_ROWS.format(sheet=layout.ACTIVITIES.name))
     if unversioned:
         raise ImportFileError(
             NO_VERSION_COLUMN.format(
@@ -254,12 +254,12 @@ def plan_register(tables, *, file_name, progress=None):
     ``progress`` makes a progress bar (``ropa.core.progress.progress_bars``),
     advanced by each row checked.
     """
-    for_the_import = _find_table(tables, fmt.FOR_THE_IMPORT.name)
+    for_the_import = _find_table(tables, layout.FOR_THE_IMPORT.name)
     if for_the_import is None:
         tables = _without_apostrophes(tables)
     headers, notes, block = _check_shape(tables, file_name)
     if for_the_import is None:
-        exported_at = _exported_at(block, _find_table(tables, fmt.CONTROLLER.name))
+        exported_at = _exported_at(block, _find_table(tables, layout.CONTROLLER.name))
         file_labels = {}
     else:
         exported_at, file_labels = _for_the_import(for_the_import)
@@ -270,8 +270,8 @@ def plan_register(tables, *, file_name, progress=None):
         notes=[
             *notes,
             READ_ONLY_COLUMNS.format(
-                names=", ".join(f"'{name}'" for name in fmt.ACTIVITIES.read_only),
-                sheet=fmt.ACTIVITIES.name,
+                names=", ".join(f"'{name}'" for name in layout.ACTIVITIES.read_only),
+                sheet=layout.ACTIVITIES.name,
             ),
             NOT_IMPORTED_SHEETS.format(
                 names=", ".join(f"'{sheet.name}'" for sheet in REFERENCE_SHEETS)
@@ -285,8 +285,8 @@ def plan_register(tables, *, file_name, progress=None):
     with (progress or no_progress)(rows, "Checking") as bar:
         activities = _plan_activities(
             plan,
-            _find_table(tables, fmt.ACTIVITIES.name),
-            headers[fmt.ACTIVITIES.name],
+            _find_table(tables, layout.ACTIVITIES.name),
+            headers[layout.ACTIVITIES.name],
             lookups,
             exported_at,
             checks=checks,
@@ -296,8 +296,8 @@ def plan_register(tables, *, file_name, progress=None):
             _plan_children(
                 plan,
                 child,
-                _find_table(tables, child.sheet.name),
-                headers[child.sheet.name],
+                _find_table(tables, child.name),
+                headers[child.name],
                 activities,
                 lookups,
                 exported_at,
@@ -313,7 +313,7 @@ def _data_rows(table):
 
 def _plan_activities(plan, table, headers, lookups, exported_at, *, checks, bar):
     """Plan each activity row; return reference -> (instance, Save or None)."""
-    sheet = fmt.ACTIVITIES.name
+    sheet = layout.ACTIVITIES.name
     rows = _data_rows(table)
     references = [
         read_key(_cells(values, headers).get(REFERENCE), lookups) for _, values in rows
@@ -322,16 +322,10 @@ def _plan_activities(plan, table, headers, lookups, exported_at, *, checks, bar)
         activity.reference: activity
         for activity in ProcessingActivity.objects.filter(
             reference__in=[reference for reference in references if reference]
-        ).select_related(
-            *(
-                column.field
-                for column in ACTIVITY_COLUMNS
-                if column.catalogue and not column.many
-            )
-        )
+        ).select_related(*ACTIVITIES.related)
     }
     stored_links = _stored_links(
-        ProcessingActivity, existing.values(), ACTIVITY_COLUMNS
+        ProcessingActivity, existing.values(), ACTIVITIES.imported
     )
     since_export = SinceExport(
         ProcessingActivity,
@@ -351,7 +345,7 @@ def _plan_activities(plan, table, headers, lookups, exported_at, *, checks, bar)
         cells = _cells(values, headers)
         if not reference:
             plan_row.error(REFERENCE, REQUIRED)
-            read_row(plan_row, ACTIVITY_COLUMNS, cells, lookups)
+            read_row(plan_row, ACTIVITIES.imported, cells, lookups)
             continue
         if reference in seen_references:
             plan_row.error(
@@ -359,7 +353,7 @@ def _plan_activities(plan, table, headers, lookups, exported_at, *, checks, bar)
             )
             continue
         seen_references[reference] = row_number
-        values_by_field = read_row(plan_row, ACTIVITY_COLUMNS, cells, lookups)
+        values_by_field = read_row(plan_row, ACTIVITIES.imported, cells, lookups)
         seen_version = read_version(plan_row, cells, lookups)
         name = values_by_field.get("name", "")
         if name in seen_names:
@@ -377,7 +371,7 @@ def _plan_activities(plan, table, headers, lookups, exported_at, *, checks, bar)
                 since_export.refuse_revival(plan_row, (reference,))
         changes, links = assign(
             instance,
-            ACTIVITY_COLUMNS,
+            ACTIVITIES.imported,
             values_by_field,
             lookups,
             new=new,
@@ -390,7 +384,7 @@ def _plan_activities(plan, table, headers, lookups, exported_at, *, checks, bar)
         if (new or changes) and not stale:
             _require_links(plan_row, instance, values_by_field)
             _report_validation(
-                plan_row, instance, ACTIVITY_COLUMNS, values_by_field, checks=checks
+                plan_row, instance, ACTIVITIES.imported, values_by_field, checks=checks
             )
         save = Save(instance, links=links)
         plan_row.settle(save)
@@ -441,7 +435,7 @@ def _stored_links(model, instances, columns):
 
 def _require_links(plan_row, instance, values):
     """The many-to-many fields the admin form requires must name a row."""
-    for column in ACTIVITY_COLUMNS:
+    for column in ACTIVITIES.imported:
         required = column.many and not instance._meta.get_field(column.field).blank
         if required and values.get(column.field) == []:
             plan_row.error(column.header, f"{REQUIRED} Name at least one.")
@@ -463,7 +457,7 @@ def _plan_children(
     plan, child, table, headers, activities, lookups, exported_at, *, checks, bar
 ):
     """Plan one child sheet: its rows replace the rows of each activity named."""
-    sheet = child.sheet.name
+    sheet = child.name
     stored = {
         reference: instance
         for reference, (instance, parent) in activities.items()
@@ -495,7 +489,7 @@ def _plan_children(
         reference = read_key(cells.get(REFERENCE), lookups)
         plan_row = RowPlan(sheet, sheet, row_number, reference, phase=CHILD)
         plan.rows.append(plan_row)
-        values_by_field = read_row(plan_row, child.columns, cells, lookups)
+        values_by_field = read_row(plan_row, child.imported, cells, lookups)
         seen_version = read_version(plan_row, cells, lookups)
         # A row refused before it is matched is invalid, not unchanged.
         if not reference:
@@ -505,7 +499,7 @@ def _plan_children(
         if reference not in activities:
             plan_row.error(
                 REFERENCE,
-                f"No activity '{reference}' on the '{fmt.ACTIVITIES.name}' sheet: "
+                f"No activity '{reference}' on the '{layout.ACTIVITIES.name}' sheet: "
                 "child rows are imported with their activity.",
             )
             plan_row.settle(None)
@@ -535,7 +529,7 @@ def _plan_children(
             if parent is None and seen_version is not None:
                 since_export.refuse_revival(plan_row, key, activity.pk)
         plan_row.changes, _ = assign(
-            instance, child.columns, values_by_field, lookups, new=new
+            instance, child.imported, values_by_field, lookups, new=new
         )
         stale = (
             bool(plan_row.changes)
@@ -546,7 +540,7 @@ def _plan_children(
             _report_validation(
                 plan_row,
                 instance,
-                child.columns,
+                child.imported,
                 values_by_field,
                 exclude=("activity",) if parent is not None else (),
                 checks=checks,
@@ -575,4 +569,4 @@ def _plan_children(
 
 
 def _header_of(child, name):
-    return next(column.header for column in child.columns if column.field == name)
+    return next(column.header for column in child.imported if column.field == name)

@@ -19,7 +19,7 @@ from ropa.core.versioning import (
 
 OURS = "ours"
 ICO = "ico"
-FORMATS = (
+IMPORT_FORMATS = (
     (OURS, "Our own XLSX export (round trip)"),
     (ICO, "A filled UK ICO controller template"),
 )

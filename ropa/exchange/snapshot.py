@@ -58,15 +58,9 @@ from controllers.models import (
 )
 from ropa.completeness import CONTROLLER, PROCESSOR, RULES_BY_KEY
 from ropa.enums import LawfulBasisChoice, TransferMechanism
+from ropa.exchange import layout
 from ropa.geography import adequate_countries, eea_countries
-from ropa.models import (
-    InternationalTransfer,
-    LawfulBasis,
-    ProcessingActivity,
-    Recipient,
-    RetentionRule,
-    SecurityMeasure,
-)
+from ropa.models import ProcessingActivity, Recipient, SecurityMeasure
 from subjects.enums import Sensitivity
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
@@ -74,101 +68,20 @@ from subjects.models import DataSubjectCategory, PersonalDataCategory
 # enough that a chunk's rows sit comfortably in memory.
 CHUNK_SIZE = 2000
 
-ACTIVITY_FIELDS = (
-    "id",
-    "reference",
-    "status",
-    "role",
-    "joint_arrangement_id",
-    "joint_processing",
-    "name",
-    "purpose",
-    "business_function",
-    "owner_id",
-    "data_source",
-    "security_description",
-    "systems",
-    "data_location",
-    "profiling",
-    "profiling_description",
-    "profiling_in_notice",
-    "dpia_required",
-    "dpia_status",
-    "dpia_reference",
-    "rights_information",
-    "opt_out_information",
-    "consent_record_reference",
-    "breach_reference",
-    "retention_policy_reference",
-    "retention_policy_followed",
-    "retention_policy_deviation",
-    "in_notice",
-    "notice_order",
-    "notice_title",
-    "notice_text",
-    "created_at",
-    "updated_at",
-    "version",
-)
-ACTIVITY_LINKS = (
-    "organisations",
-    "client_controllers",
-    "data_subject_categories",
-    "personal_data_categories",
-    "recipients",
-    "processor_agreements",
-    "security_measures",
-)
+
+def _child(sheet):
+    """(model, fields) of a child sheet's rows."""
+    return sheet.model, ("id", "activity_id", *sheet.snapshot_fields)
+
+
+# The fields and links of the activities and their child rows: those their
+# sheets' columns hold (``ropa.exchange.layout``), with the ids that join them.
+ACTIVITY_FIELDS = ("id", *layout.ACTIVITIES.snapshot_fields)
+ACTIVITY_LINKS = layout.ACTIVITIES.links
 CHILDREN = (
-    (
-        "lawful_bases",
-        LawfulBasis,
-        (
-            "id",
-            "activity_id",
-            "basis",
-            "explanation",
-            "legitimate_interest",
-            "assessment_reference",
-            "special_category_condition",
-            "criminal_data_authority",
-            "is_sample",
-            "version",
-        ),
-    ),
-    (
-        "transfers",
-        InternationalTransfer,
-        (
-            "id",
-            "activity_id",
-            "country",
-            "international_organisation",
-            "recipient_id",
-            "mechanism",
-            "safeguards_documentation",
-            "tia_reference",
-            "notes",
-            "version",
-        ),
-    ),
-    (
-        "retention_rules",
-        RetentionRule,
-        (
-            "id",
-            "activity_id",
-            "personal_data_category_id",
-            "period",
-            "period_unit",
-            "criteria",
-            "trigger",
-            "end_action",
-            "legal_reference",
-            "is_sample",
-            "version",
-        ),
-    ),
+    ("lawful_bases", *_child(layout.LAWFUL_BASES)),
+    ("transfers", *_child(layout.TRANSFERS)),
+    ("retention_rules", *_child(layout.RETENTION_RULES)),
 )
 
 ORGANISATION_FIELDS = (

@@ -407,16 +407,17 @@ def _edit_every_purpose(source, target):
     """The export with every activity's purpose changed, as a DPO's edit."""
     from openpyxl import load_workbook
 
-    from ropa.exchange import layout as fmt
+    from ropa.exchange import layout
 
+    purpose = layout.column_of(layout.ACTIVITY_COLUMNS, "purpose").header
     book = load_workbook(source)
-    sheet = book[fmt.ACTIVITIES.name]
+    sheet = book[layout.ACTIVITIES.name]
     header_row = next(
         row
         for row in sheet.iter_rows(min_row=1, max_row=10)
-        if any(cell.value == "Purpose" for cell in row)
+        if any(cell.value == purpose for cell in row)
     )
-    column = next(cell.column for cell in header_row if cell.value == "Purpose")
+    column = next(cell.column for cell in header_row if cell.value == purpose)
     for row in range(header_row[0].row + 1, sheet.max_row + 1):
         cell = sheet.cell(row=row, column=column)
         if cell.value:

@@ -25,8 +25,8 @@ def exported_activities(path):
     workbook = load_workbook(path, read_only=True)
     try:
         header, *rows = workbook[layout.ACTIVITIES.name].iter_rows(values_only=True)
-        assert header[: len(layout.ACTIVITIES.columns)] == layout.ACTIVITIES.columns
-        return [dict(zip(layout.ACTIVITIES.columns, row, strict=False)) for row in rows]
+        assert header[: len(layout.ACTIVITIES.headers)] == layout.ACTIVITIES.headers
+        return [dict(zip(layout.ACTIVITIES.headers, row, strict=False)) for row in rows]
     finally:
         workbook.close()
 

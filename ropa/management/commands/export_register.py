@@ -9,7 +9,7 @@ from django.utils import timezone
 from controllers.models import Organisation
 from ropa.core.progress import progress_bars
 from ropa.exchange.export import (
-    FORMATS,
+    EXPORT_FORMATS,
     XLSX,
     ExportError,
     default_filename,
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format",
             dest="fmt",
-            choices=FORMATS,
+            choices=EXPORT_FORMATS,
             default=XLSX,
             help="xlsx (default): the register's sheets; csv: a zip of one CSV "
             "per sheet; ico: the UK ICO documentation template for controllers.",

@@ -86,7 +86,9 @@ def test_export_page_downloads_the_ico_template_as_of_a_date(viewer_client):
     assert response["Content-Type"] == XLSX_CONTENT_TYPE
     assert f"as-of-{yesterday.isoformat()}-ico.xlsx" in response["Content-Disposition"]
     # Created today: not in the register as it stood yesterday.
-    assert read_xlsx(body)[layout.ICO_TEMPLATE.name] == [list(layout.ICO_COLUMNS)]
+    assert read_xlsx(body)[layout.ICO_TEMPLATE.name] == [
+        list(layout.ICO_TEMPLATE.headers)
+    ]
 
 
 def test_export_page_refuses_a_future_date(viewer_client):

@@ -14,18 +14,17 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from ropa.completeness import RULES_BY_KEY, gaps_for
+from ropa.core.resources import XLSX as ResourceXLSX
 from ropa.core.rows import CHANGED, UNCHANGED
 from ropa.enums import (
     ActivityStatus,
     LawfulBasisChoice,
     TransferMechanism,
 )
-from ropa.exchange import layout as fmt
-from ropa.exchange import reading, snapshot
+from ropa.exchange import layout, reading, snapshot
 from ropa.exchange.export import CSV, XLSX, export_register
 from ropa.exchange.imports import import_register, plan_import
 from ropa.models import ProcessingActivity
-from ropa.resources import XLSX as ResourceXLSX
 from ropa.resources import SecurityMeasureResource
 from tests.factories import (
     GroupCompanyFactory,
@@ -95,13 +94,13 @@ def test_export_xlsx_writes_labels_and_keeps_the_codes_on_a_hidden_sheet(exporte
 
     path = exported()
 
-    basis = cells(path, fmt.LAWFUL_BASES.name, "PA-0901", "Basis")
+    basis = cells(path, layout.LAWFUL_BASES.name, "PA-0901", "Basis")
     assert basis.value == "Legitimate interests (Art. 6(1)(f))"
     workbook = load_workbook(path)
-    codes = workbook[fmt.FOR_THE_IMPORT.name]
+    codes = workbook[layout.FOR_THE_IMPORT.name]
     assert codes.sheet_state == "hidden"
     rows = list(codes.iter_rows(values_only=True))
-    assert rows[fmt.CODES_HEADER_ROW - 1][:4] == fmt.CODE_COLUMNS
+    assert rows[layout.CODES_HEADER_ROW - 1][:4] == layout.FOR_THE_IMPORT.headers
     assert (
         "Lawful bases",
         "Basis",
@@ -112,7 +111,7 @@ def test_export_xlsx_writes_labels_and_keeps_the_codes_on_a_hidden_sheet(exporte
 
 def test_import_reads_a_label_typed_in_a_cell(sample_register, exported):
     path = exported()
-    type_in(path, fmt.ACTIVITIES.name, "PA-0003", "Status", "retired")
+    type_in(path, layout.ACTIVITIES.name, "PA-0003", "Status", "retired")
 
     plan = import_register(path, file_name=FILE_NAME)
 
@@ -133,7 +132,7 @@ def test_import_reads_a_label_typed_in_a_child_row(sample_register, exported):
     path = exported()
     type_in(
         path,
-        fmt.LAWFUL_BASES.name,
+        layout.LAWFUL_BASES.name,
         "PA-0901",
         "Basis",
         LawfulBasisChoice.VITAL_INTERESTS.label,
@@ -152,10 +151,10 @@ def test_import_refuses_an_unknown_label_naming_row_column_and_labels(
 ):
     InternationalTransferFactory(activity__reference="PA-0901")
     path = exported()
-    type_in(path, fmt.TRANSFERS.name, "PA-0901", "Mechanism", "Handshake")
+    type_in(path, layout.TRANSFERS.name, "PA-0901", "Mechanism", "Handshake")
     row_number = next(
         cell.row
-        for cell in load_workbook(path)[fmt.TRANSFERS.name]["A"]
+        for cell in load_workbook(path)[layout.TRANSFERS.name]["A"]
         if cell.value == "PA-0901"
     )
 
@@ -163,7 +162,7 @@ def test_import_refuses_an_unknown_label_naming_row_column_and_labels(
 
     [error] = plan.errors
     assert (error.sheet, error.row, error.column) == (
-        fmt.TRANSFERS.name,
+        layout.TRANSFERS.name,
         row_number,
         "Mechanism",
     )
@@ -177,11 +176,11 @@ def test_import_reads_a_label_reworded_since_the_export(sample_register, exporte
     # sheet says so, and the cells show the old wording.
     path = exported()
     workbook = load_workbook(path)
-    for row in workbook[fmt.FOR_THE_IMPORT.name].iter_rows():
+    for row in workbook[layout.FOR_THE_IMPORT.name].iter_rows():
         if [cell.value for cell in row[:3]] == ["Activities", "Status", "retired"]:
             row[3].value = "Withdrawn"
     workbook.save(path)
-    type_in(path, fmt.ACTIVITIES.name, "PA-0004", "Status", "Withdrawn")
+    type_in(path, layout.ACTIVITIES.name, "PA-0004", "Status", "Withdrawn")
 
     import_register(path, file_name=FILE_NAME)
 
@@ -191,7 +190,7 @@ def test_import_reads_a_label_reworded_since_the_export(sample_register, exporte
 
 def test_import_ignores_the_gaps_column(sample_register, exported):
     path = exported()
-    type_in(path, fmt.ACTIVITIES.name, "PA-0002", "Art. 30 gaps", "None at all.")
+    type_in(path, layout.ACTIVITIES.name, "PA-0002", "Art. 30 gaps", "None at all.")
 
     plan = plan_import(path, file_name=FILE_NAME)
 
@@ -212,7 +211,7 @@ def test_import_reads_a_quote_prefixed_cell_as_its_text(
 ):
     ProcessingActivityFactory(reference="PA-0900", purpose=text)
     path = exported()
-    cell = cells(path, fmt.ACTIVITIES.name, "PA-0900", "Purpose")
+    cell = cells(path, layout.ACTIVITIES.name, "PA-0900", "Purpose")
     assert (cell.value, cell.quotePrefix) == (text, True)
 
     plan = plan_import(path, file_name=FILE_NAME)
@@ -225,14 +224,14 @@ def test_import_takes_formula_like_text_typed_in_a_cell(sample_register, exporte
     path = exported()
     type_in(
         path,
-        fmt.ACTIVITIES.name,
+        layout.ACTIVITIES.name,
         "PA-0002",
         "Business function",
         "=Sales",
         quote_prefix=True,
     )
     type_in(
-        path, fmt.ACTIVITIES.name, "PA-0003", "Business function", "'s-Hertogenbosch"
+        path, layout.ACTIVITIES.name, "PA-0003", "Business function", "'s-Hertogenbosch"
     )
 
     import_register(path, file_name=FILE_NAME)
@@ -253,10 +252,10 @@ def test_import_removes_the_apostrophe_of_a_file_exported_before_the_codes(
     ProcessingActivityFactory(reference="PA-0900", purpose="x")
     path = exported()
     workbook = load_workbook(path)
-    moment = workbook[fmt.FOR_THE_IMPORT.name]["B2"].value
-    del workbook[fmt.FOR_THE_IMPORT.name]
-    workbook[fmt.CONTROLLER.name]["B4"] = moment
-    activities = workbook[fmt.ACTIVITIES.name]
+    moment = workbook[layout.FOR_THE_IMPORT.name]["B2"].value
+    del workbook[layout.FOR_THE_IMPORT.name]
+    workbook[layout.CONTROLLER.name]["B4"] = moment
+    activities = workbook[layout.ACTIVITIES.name]
     header = [cell.value for cell in activities[1]]
     for row in activities.iter_rows(min_row=2):
         if row[0].value == "PA-0900":
@@ -283,12 +282,12 @@ def test_export_xlsx_dates_are_date_cells(exported):
 
     path = exported()
 
-    created = cells(path, fmt.ACTIVITIES.name, "PA-0901", "Created at")
+    created = cells(path, layout.ACTIVITIES.name, "PA-0901", "Created at")
     assert created.is_date
     assert created.number_format == "yyyy-mm-dd hh:mm"
     local = timezone.localtime(activity.created_at).replace(tzinfo=None)
     assert abs(created.value - local) < datetime.timedelta(milliseconds=1)
-    signed = cells(path, fmt.PROCESSORS.name, "DPA-0901", "Signed on")
+    signed = cells(path, layout.PROCESSORS.name, "DPA-0901", "Signed on")
     assert (signed.value, signed.number_format) == (
         datetime.datetime(2024, 1, 15),  # noqa: DTZ001 (a date cell is naive)
         "yyyy-mm-dd",
@@ -301,8 +300,8 @@ def test_export_keeps_the_exact_moment_for_the_import(exported):
     path = exported()
 
     workbook = load_workbook(path)
-    shown = workbook[fmt.CONTROLLER.name]["B4"]
-    exact = fmt.read_exported_at(workbook[fmt.FOR_THE_IMPORT.name]["B2"].value)
+    shown = workbook[layout.CONTROLLER.name]["B4"]
+    exact = layout.read_exported_at(workbook[layout.FOR_THE_IMPORT.name]["B2"].value)
     assert before <= exact <= timezone.now()
     assert shown.is_date
     assert shown.number_format == "yyyy-mm-dd hh:mm"
@@ -364,7 +363,7 @@ def test_export_gaps_column_lists_what_completeness_finds(
     options = {"as_of": timezone.localdate()} if as_of else {}
     out = io.BytesIO()
     export_register(fmt=XLSX, out=out, **options)
-    worksheet = load_workbook(out)[fmt.ACTIVITIES.name]
+    worksheet = load_workbook(out)[layout.ACTIVITIES.name]
     header = [cell.value for cell in worksheet[1]]
     exported = {
         row[0]: row[header.index("Art. 30 gaps")] or ""
@@ -390,8 +389,10 @@ def test_export_as_of_shows_the_gaps_of_that_day(exported):
     with on(moment(DAY2)):
         activity.recipients.add(RecipientFactory())
 
-    then = cells(exported(as_of=DAY1), fmt.ACTIVITIES.name, "PA-0901", "Art. 30 gaps")
-    now = cells(exported(), fmt.ACTIVITIES.name, "PA-0901", "Art. 30 gaps")
+    then = cells(
+        exported(as_of=DAY1), layout.ACTIVITIES.name, "PA-0901", "Art. 30 gaps"
+    )
+    now = cells(exported(), layout.ACTIVITIES.name, "PA-0901", "Art. 30 gaps")
 
     assert then.value == str(RULES_BY_KEY["no_recipients"].gap("controller"))
     assert now.value is None
@@ -403,8 +404,8 @@ def test_export_csv_has_the_labels_and_gaps_of_the_xlsx():
     export_register(fmt=CSV, out=out)
 
     with zipfile.ZipFile(out) as archive:
-        text = archive.read(fmt.ACTIVITIES.filename).decode(fmt.CSV_ENCODING)
-        assert fmt.FOR_THE_IMPORT.filename in archive.namelist()
+        text = archive.read(layout.ACTIVITIES.filename).decode(layout.CSV_ENCODING)
+        assert layout.FOR_THE_IMPORT.filename in archive.namelist()
     [row] = [
         row
         for row in csv.DictReader(io.StringIO(text))

@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 
 from controllers.enums import JointScope
 from ropa.completeness import gaps_for
+from ropa.core.cells import split_list
 from ropa.core.spreadsheet import CELL_LIMIT, TOO_LONG_FOR_A_CELL, validate_cell_length
 from ropa.enums import (
     ActivityStatus,
@@ -31,14 +32,15 @@ from ropa.enums import (
     TransferMechanism,
 )
 from ropa.exchange import layout, xlsx
-from ropa.exchange.export import CSV, FORMATS, ICO, XLSX, ExportError, export_register
-from ropa.exchange.layout import (
-    from_cell,
-    join_list,
-    split_list,
-    to_cell,
-    to_cells,
+from ropa.exchange.export import (
+    CSV,
+    EXPORT_FORMATS,
+    ICO,
+    XLSX,
+    ExportError,
+    export_register,
 )
+from ropa.exchange.layout import from_cell, name_list, to_cell, to_cells
 from subjects.models import DataSubjectCategory
 from tests.admin_pages import form_data
 from tests.factories import (
@@ -122,8 +124,8 @@ def read_zip(data):
 def records(rows, sheet):
     """The rows below the header of ``sheet`` as dicts keyed by column."""
     header, *body = rows
-    assert tuple(header[: len(sheet.columns)]) == sheet.columns
-    return [dict(zip(sheet.columns, row, strict=False)) for row in body]
+    assert tuple(header[: len(sheet.headers)]) == sheet.headers
+    return [dict(zip(sheet.headers, row, strict=False)) for row in body]
 
 
 def xlsx_records(sheet=layout.ACTIVITIES, fmt=XLSX, **options):
@@ -144,7 +146,7 @@ def by_reference(rows):
 
 
 def test_ico_columns_follow_the_ico_template_in_order():
-    assert layout.ICO_COLUMNS == (
+    assert layout.ICO_TEMPLATE.headers == (
         "Business function",
         "Purpose of processing",
         "Name and contact details of joint controller (if applicable)",
@@ -182,9 +184,9 @@ def test_ico_columns_follow_the_ico_template_in_order():
 
 def test_sheets_keys_and_read_only_columns_are_columns_of_their_sheet():
     for sheet in layout.SHEETS:
-        assert set(sheet.key) <= set(sheet.columns), sheet.name
-        assert set(sheet.read_only) <= set(sheet.columns), sheet.name
-        assert len(set(sheet.columns)) == len(sheet.columns), sheet.name
+        assert set(sheet.key) <= set(sheet.headers), sheet.name
+        assert set(sheet.read_only) <= set(sheet.headers), sheet.name
+        assert len(set(sheet.headers)) == len(sheet.headers), sheet.name
 
 
 @pytest.mark.parametrize(
@@ -195,12 +197,12 @@ def test_sheets_keys_and_read_only_columns_are_columns_of_their_sheet():
         ["Trailing backslash\\", "x"],
     ],
 )
-def test_join_list_round_trips_through_split_list(names):
-    assert split_list(join_list(names)) == sorted(names)
+def test_name_list_round_trips_through_split_list(names):
+    assert split_list(name_list(names)) == sorted(names)
 
 
-def test_join_list_escapes_semicolons():
-    assert join_list(["b", "a;c"]) == "a\\;c; b"
+def test_name_list_sorts_and_escapes_semicolons():
+    assert name_list(["b", "a;c"]) == "a\\;c; b"
 
 
 def test_split_list_of_an_empty_cell_is_no_names():
@@ -245,7 +247,7 @@ def test_export_xlsx_has_the_register_sheets_in_order_with_their_headers():
         layout.FOR_THE_IMPORT.name,
     ]
     for sheet in layout.SHEETS[1:]:
-        assert tuple(workbook[sheet.name][0]) == sheet.columns
+        assert tuple(workbook[sheet.name][0]) == sheet.headers
     states = {
         sheet.title: sheet.sheet_state
         for sheet in load_workbook(io.BytesIO(data)).worksheets
@@ -581,12 +583,12 @@ def test_export_csv_files_start_with_a_byte_order_mark():
 def test_export_ico_is_one_sheet_with_the_ico_columns(full_activity):
     workbook = read_xlsx(export_bytes(ICO))
     assert list(workbook) == [layout.ICO_TEMPLATE.name]
-    assert tuple(workbook[layout.ICO_TEMPLATE.name][0]) == layout.ICO_COLUMNS
+    assert tuple(workbook[layout.ICO_TEMPLATE.name][0]) == layout.ICO_TEMPLATE.headers
 
 
 def test_export_ico_row_fills_the_template_from_the_register(full_activity):
     [row] = xlsx_records(layout.ICO_TEMPLATE, fmt=ICO)
-    column = dict(zip(range(len(layout.ICO_COLUMNS)), layout.ICO_COLUMNS, strict=True))
+    column = dict(enumerate(layout.ICO_TEMPLATE.headers))
     assert row[column[0]] == "Support"
     assert row[column[1]] == "Customer support\n\nTo answer customers' questions."
     assert row[column[2]].startswith("Acme AB (privacy@acme-ab.example); Acme Norge")
@@ -935,7 +937,7 @@ def _register_of(count):
         ProcessingActivityFactory(joint_arrangement=arrangement)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
 @pytest.mark.parametrize("count", [1, 10])
 def test_export_queries_do_not_grow_with_the_register(
     django_assert_num_queries, fmt, count
@@ -945,7 +947,7 @@ def test_export_queries_do_not_grow_with_the_register(
         export_bytes(fmt)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
 @pytest.mark.parametrize("count", [1, 10])
 def test_export_as_of_queries_do_not_grow_with_the_register(
     django_assert_num_queries, fmt, count

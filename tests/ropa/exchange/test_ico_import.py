@@ -35,9 +35,8 @@ from ropa.exchange.ico import (
     SAFEGUARDS,
     SCHEDULE_1,
     THIRD_COUNTRIES,
-    split_names,
-    split_purpose,
 )
+from ropa.exchange.ico_text import split_names, split_purpose
 from ropa.exchange.imports import import_register, plan_import
 from ropa.exchange.plan import ICO, import_reason
 from ropa.exchange.workbook import ImportFileError
@@ -125,7 +124,7 @@ ROW_NUMBERS = {"payroll": 5, "newsletter": 7, "sickness": 8, "support": 9}
 
 def template_headers():
     """The template's headers, with the case and spacing people give them."""
-    headers = list(fmt.ICO_COLUMNS)
+    headers = list(fmt.ICO_TEMPLATE.headers)
     headers[0] = "BUSINESS FUNCTION"
     headers[1] = "  Purpose of\nprocessing "
     headers[7] = "Names of third countries or international organisations that "
@@ -148,7 +147,7 @@ def write_template(path, rows=ROWS, headers=None):
     sheet.append(headers)
     for row in rows:
         values = row or {}
-        sheet.append([values.get(column, "") for column in fmt.ICO_COLUMNS])
+        sheet.append([values.get(column, "") for column in fmt.ICO_TEMPLATE.headers])
     workbook.save(path)
     return path
 
@@ -507,7 +506,7 @@ def test_ico_import_refuses_a_workbook_without_the_header_row(tmp_path, controll
 
 def test_ico_import_refuses_a_template_without_a_required_column(tmp_path, controller):
     headers = template_headers()
-    headers[fmt.ICO_COLUMNS.index(INDIVIDUALS)] = "Who"
+    headers[fmt.ICO_TEMPLATE.headers.index(INDIVIDUALS)] = "Who"
     path = write_template(tmp_path / FILE_NAME, headers=headers)
 
     with pytest.raises(ImportFileError) as raised:

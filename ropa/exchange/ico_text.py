@@ -1,0 +1,260 @@
+"""
+Reading the free text people write into the ICO template: a lawful basis, a
+condition or a transfer mechanism named in words, yes / no at the start of a
+sentence, a retention schedule, lists of names and the destinations of
+transfers.
+"""
+
+import re
+
+from ropa.core.cells import NO_WORDS, NOT_YES_OR_NO, YES_WORDS, CellError, country_code
+from ropa.enums import (
+    DPIAStatus,
+    LawfulBasisChoice,
+    RetentionUnit,
+    SpecialCategoryCondition,
+    TransferMechanism,
+)
+from ropa.exchange.reading import (
+    read_whole_number,
+)
+from ropa.models import (
+    ProcessingActivity,
+)
+
+NAME_LENGTH = ProcessingActivity._meta.get_field("name").max_length
+
+# Cells that say there is nothing to say ("-" and the en and em dashes too).
+EMPTY_WORDS = {
+    *("", "n/a", "na", "n.a.", "none", "not applicable", "nil"),
+    *("-", "\u2013", "\u2014"),
+}
+
+
+def _article(number, paragraph, point):
+    """A pattern for "Art. 6(1)(f)" written with or without spaces or brackets."""
+    return rf"\b{number}\s*\(\s*{paragraph}\s*\)\s*\(?\s*{point}\b"
+
+
+BASIS_PATTERNS = (
+    (LawfulBasisChoice.CONSENT, (r"\bconsent", _article(6, 1, "a"))),
+    (LawfulBasisChoice.CONTRACT, (r"\bcontract(s|ual)?\b", _article(6, 1, "b"))),
+    (
+        LawfulBasisChoice.LEGAL_OBLIGATION,
+        (r"\blegal obligations?\b", _article(6, 1, "c")),
+    ),
+    (LawfulBasisChoice.VITAL_INTERESTS, (r"\bvital interests?\b", _article(6, 1, "d"))),
+    (
+        LawfulBasisChoice.PUBLIC_TASK,
+        (r"\bpublic task\b", r"\bofficial authority\b", _article(6, 1, "e")),
+    ),
+    (
+        LawfulBasisChoice.LEGITIMATE_INTERESTS,
+        (r"\blegitimate interests?\b", _article(6, 1, "f")),
+    ),
+)
+CONDITION_PATTERNS = (
+    (
+        SpecialCategoryCondition.EXPLICIT_CONSENT,
+        (r"\bexplicit consent\b", _article(9, 2, "a")),
+    ),
+    (
+        SpecialCategoryCondition.EMPLOYMENT,
+        (r"\bemployment\b", r"\bsocial (security|protection)\b", _article(9, 2, "b")),
+    ),
+    (
+        SpecialCategoryCondition.VITAL_INTERESTS,
+        (r"\bvital interests?\b", _article(9, 2, "c")),
+    ),
+    (
+        SpecialCategoryCondition.NOT_FOR_PROFIT,
+        (r"\bnot[- ]for[- ]profit\b", _article(9, 2, "d")),
+    ),
+    (
+        SpecialCategoryCondition.MADE_PUBLIC,
+        (r"\bmade (manifestly )?public\b", _article(9, 2, "e")),
+    ),
+    (
+        SpecialCategoryCondition.LEGAL_CLAIMS,
+        (r"\blegal claims?\b", _article(9, 2, "f")),
+    ),
+    (
+        SpecialCategoryCondition.SUBSTANTIAL_PUBLIC_INTEREST,
+        (r"\bsubstantial public interest\b", _article(9, 2, "g")),
+    ),
+    (
+        SpecialCategoryCondition.HEALTH_CARE,
+        (
+            r"\b(health or )?social care\b",
+            r"\bmedical diagnosis\b",
+            _article(9, 2, "h"),
+        ),
+    ),
+    (
+        SpecialCategoryCondition.PUBLIC_HEALTH,
+        (r"\bpublic health\b", _article(9, 2, "i")),
+    ),
+    (
+        SpecialCategoryCondition.ARCHIVING_RESEARCH,
+        (r"\barchiving\b", r"\bresearch\b", r"\bstatistic", _article(9, 2, "j")),
+    ),
+)
+MECHANISM_PATTERNS = (
+    (TransferMechanism.ADEQUACY, (r"\badequa(cy|te)\b",)),
+    (
+        TransferMechanism.SCC,
+        (
+            r"\bstandard (contractual|data protection) clauses\b",
+            r"\bsccs?\b",
+            r"\bmodel clauses\b",
+            r"\bidta\b",
+            r"\binternational data transfer (agreement|addendum)\b",
+        ),
+    ),
+    (TransferMechanism.BCR, (r"\bbinding corporate rules\b", r"\bbcrs?\b")),
+    (
+        TransferMechanism.PUBLIC_AUTHORITY_INSTRUMENT,
+        (r"\binstrument between public authorities\b",),
+    ),
+    (TransferMechanism.CODE_OF_CONDUCT, (r"\bcode of conduct\b",)),
+    (TransferMechanism.CERTIFICATION, (r"\bcertification\b",)),
+    (
+        TransferMechanism.AD_HOC_CLAUSES,
+        (
+            r"\bauthori[sz]ed contractual clauses\b",
+            r"\bad[- ]hoc (contractual )?clauses\b",
+        ),
+    ),
+    (
+        TransferMechanism.COMPELLING_INTERESTS,
+        (r"\bcompelling legitimate interests?\b",),
+    ),
+    (
+        TransferMechanism.DEROGATION,
+        (r"\bderogations?\b", r"\bart(icle|\.)?\s*49\b", r"\bexplicit consent\b"),
+    ),
+)
+# The first that matches wins: "not started" before "started", "not
+# completed" before "completed".
+DPIA_PROGRESS_PATTERNS = (
+    (DPIAStatus.NOT_STARTED, (r"\bnot (yet )?started\b", r"\bto do\b", r"\bplanned\b")),
+    (
+        DPIAStatus.IN_PROGRESS,
+        (r"\bnot (yet )?complete", r"\bin progress\b", r"\bongoing\b", r"\bunderway\b"),
+    ),
+    (
+        DPIAStatus.COMPLETED,
+        (r"\bcomplete(d)?\b", r"\bdone\b", r"\bfinished\b", r"\bsigned off\b"),
+    ),
+    (DPIAStatus.IN_PROGRESS, (r"\bstarted\b", r"\bdraft\b")),
+)
+# A retention schedule: "[All data:] [kept for] N years|months|days [trigger]
+# [, then erase|anonymise|archive|review]", or else the criteria.
+_END_ACTION = r"(?:,?\s*then\s+(erase|anonymise|archive|review)\.?)?"
+RETENTION_PERIOD = re.compile(
+    r"(?:all data:\s*)?(?:(?:kept|retained|stored|held)\s+)?(?:for\s+)?"
+    r"(\d+)\s*(year|month|day)s?\b[\s,.;:-]*(.*?)" + _END_ACTION,
+    re.IGNORECASE | re.DOTALL,
+)
+RETENTION_CRITERIA = re.compile(
+    r"(?:all data:\s*)?(.*?)" + _END_ACTION, re.IGNORECASE | re.DOTALL
+)
+UNITS = {
+    "year": RetentionUnit.YEARS,
+    "month": RetentionUnit.MONTHS,
+    "day": RetentionUnit.DAYS,
+}
+BULLETS = "-*\u2022\u00b7\u2013\u2014"  # hyphen, star, bullet, dot, dashes
+
+
+def fold(text):
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def unqualified_header(text):
+    """A header without its "(if applicable)"-style remarks or end punctuation."""
+    return fold(re.sub(r"\([^)]*\)", " ", text)).rstrip("?:*. ")
+
+
+def meaningful(text):
+    """A cell's text, "" for the words that say there is nothing."""
+    text = text.strip()
+    return "" if text.casefold().rstrip(".") in EMPTY_WORDS else text
+
+
+def matching_choices(text, patterns):
+    """The choices whose patterns occur in ``text``, in declaration order."""
+    return [
+        choice
+        for choice, expressions in patterns
+        if any(re.search(expression, text, re.IGNORECASE) for expression in expressions)
+    ]
+
+
+def yes_or_no(text):
+    """True, False or None (empty) for a yes / no cell; raises ValueError."""
+    if not text:
+        return None
+    first = re.split(r"[\s,.;:!-]+", text.strip().casefold(), maxsplit=1)[0]
+    if first in YES_WORDS:
+        return True
+    if first in NO_WORDS:
+        return False
+    raise ValueError(NOT_YES_OR_NO.format(text=text))
+
+
+def period_or_none(digits):
+    """The number ``digits`` write, or None when too long to be any period."""
+    try:
+        return read_whole_number(digits, None)
+    except CellError:
+        return None
+
+
+def split_names(text, known=lambda name: False):
+    """
+    The names in a list cell: separated by ";", line breaks or ",", bullets
+    removed, each once. A part between semicolons that is ``known`` as a
+    whole is one name, commas and all ("Korea, Republic of").
+    """
+    names = {}
+    for part in re.split(r"[;\n]+", text):
+        part = meaningful(part.strip().lstrip(BULLETS).strip())
+        pieces = [part] if known(part) else part.split(",")
+        for piece in pieces:
+            name = meaningful(piece)
+            if name:
+                names.setdefault(name.casefold(), name)
+    return list(names.values())
+
+
+def destination(text):
+    """
+    A destination as (country code or "", mechanism text): "India" or "India
+    (Standard contractual clauses)", as the template export writes it.
+    """
+    code = country_code(text)
+    if code:
+        return code, ""
+    qualified = re.fullmatch(r"(.+?)\s*\((.*)\)", text, re.DOTALL)
+    if qualified and country_code(qualified[1]):
+        return country_code(qualified[1]), qualified[2].strip()
+    return "", ""
+
+
+def split_purpose(text):
+    """
+    The activity's name and purpose from "Purpose of processing".
+
+    The name is the first line, cut to the name's length. When that line is a
+    title followed by more text, the purpose is the text after it; otherwise
+    the whole cell.
+    """
+    text = text.strip()
+    if not text:
+        return "", ""
+    first, _, rest = text.partition("\n")
+    first, rest = first.strip(), rest.strip()
+    if rest and len(first) <= NAME_LENGTH:
+        return first, rest
+    return first[:NAME_LENGTH].strip(), text
