@@ -22,9 +22,9 @@ SLOW_FIRST = (
     "tests/e2e/",
     "tests/test_production.py",
     "tests/test_permissions.py",
-    "tests/ropa/test_hostile_forms.py",
+    "tests/ropa/admin/test_hostile_forms.py",
     "tests/ropa/exchange/test_hostile_imports.py",
-    "tests/ropa/test_contributor.py",
+    "tests/ropa/admin/test_contributor.py",
     "tests/ropa/exchange/test_exports.py",
 )
 

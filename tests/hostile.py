@@ -46,7 +46,7 @@ HOSTILE = settings(
     ],
 )
 
-#: ``ROPA_HYPOTHESIS_SCALE=10 scripts/test tests/ropa/test_hostile_forms.py``
+#: ``ROPA_HYPOTHESIS_SCALE=10 scripts/test tests/ropa/admin/test_hostile_forms.py``
 #: runs ten times the examples each test names: the thorough run, for a change
 #: to the importers or the forms. The suite's own counts keep CI fast.
 SCALE = float(os.environ.get("ROPA_HYPOTHESIS_SCALE", "1"))

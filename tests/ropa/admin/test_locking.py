@@ -9,7 +9,7 @@ from ropa.core.versioning import MISSING, RecordDeletedError, StaleRecordError
 from ropa.enums import LawfulBasisChoice
 from ropa.models import LawfulBasis, ProcessingActivity
 from tests.factories import ProcessingActivityFactory, UserFactory
-from tests.ropa.test_admin import form_data
+from tests.ropa.admin.test_admin import form_data
 from tests.test_admin_smoke import FACTORIES
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,6 @@ import pytest
 from django.utils import timezone
 
 from ropa.enums import DPIAStatus, ReviewOutcome
-from ropa.models import PersonalDataCategory
 from ropa.review.changes import (
     HISTORY_STARTS_LATER,
     NEVER_REVIEWED,
@@ -13,6 +12,7 @@ from ropa.review.changes import (
     change_report,
 )
 from ropa.review.services import complete_review
+from subjects.models import PersonalDataCategory
 from tests.factories import (
     InternationalTransferFactory,
     JointControllerArrangementFactory,
