@@ -34,10 +34,17 @@ FOLDER_NAME = "ropa-imports"
 #: form; one that is not of this shape is never turned into a path.
 UPLOAD_NAME = re.compile(r"[0-9a-f]{32}")
 
+#: What the register import named its uploads, and where it kept them by
+#: default, before both imports shared this store. Files left there by that
+#: version are purged as abandoned uploads; remove once no deployment has any.
+LEGACY_NAME = re.compile(r"import-[a-z0-9_]+\.xlsx")
+LEGACY_FOLDER_NAME = "ropa-register-imports"
+
 UNSAFE_FOLDER = (
-    "Import uploads (personal data) cannot wait in {folder}: it is writable by "
-    "every user, or owned by another user than this one. Set "
-    "ROPA_IMPORT_UPLOAD_DIR to a folder of this user's own."
+    "Import uploads (personal data) cannot wait in {folder}: it is a link, not "
+    "a folder, or owned by another user than this one, or others may write "
+    "in it. Set ROPA_IMPORT_UPLOAD_DIR to a folder of this user's own that "
+    "only this user may write in."
 )
 
 
@@ -56,18 +63,32 @@ def folder():
     return Path(configured) if configured else Path(tempfile.gettempdir()) / FOLDER_NAME
 
 
+def _is_private(path):
+    """
+    Whether ``path`` is a folder (not a link to one) of this user's own that
+    no other user may write in.
+    """
+    status = path.lstat()
+    return (
+        stat.S_ISDIR(status.st_mode)
+        and status.st_uid == os.getuid()
+        and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+
+
 def _private_folder(*, create=False):
     """
-    ``folder()``, refused unless no other user can write in it.
+    ``folder()``, refused unless it is this user's own and no other user can
+    write in it.
 
-    In a folder another user owns, or every user may write to (a shared
-    temporary folder), someone else could read, replace or plant the files.
+    In a folder another user owns or may write in (a shared temporary
+    folder), or behind a link someone else planted, someone else could read,
+    replace or plant the files, or have the purge delete theirs.
     """
     path = folder()
     if create:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    status = path.stat()
-    if status.st_uid != os.getuid() or status.st_mode & stat.S_IWOTH:
+    if not _is_private(path):
         raise ImproperlyConfigured(UNSAFE_FOLDER.format(folder=path))
     return path
 
@@ -125,21 +146,34 @@ def purge(max_age=MAX_AGE):
     """
     Remove the waiting files older than ``max_age``; return how many.
 
-    Only files named as ``save_upload`` names them: anything else in the
-    folder is not an upload, and is left alone.
+    Only files named as ``save_upload`` names them, or as the register import
+    named them before (``LEGACY_NAME``, here and in its former default
+    folder): anything else is not an upload, and is left alone.
     """
-    if not folder().is_dir():
-        return 0
     cutoff = time.time() - max_age.total_seconds()
     removed = 0
-    for path in _private_folder().iterdir():
-        if not is_upload_name(path.name):
+    if folder().is_dir():
+        removed += _remove_older(_private_folder(), cutoff)
+    legacy = Path(tempfile.gettempdir()) / LEGACY_FOLDER_NAME
+    # Only a folder of this user's own: another user's is not ours to empty.
+    with contextlib.suppress(FileNotFoundError):
+        if legacy != folder() and _is_private(legacy):
+            removed += _remove_older(legacy, cutoff)
+            with contextlib.suppress(OSError):
+                legacy.rmdir()
+    return removed
+
+
+def _remove_older(path, cutoff):
+    removed = 0
+    for file in path.iterdir():
+        if not (is_upload_name(file.name) or LEGACY_NAME.fullmatch(file.name)):
             continue
         # Another request may remove the same file meanwhile.
         with contextlib.suppress(FileNotFoundError):
-            status = path.lstat()
+            status = file.lstat()
             if stat.S_ISREG(status.st_mode) and status.st_mtime <= cutoff:
-                path.unlink()
+                file.unlink()
                 removed += 1
     return removed
 
@@ -155,10 +189,12 @@ class ImportFileStorage(BaseStorage):
         if path is None:
             raise ImportFileExpired(self.name)
         try:
-            with open(path, self.read_mode, encoding=self.encoding) as file:
-                return file.read()
-        except FileNotFoundError:
+            # O_NOFOLLOW: a link put in the file's place is not followed.
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except (FileNotFoundError, OSError):
             raise ImportFileExpired(self.name) from None
+        with os.fdopen(descriptor, self.read_mode, encoding=self.encoding) as file:
+            return file.read()
 
     def remove(self):
         # The name comes back from the browser in the confirmation form.

@@ -31,7 +31,7 @@ from ropa.core.versioning import (
 )
 from ropa.exchange.columns import VERSION
 from ropa.exchange.plan import ImportAborted, RowError, Save, import_reason
-from ropa.exchange.staleness import DELETED_SINCE
+from ropa.exchange.since_export import DELETED_SINCE
 from ropa.exchange.validation import ConstraintChecks
 
 

@@ -64,11 +64,11 @@ from ropa.enums import (
 )
 from ropa.exchange import layout, xlsx
 from ropa.exchange.layout import (
-    destination,
     label,
     name_list,
     retention_text,
     to_cells,
+    transfer_destination,
 )
 from ropa.exchange.snapshot import Gaps, Register, RegisterSnapshot, existed_then
 from ropa.models import Recipient, SecurityMeasure
@@ -246,7 +246,7 @@ def _xml_text(value):
     # XML cannot hold most control characters: they go before the writer
     # looks for formulas, so that "\x01=cmd" is seen as "=cmd".
     if isinstance(value, str):
-        return xlsx.cell_text(value)
+        return xlsx.xml_safe(value)
     return value
 
 
@@ -535,12 +535,17 @@ def _write_ico(book, register, summary, bar):
     # A column holding one of the register's fields is written by its
     # declaration; the others from several fields, by ``_ico_values``.
     writers = [column.write for column in layout.ICO_COLUMNS]
+    unwritten = writers.count(None)
     count = 0
     for chunk in register.activities(bar):
         for activity in chunk:
             if activity["status"] == ActivityStatus.RETIRED:
                 continue
-            values = iter(_ico_values(activity, names))
+            values = _ico_values(activity, names)
+            # One value for each column without a writer, in their order.
+            if len(values) != unwritten:
+                raise ExportError("The ICO columns and their values are out of step.")
+            values = iter(values)
             sheet.append(
                 [write(activity, names) if write else next(values) for write in writers]
             )
@@ -596,12 +601,12 @@ def _ico_values(activity, names):
         ),
         # Third countries or international organisations; safeguards
         name_list(
-            f"{countries.name(transfer['country']) or destination(transfer)} "
+            f"{countries.name(transfer['country']) or transfer_destination(transfer)} "
             f"({label(TransferMechanism, transfer['mechanism'])})"
             for transfer in transfers
         ),
         name_list(
-            f"{destination(transfer)}: {transfer['safeguards_documentation']}"
+            f"{transfer_destination(transfer)}: {transfer['safeguards_documentation']}"
             for transfer in transfers
             if transfer["safeguards_documentation"]
         ),

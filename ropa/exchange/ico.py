@@ -33,7 +33,7 @@ from functools import cached_property
 from django_countries import countries
 
 from controllers.models import JointControllerArrangement, ProcessorAgreement
-from ropa.core.cells import NO_WORDS, CellError
+from ropa.core.cells import CellError
 from ropa.core.rows import NEW
 from ropa.enums import (
     ActivityRole,
@@ -50,6 +50,7 @@ from ropa.exchange.ico_text import (
     BASIS_PATTERNS,
     CONDITION_PATTERNS,
     DPIA_PROGRESS_PATTERNS,
+    ICO_NO_WORDS,
     MECHANISM_PATTERNS,
     RETENTION_CRITERIA,
     RETENTION_PERIOD,
@@ -437,7 +438,7 @@ class TemplatePlanner:
         else:
             kind = Profiling.PROFILING
         # "No" alone says it all; anything more is kept as the description.
-        description = "" if fold(text).rstrip(".") in NO_WORDS else text
+        description = "" if fold(text).rstrip(".") in ICO_NO_WORDS else text
         return {"profiling": kind, "profiling_description": description}
 
     def dpia(self, row, cells):

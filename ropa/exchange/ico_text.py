@@ -30,6 +30,11 @@ EMPTY_WORDS = {
     *("-", "\u2013", "\u2014"),
 }
 
+#: Yes and no at the start of a template's free text: the cells' words but
+#: "1" and "0", which there begin a sentence ("1 DPIA done") more than answer.
+ICO_YES_WORDS = YES_WORDS - {"1"}
+ICO_NO_WORDS = NO_WORDS - {"0"}
+
 
 def _article(number, paragraph, point):
     """A pattern for "Art. 6(1)(f)" written with or without spaces or brackets."""
@@ -196,9 +201,9 @@ def yes_or_no(text):
     if not text:
         return None
     first = re.split(r"[\s,.;:!-]+", text.strip().casefold(), maxsplit=1)[0]
-    if first in YES_WORDS:
+    if first in ICO_YES_WORDS:
         return True
-    if first in NO_WORDS:
+    if first in ICO_NO_WORDS:
         return False
     raise ValueError(NOT_YES_OR_NO.format(text=text))
 

@@ -181,7 +181,7 @@ def _used_by(attribute):
     return write
 
 
-def destination(transfer):
+def transfer_destination(transfer):
     """A transfer's country, or its international organisation."""
     return transfer["country"] or transfer["international_organisation"]
 
@@ -337,7 +337,7 @@ ACTIVITY_COLUMNS = (
     summary(
         "Transfer destinations",
         lambda row, names: name_list(
-            {destination(transfer) for transfer in row["transfers"]}
+            {transfer_destination(transfer) for transfer in row["transfers"]}
         ),
     ),
     summary(

@@ -19,7 +19,7 @@ from ropa.exchange.layout import (
 )
 from ropa.exchange.plan import CHILD, OURS, REMOVAL, Delete, ImportPlan, RowPlan, Save
 from ropa.exchange.reading import Lookups, heading_text, read_key
-from ropa.exchange.staleness import (
+from ropa.exchange.since_export import (
     SinceExport,
     key_part,
     read_version,

@@ -13,7 +13,7 @@ from django.db import connections, models, router
 from django.db.models import CheckConstraint, UniqueConstraint
 
 from ropa.core.cells import CellError, yes_no
-from ropa.exchange import layout as fmt
+from ropa.exchange.layout import name_list
 from ropa.exchange.plan import Change
 
 
@@ -42,7 +42,7 @@ def shown(value, column=None, lookups=None):
             return getattr(lookups, column.catalogue).name_of(value)
         return str(value)
     if isinstance(value, (list, tuple)):
-        return fmt.name_list(shown(item, column, lookups) for item in value)
+        return name_list(shown(item, column, lookups) for item in value)
     return str(value)
 
 

@@ -93,7 +93,7 @@ STYLES = (
 )
 
 
-def cell_text(value):
+def xml_safe(value):
     """``value`` without the characters XML cannot hold."""
     return ILLEGAL.sub("", value)
 

@@ -10,10 +10,14 @@ from ropa.core.cells import (
     NOT_A_WHOLE_NUMBER,
 )
 from ropa.enums import ActivityStatus
+from ropa.exchange import layout
 from ropa.models import LawfulBasis
 from ropa.resources import (
     COMPLETED_REVIEW_DUE_ON,
+    InternationalTransferResource,
+    LawfulBasisResource,
     ProcessingActivityResource,
+    RetentionRuleResource,
     ReviewResource,
 )
 from tests.factories import (
@@ -213,3 +217,20 @@ def test_import_reads_an_unknown_where_the_model_allows_it(cell, expected):
     assert not result.has_validation_errors(), _field_errors(result)
     activity.refresh_from_db()
     assert activity.retention_policy_followed is expected
+
+
+@pytest.mark.parametrize(
+    ("resource", "sheet"),
+    [
+        (ProcessingActivityResource, layout.ACTIVITIES),
+        (LawfulBasisResource, layout.LAWFUL_BASES),
+        (InternationalTransferResource, layout.TRANSFERS),
+        (RetentionRuleResource, layout.RETENTION_RULES),
+    ],
+    ids=lambda value: getattr(value, "name", ""),
+)
+def test_a_list_export_carries_the_register_files_fields_in_its_order(resource, sheet):
+    # Declared once (ropa.exchange.layout): a new column reaches the list too.
+    exported = tuple(field.column_name for field in resource().get_export_fields())
+
+    assert exported == sheet.model_fields

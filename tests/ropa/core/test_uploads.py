@@ -5,6 +5,7 @@ import os
 import tempfile
 import time
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -283,7 +284,7 @@ def test_clear_import_files_removes_both_imports_abandoned_uploads(
 def test_clear_import_files_leaves_what_is_not_an_upload(server):
     folder = uploads.folder()
     folder.mkdir(mode=0o700)
-    others = [folder / "notes.txt", folder / "import-abc123.xlsx"]
+    others = [folder / "notes.txt", folder / f"{UPLOAD}.xlsx"]
     for path in others:
         path.write_bytes(b"not an upload")
         age(path, THREE_HOURS)
@@ -294,6 +295,52 @@ def test_clear_import_files_leaves_what_is_not_an_upload(server):
     assert on_disk(server) == sorted(others)
     assert (folder / UPLOAD).is_dir()
     assert output.startswith("Removed 0 import file(s)")
+
+
+@pytest.mark.parametrize("where", ["configured folder", "former default folder"])
+def test_clear_import_files_removes_what_the_former_register_store_left(server, where):
+    # Before both imports shared one store, the register import named its
+    # uploads "import-<random>.xlsx", by default in a folder of its own.
+    folder = (
+        uploads.folder()
+        if where == "configured folder"
+        else Path(tempfile.gettempdir()) / uploads.LEGACY_FOLDER_NAME
+    )
+    folder.mkdir(mode=0o700)
+    left = folder / "import-k2j4_x9.xlsx"
+    left.write_bytes(b"personal data")
+    age(left, THREE_HOURS)
+    fresh = folder / "import-a8b7.xlsx"
+    fresh.write_bytes(b"personal data")
+
+    output = clear_import_files()
+
+    assert on_disk(server) == [fresh]
+    assert output.startswith("Removed 1 import file(s)")
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o730, 0o777])
+def test_clear_import_files_refuses_a_folder_others_may_write_in(server, mode):
+    uploads.folder().mkdir()
+    uploads.folder().chmod(mode)
+
+    with pytest.raises(CommandError, match="ROPA_IMPORT_UPLOAD_DIR"):
+        clear_import_files()
+
+
+def test_uploads_never_wait_behind_a_link(server, dpo_client):
+    # A link planted where the folder should be, to a folder this user owns.
+    elsewhere = server / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    victim = elsewhere / UPLOAD
+    victim.write_bytes(b"someone else's file")
+    age(victim, THREE_HOURS)
+    uploads.folder().parent.mkdir(parents=True, exist_ok=True)
+    uploads.folder().symlink_to(elsewhere, target_is_directory=True)
+
+    with pytest.raises(CommandError, match="ROPA_IMPORT_UPLOAD_DIR"):
+        clear_import_files()
+    assert victim.exists()
 
 
 def test_clear_import_files_with_no_age_removes_every_upload(

@@ -22,7 +22,7 @@ from ropa.exchange.export import export_register
 from ropa.exchange.imports import import_register, plan_import
 from ropa.exchange.ours import EXPORTED_AT_MISSING, NO_VERSION_COLUMN
 from ropa.exchange.plan import ImportAborted
-from ropa.exchange.staleness import DELETED_SINCE, NOT_IN_FILE
+from ropa.exchange.since_export import DELETED_SINCE, NOT_IN_FILE
 from ropa.exchange.workbook import ImportFileError
 from ropa.models import LawfulBasis, ProcessingActivity
 from ropa.resources import ProcessingActivityResource

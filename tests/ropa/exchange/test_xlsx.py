@@ -71,8 +71,8 @@ def test_heading_is_bold_and_frozen():
     assert book.sheetnames == ["Activities", "Notes"]
 
 
-def test_characters_xml_cannot_hold_are_removed_by_cell_text():
-    assert xlsx.cell_text("a\x00b\x01c\x0bd\x1fe\ufffef\uffffg\ttab\nline") == (
+def test_characters_xml_cannot_hold_are_removed_by_xml_safe():
+    assert xlsx.xml_safe("a\x00b\x01c\x0bd\x1fe\ufffef\uffffg\ttab\nline") == (
         "abcdefg\ttab\nline"
     )
 
