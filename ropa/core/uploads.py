@@ -191,7 +191,7 @@ class ImportFileStorage(BaseStorage):
         try:
             # O_NOFOLLOW: a link put in the file's place is not followed.
             descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        except (FileNotFoundError, OSError):
+        except OSError:
             raise ImportFileExpired(self.name) from None
         with os.fdopen(descriptor, self.read_mode, encoding=self.encoding) as file:
             return file.read()
