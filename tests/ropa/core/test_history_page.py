@@ -16,7 +16,7 @@ from ropa.core.history_view import (
     SYSTEM,
 )
 from ropa.enums import ActivityStatus, LawfulBasisChoice, RetentionAction
-from ropa.exchange import layout as fmt
+from ropa.exchange import layout
 from ropa.exchange.export import export_register
 from ropa.exchange.plan import import_reason
 from ropa.models import LawfulBasis, ProcessingActivity, RetentionRule
@@ -227,7 +227,7 @@ def test_history_shows_an_import_changing_only_a_lawful_basis(dpo_client, tmp_pa
     with path.open("wb") as out:
         export_register(fmt="xlsx", out=out)
     workbook = load_workbook(path)
-    sheet = workbook[fmt.LAWFUL_BASES.name]
+    sheet = workbook[layout.LAWFUL_BASES.name]
     headers = [cell.value for cell in sheet[1]]
     for cells in sheet.iter_rows(min_row=2):
         if (cells[0].value, cells[1].value) == (

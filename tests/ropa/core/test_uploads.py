@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from ropa.core import uploads
 from ropa.core.admin_base import IMPORT_FILE_EXPIRED
-from ropa.exchange import layout as fmt
+from ropa.exchange import layout
 from ropa.exchange.admin_import import SESSION_KEY, UPLOAD_GONE
 from ropa.exchange.export import export_register
 from ropa.models import ProcessingActivity
@@ -54,7 +54,7 @@ def workbook(sample_register, tmp_path):
     with path.open("wb") as out:
         export_register(fmt="xlsx", out=out)
     book = load_workbook(path)
-    sheet = book[fmt.ACTIVITIES.name]
+    sheet = book[layout.ACTIVITIES.name]
     column = [cell.value for cell in sheet[1]].index("Business function") + 1
     (row,) = (cells[0].row for cells in sheet.iter_rows() if cells[0].value == EDITED)
     sheet.cell(row=row, column=column, value=CHANGED_FUNCTION)

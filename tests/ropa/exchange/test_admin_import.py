@@ -9,7 +9,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from ropa.core.uploads import folder
-from ropa.exchange import layout as fmt
+from ropa.exchange import layout
 from ropa.exchange.admin_import import (
     CANCELLED,
     CONTROLLER_REQUIRED,
@@ -48,8 +48,8 @@ def workbook(tmp_path):
     with path.open("wb") as out:
         export_register(fmt="xlsx", out=out)
     book = load_workbook(path)
-    sheet = book[fmt.ACTIVITIES.name]
-    column = fmt.ACTIVITIES.headers.index("Business function") + 1
+    sheet = book[layout.ACTIVITIES.name]
+    column = layout.ACTIVITIES.headers.index("Business function") + 1
     sheet.cell(row=4, column=column, value=CHANGED_FUNCTION)
     book.save(path)
     return path
@@ -122,7 +122,7 @@ def test_import_upload_previews_without_writing(dpo_client, workbook, uploads):
     assert response.status_code == 200
     assert response.templates[0].name == "admin/ropa/import_preview.html"
     counts = dict(response.context["counts"])
-    assert counts[fmt.ACTIVITIES.name] == [0, 1, 25, 0, 0]
+    assert counts[layout.ACTIVITIES.name] == [0, 1, 25, 0, 0]
     assert [row.key for row in response.context["changed_rows"]] == ["PA-0003"]
     assert b"Confirm the import" in response.content
     assert CHANGED_FUNCTION.encode() in response.content
@@ -165,8 +165,10 @@ def test_import_cancel_deletes_the_upload(dpo_client, workbook, uploads):
 
 def test_import_preview_with_errors_cannot_be_confirmed(dpo_client, workbook, uploads):
     book = load_workbook(workbook)
-    sheet = book[fmt.ACTIVITIES.name]
-    sheet.cell(row=7, column=fmt.ACTIVITIES.headers.index("Status") + 1, value="gone")
+    sheet = book[layout.ACTIVITIES.name]
+    sheet.cell(
+        row=7, column=layout.ACTIVITIES.headers.index("Status") + 1, value="gone"
+    )
     book.save(workbook)
 
     response = upload(dpo_client, workbook)

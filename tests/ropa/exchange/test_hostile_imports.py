@@ -49,7 +49,7 @@ from ropa.enums import (
     Profiling,
     RetentionUnit,
 )
-from ropa.exchange import layout as fmt
+from ropa.exchange import layout
 from ropa.exchange.admin_import import CONTROLLER_REQUIRED
 from ropa.exchange.export import ExportError, export_register
 from ropa.exchange.ico import (
@@ -101,18 +101,18 @@ from tests.ropa.exchange.test_ico_import import PAYROLL, write_template
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sample_register")]
 
 FILE_NAME = "register.xlsx"
-ACTIVITIES = fmt.ACTIVITIES.name
-LAWFUL_BASES = fmt.LAWFUL_BASES.name
-TRANSFERS = fmt.TRANSFERS.name
-RETENTION_RULES = fmt.RETENTION_RULES.name
+ACTIVITIES = layout.ACTIVITIES.name
+LAWFUL_BASES = layout.LAWFUL_BASES.name
+TRANSFERS = layout.TRANSFERS.name
+RETENTION_RULES = layout.RETENTION_RULES.name
 IMPORT_URL = "admin:ropa_processingactivity_import_register"
 # Python's limit on the digits int() reads from text.
 MAX_DIGITS = sys.get_int_max_str_digits() or sys.int_info.default_max_str_digits
 # The most characters an XLSX cell holds: openpyxl cuts longer text.
 CELL_LIMIT = 32_767
 
-TEXT_COLUMNS = tuple(c for c in fmt.ACTIVITIES.imported if c.read is read_text)
-NAMED_COLUMNS = tuple(c for c in fmt.ACTIVITIES.imported if c.catalogue)
+TEXT_COLUMNS = tuple(c for c in layout.ACTIVITIES.imported if c.read is read_text)
+NAMED_COLUMNS = tuple(c for c in layout.ACTIVITIES.imported if c.catalogue)
 CHOICES = {
     "Status": ActivityStatus,
     "Record type": ActivityRole,
@@ -121,12 +121,12 @@ CHOICES = {
 }
 BOOLEAN_COLUMNS = tuple(
     c.header
-    for c in fmt.ACTIVITIES.imported
+    for c in layout.ACTIVITIES.imported
     if getattr(c.read, "__qualname__", "").startswith(read_boolean.__name__)
 )
 # The columns a formula can land in: every column the import reads.
 READ_COLUMNS = tuple(
-    c.header for c in fmt.ACTIVITIES.imported if c.header != "Reference"
+    c.header for c in layout.ACTIVITIES.imported if c.header != "Reference"
 )
 
 
@@ -140,7 +140,7 @@ def as_read(text):
     our export puts before formula-like text, and with the line breaks XML
     normalises ("\\r\\n" and "\\r" become "\\n").
     """
-    return fmt.from_cell(text).replace("\r\n", "\n").replace("\r", "\n")
+    return layout.from_cell(text).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def same_text(stored, expected):
@@ -273,7 +273,7 @@ def test_import_refuses_a_workbook_over_the_size_limit(exported, write, share):
 
 def _activities_sheet_xml(content):
     """The member holding the Activities sheet, and its XML."""
-    for number in range(1, len(fmt.SHEETS) + 1):
+    for number in range(1, len(layout.SHEETS) + 1):
         member = f"xl/worksheets/sheet{number}.xml"
         xml = member_xml(content, member)
         if ">Notice order<" in xml:
@@ -482,7 +482,7 @@ def test_a_text_longer_than_a_cell_is_never_cut(column, length):
         csv_zip = io.BytesIO()
         export_register(fmt="csv", out=csv_zip)
         with zipfile.ZipFile(csv_zip) as archive:
-            text = archive.read(fmt.ACTIVITIES.filename).decode(fmt.CSV_ENCODING)
+            text = archive.read(layout.ACTIVITIES.filename).decode(layout.CSV_ENCODING)
         rows = {row["Reference"]: row for row in csv.DictReader(io.StringIO(text))}
         assert rows["PA-0951"][column.header] == "x" * length
 
@@ -552,7 +552,7 @@ def _known_names():
 @example(index=0, column=NAMED_COLUMNS[0], names=["Nobody AB", "=Evil AB"])
 def test_import_of_an_unknown_name_is_refused(register, index, column, names):
     row = pick(activity_rows(register), index)
-    cell = fmt.join_list(names) if column.many else names[0]
+    cell = layout.join_list(names) if column.many else names[0]
     named = split_list(as_read(cell)) if column.many else [as_read(cell).strip()]
     known = _known_names()
     assume(named and any(name and name.casefold() not in known for name in named))

@@ -15,7 +15,7 @@ from ropa.enums import (
     SpecialCategoryCondition,
     TransferMechanism,
 )
-from ropa.exchange import layout as fmt
+from ropa.exchange import layout
 from ropa.exchange.export import export_register
 from ropa.exchange.ico import (
     ARTICLE_6,
@@ -124,7 +124,7 @@ ROW_NUMBERS = {"payroll": 5, "newsletter": 7, "sickness": 8, "support": 9}
 
 def template_headers():
     """The template's headers, with the case and spacing people give them."""
-    headers = list(fmt.ICO_TEMPLATE.headers)
+    headers = list(layout.ICO_TEMPLATE.headers)
     headers[0] = "BUSINESS FUNCTION"
     headers[1] = "  Purpose of\nprocessing "
     headers[7] = "Names of third countries or international organisations that "
@@ -147,7 +147,7 @@ def write_template(path, rows=ROWS, headers=None):
     sheet.append(headers)
     for row in rows:
         values = row or {}
-        sheet.append([values.get(column, "") for column in fmt.ICO_TEMPLATE.headers])
+        sheet.append([values.get(column, "") for column in layout.ICO_TEMPLATE.headers])
     workbook.save(path)
     return path
 
@@ -166,7 +166,7 @@ def test_ico_import_plans_each_row_as_a_new_draft(template, controller):
     plan = plan_import(template, file_name=FILE_NAME, format=ICO, controller=controller)
 
     assert not plan.errors
-    activities = [row for row in plan.rows if row.group == fmt.ACTIVITIES.name]
+    activities = [row for row in plan.rows if row.group == layout.ACTIVITIES.name]
     assert [(row.row, row.action) for row in activities] == [
         (5, NEW),
         (7, NEW),
@@ -175,9 +175,9 @@ def test_ico_import_plans_each_row_as_a_new_draft(template, controller):
     ]
     assert activities[0].key == "PA-0001 Payroll"
     counts = plan.counts()
-    assert counts[fmt.LAWFUL_BASES.name][NEW] == 4
-    assert counts[fmt.TRANSFERS.name][NEW] == 3
-    assert counts[fmt.RETENTION_RULES.name][NEW] == 4
+    assert counts[layout.LAWFUL_BASES.name][NEW] == 4
+    assert counts[layout.TRANSFERS.name][NEW] == 3
+    assert counts[layout.RETENTION_RULES.name][NEW] == 4
     assert ProcessingActivity.objects.count() == 0
 
 
@@ -506,7 +506,7 @@ def test_ico_import_refuses_a_workbook_without_the_header_row(tmp_path, controll
 
 def test_ico_import_refuses_a_template_without_a_required_column(tmp_path, controller):
     headers = template_headers()
-    headers[fmt.ICO_TEMPLATE.headers.index(INDIVIDUALS)] = "Who"
+    headers[layout.ICO_TEMPLATE.headers.index(INDIVIDUALS)] = "Who"
     path = write_template(tmp_path / FILE_NAME, headers=headers)
 
     with pytest.raises(ImportFileError) as raised:

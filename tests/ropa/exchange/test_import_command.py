@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
-from ropa.exchange import layout as fmt
+from ropa.exchange import layout
 from ropa.exchange.export import export_register
 from ropa.exchange.ico import ARTICLE_6, BUSINESS_FUNCTION
 from ropa.exchange.layout import CHILD_SHEETS
@@ -32,7 +32,7 @@ def export(tmp_path):
 
 def set_cell(path, reference, column, value):
     workbook = load_workbook(path)
-    sheet = workbook[fmt.ACTIVITIES.name]
+    sheet = workbook[layout.ACTIVITIES.name]
     headers = [cell.value for cell in sheet[1]]
     for cells in sheet.iter_rows(min_row=2):
         if cells[0].value == reference:
@@ -239,7 +239,7 @@ def test_import_register_shows_its_progress_on_a_terminal(export):
     text = stderr.getvalue()
     assert text.startswith("\rReading [")
     assert re.search(r"\] 1/1  in \d:\d\d:\d\d\n$", bar_lines(text, "Reading")[-1])
-    imported = {fmt.ACTIVITIES.name, *(child.name for child in CHILD_SHEETS)}
+    imported = {layout.ACTIVITIES.name, *(child.name for child in CHILD_SHEETS)}
     rows = sum(
         sheet.max_row - 1 for sheet in load_workbook(export) if sheet.title in imported
     )

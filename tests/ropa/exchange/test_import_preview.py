@@ -17,7 +17,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from ropa.core.rows import ACTIONS, UNCHANGED
-from ropa.exchange import layout as fmt
+from ropa.exchange import layout
 from ropa.exchange.export import export_register
 
 pytestmark = [
@@ -138,7 +138,7 @@ def change_cell(document, record, column):
 def test_register_preview_marks_the_changed_words_of_a_long_purpose(
     dpo_client, exported
 ):
-    purpose = cell(exported[fmt.ACTIVITIES.name], "PA-0008", "Purpose")
+    purpose = cell(exported[layout.ACTIVITIES.name], "PA-0008", "Purpose")
     rewrite(purpose, OLD_WORDS, NEW_WORDS)
 
     response = upload_register(dpo_client, exported)
@@ -155,7 +155,7 @@ def test_register_preview_marks_the_changed_words_of_a_long_purpose(
 def test_register_preview_does_not_show_an_unchanged_long_text_twice(
     dpo_client, exported
 ):
-    purpose = cell(exported[fmt.ACTIVITIES.name], "PA-0008", "Purpose")
+    purpose = cell(exported[layout.ACTIVITIES.name], "PA-0008", "Purpose")
     before = rewrite(purpose, OLD_WORDS, NEW_WORDS)
 
     response = upload_register(dpo_client, exported)
@@ -167,7 +167,7 @@ def test_register_preview_does_not_show_an_unchanged_long_text_twice(
 
 
 def test_register_preview_shows_a_pasted_tag_as_text(dpo_client, exported):
-    purpose = cell(exported[fmt.ACTIVITIES.name], "PA-0008", "Purpose")
+    purpose = cell(exported[layout.ACTIVITIES.name], "PA-0008", "Purpose")
     rewrite(purpose, OLD_WORDS, PASTED_WORDS)
 
     response = upload_register(dpo_client, exported)
@@ -181,21 +181,21 @@ def test_register_preview_lists_every_row_it_counts_beside_its_errors(
     dpo_client, exported
 ):
     rewrite(
-        cell(exported[fmt.ACTIVITIES.name], "PA-0008", "Purpose"),
+        cell(exported[layout.ACTIVITIES.name], "PA-0008", "Purpose"),
         OLD_WORDS,
         NEW_WORDS,
     )
-    period = cell(exported[fmt.RETENTION_RULES.name], "PA-0001", "Period")
+    period = cell(exported[layout.RETENTION_RULES.name], "PA-0001", "Period")
     period.value = "three years"
 
     document = html(upload_register(dpo_client, exported))
 
     counts = counts_table(document)
     listed = listed_rows(document)
-    assert counts[fmt.ACTIVITIES.name]["changed"] == 1
-    assert counts[fmt.RETENTION_RULES.name]["invalid"] == 1
+    assert counts[layout.ACTIVITIES.name]["changed"] == 1
+    assert counts[layout.RETENTION_RULES.name]["invalid"] == 1
     assert [row[:3] for row in listed if row[0] == "invalid"] == [
-        ("invalid", fmt.RETENTION_RULES.name, str(period.row))
+        ("invalid", layout.RETENTION_RULES.name, str(period.row))
     ]
     for sheet, numbers in counts.items():
         for action in ACTIONS:
@@ -205,7 +205,7 @@ def test_register_preview_lists_every_row_it_counts_beside_its_errors(
 
 
 def test_register_preview_counts_a_row_with_an_error_as_invalid(dpo_client, exported):
-    sheet = exported[fmt.LAWFUL_BASES.name]
+    sheet = exported[layout.LAWFUL_BASES.name]
     basis = cell(sheet, "PA-0003", "Basis")
     # Typed as a person says it, not as the register spells it.
     basis.value = "legitimate interest"
@@ -214,12 +214,12 @@ def test_register_preview_counts_a_row_with_an_error_as_invalid(dpo_client, expo
     response = upload_register(dpo_client, exported)
 
     document = html(response)
-    counts = counts_table(document)[fmt.LAWFUL_BASES.name]
+    counts = counts_table(document)[layout.LAWFUL_BASES.name]
     assert counts["invalid"] == 1
     assert counts["deleted"] == 0
     assert sum(counts.values()) == rows_in_file
     assert listed_rows(document) == [
-        ("invalid", fmt.LAWFUL_BASES.name, str(basis.row), "PA-0003")
+        ("invalid", layout.LAWFUL_BASES.name, str(basis.row), "PA-0003")
     ]
     assert len(response.context["errors"]) == 1
 

@@ -16,8 +16,7 @@ from ropa.core.history import historical_models
 from ropa.core.rows import CHANGED, DELETED, INVALID, NEW, UNCHANGED
 from ropa.core.spreadsheet import CELL_LIMIT, TOO_LONG_FOR_A_CELL
 from ropa.enums import LawfulBasisChoice, RetentionUnit
-from ropa.exchange import layout as fmt
-from ropa.exchange import reading, workbook
+from ropa.exchange import layout, reading, workbook
 from ropa.exchange.apply import apply_plan
 from ropa.exchange.export import export_register
 from ropa.exchange.ico import BUSINESS_FUNCTION, RETENTION
@@ -182,7 +181,11 @@ def only_change(before, after):
 def test_import_round_trip_changes_only_the_edited_cell(sample_register, exported):
     user = UserFactory(username="importer")
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {("PA-0003", "Business function"): "Customer care"})
+    edit(
+        path,
+        layout.ACTIVITIES.name,
+        {("PA-0003", "Business function"): "Customer care"},
+    )
     before, history = snapshot(), history_ids()
 
     plan = import_register(path, file_name=FILE_NAME, user=user)
@@ -207,7 +210,7 @@ def test_import_brings_the_stored_gaps_of_what_it_changes_up_to_date(
     sample_register, exported
 ):
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {("PA-0003", "Recipients"): ""})
+    edit(path, layout.ACTIVITIES.name, {("PA-0003", "Recipients"): ""})
     stored_completeness.refresh()
     activity = ProcessingActivity.objects.get(reference="PA-0003")
     assert activity.stored_completeness.gaps == ""
@@ -222,19 +225,23 @@ def test_import_brings_the_stored_gaps_of_what_it_changes_up_to_date(
 
 def test_import_round_trip_plan_reports_the_edit(sample_register, exported):
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {("PA-0003", "Business function"): "Customer care"})
+    edit(
+        path,
+        layout.ACTIVITIES.name,
+        {("PA-0003", "Business function"): "Customer care"},
+    )
 
     plan = plan_import(path, file_name=FILE_NAME)
 
     counts = plan.counts()
-    assert counts[fmt.ACTIVITIES.name][CHANGED] == 1
-    assert counts[fmt.ACTIVITIES.name][UNCHANGED] == 25
+    assert counts[layout.ACTIVITIES.name][CHANGED] == 1
+    assert counts[layout.ACTIVITIES.name][UNCHANGED] == 25
     assert (
-        sum(counts[fmt.LAWFUL_BASES.name].values())
-        == (counts[fmt.LAWFUL_BASES.name][UNCHANGED])
+        sum(counts[layout.LAWFUL_BASES.name].values())
+        == (counts[layout.LAWFUL_BASES.name][UNCHANGED])
     )
     (row,) = [row for row in plan.rows if row.action == CHANGED]
-    assert (row.sheet, row.row, row.key) == (fmt.ACTIVITIES.name, 4, "PA-0003")
+    assert (row.sheet, row.row, row.key) == (layout.ACTIVITIES.name, 4, "PA-0003")
     assert [(c.column, c.after) for c in row.changes] == [
         ("Business function", "Customer care")
     ]
@@ -288,8 +295,8 @@ def test_import_edit_of_many_to_many_sets_the_links(sample_register, exported):
     path = exported()
     edit(
         path,
-        fmt.ACTIVITIES.name,
-        {("PA-0002", "Data subject categories"): fmt.join_list(names[:1])},
+        layout.ACTIVITIES.name,
+        {("PA-0002", "Data subject categories"): layout.join_list(names[:1])},
     )
     history = history_ids()
 
@@ -313,7 +320,7 @@ def test_import_child_sheets_replace_the_rows_of_each_activity(
     path = exported()
     delete_rows(
         path,
-        fmt.LAWFUL_BASES.name,
+        layout.LAWFUL_BASES.name,
         lambda row: (
             row["Reference"] == "PA-0001"
             and row["Basis"] == LawfulBasisChoice(bases[0]).label
@@ -321,7 +328,7 @@ def test_import_child_sheets_replace_the_rows_of_each_activity(
     )
     new_row = append_row(
         path,
-        fmt.LAWFUL_BASES.name,
+        layout.LAWFUL_BASES.name,
         {
             "Reference": "PA-0001",
             "Basis": LawfulBasisChoice.VITAL_INTERESTS,
@@ -331,16 +338,16 @@ def test_import_child_sheets_replace_the_rows_of_each_activity(
     )
     edit(
         path,
-        fmt.RETENTION_RULES.name,
+        layout.RETENTION_RULES.name,
         {("PA-0002", "Period"): 2, ("PA-0002", "Period unit"): RetentionUnit.YEARS},
     )
 
     plan = import_register(path, file_name=FILE_NAME)
 
     actions = {(row.sheet, row.action, row.key) for row in plan.rows}
-    assert (fmt.LAWFUL_BASES.name, DELETED, f"PA-0001 / {bases[0]}") in actions
+    assert (layout.LAWFUL_BASES.name, DELETED, f"PA-0001 / {bases[0]}") in actions
     assert (
-        fmt.LAWFUL_BASES.name,
+        layout.LAWFUL_BASES.name,
         NEW,
         f"PA-0001 / {LawfulBasisChoice.VITAL_INTERESTS}",
     ) in actions
@@ -360,7 +367,7 @@ def test_import_new_activity_with_its_child_rows(sample_register, exported):
     path = exported()
     template = ProcessingActivity.objects.get(reference="PA-0001")
     workbook = load_workbook(path)
-    sheet = workbook[fmt.ACTIVITIES.name]
+    sheet = workbook[layout.ACTIVITIES.name]
     headers = [cell.value for cell in sheet[1]]
     values = dict(zip(headers, (cell.value for cell in sheet[2]), strict=True))
     values.update({"Reference": "PA-0100", "Name": "Visitor logs"})
@@ -368,7 +375,7 @@ def test_import_new_activity_with_its_child_rows(sample_register, exported):
     workbook.save(path)
     append_row(
         path,
-        fmt.RETENTION_RULES.name,
+        layout.RETENTION_RULES.name,
         {
             "Reference": "PA-0100",
             "Criteria": "Until the visit is over.",
@@ -388,7 +395,7 @@ def test_import_new_activity_with_its_child_rows(sample_register, exported):
 def test_import_transfer_rows_are_keyed(sample_register, exported):
     transfer = InternationalTransferFactory(activity__reference=NEW_REFERENCE)
     path = exported()
-    edit(path, fmt.TRANSFERS.name, {(NEW_REFERENCE, "Notes"): "Reviewed."})
+    edit(path, layout.TRANSFERS.name, {(NEW_REFERENCE, "Notes"): "Reviewed."})
 
     import_register(path, file_name=FILE_NAME)
 
@@ -406,7 +413,7 @@ def test_import_file_whose_last_row_is_bad_writes_nothing(sample_register, expor
     path = exported()
     edit(
         path,
-        fmt.ACTIVITIES.name,
+        layout.ACTIVITIES.name,
         {
             ("PA-0001", "Business function"): "Changed",
             ("PA-0002", "Name"): "A new name",
@@ -422,7 +429,7 @@ def test_import_file_whose_last_row_is_bad_writes_nothing(sample_register, expor
         "Sheet 'Activities', row 27, column 'Status': "
         + reading.NOT_A_CHOICE.format(text="archived", allowed="Draft; Active; Retired")
     ]
-    assert plan.counts()[fmt.ACTIVITIES.name][INVALID] == 1
+    assert plan.counts()[layout.ACTIVITIES.name][INVALID] == 1
     assert snapshot() == before
     assert new_history(history) == {}
 
@@ -433,7 +440,7 @@ def test_import_failure_while_writing_rolls_back(
     path = exported()
     edit(
         path,
-        fmt.ACTIVITIES.name,
+        layout.ACTIVITIES.name,
         {("PA-0001", "Business function"): "First", ("PA-0026", "Name"): "Last"},
     )
     plan = plan_import(path, file_name=FILE_NAME)
@@ -466,62 +473,62 @@ def test_import_failure_while_writing_rolls_back(
     ("sheet", "changes", "column", "reason"),
     [
         (
-            fmt.ACTIVITIES.name,
+            layout.ACTIVITIES.name,
             {("PA-0001", "Data subject categories"): "Customers; Martians"},
             "Data subject categories",
             "Unknown data subject categories: 'Customers', 'Martians'.",
         ),
         (
-            fmt.ACTIVITIES.name,
+            layout.ACTIVITIES.name,
             {("PA-0001", "Recipients"): "Nobody we know"},
             "Recipients",
             "Unknown recipient: 'Nobody we know'.",
         ),
         (
-            fmt.ACTIVITIES.name,
+            layout.ACTIVITIES.name,
             {("PA-0001", "Owner"): "ghost"},
             "Owner",
             "Unknown user: 'ghost'.",
         ),
         (
-            fmt.ACTIVITIES.name,
+            layout.ACTIVITIES.name,
             {("PA-0001", "Personal data categories"): ""},
             "Personal data categories",
             "Required. Name at least one.",
         ),
         (
-            fmt.ACTIVITIES.name,
+            layout.ACTIVITIES.name,
             {("PA-0001", "DPIA required"): "maybe"},
             "DPIA required",
             "'maybe' is not yes or no.",
         ),
         (
-            fmt.ACTIVITIES.name,
+            layout.ACTIVITIES.name,
             {("PA-0001", "DPIA required"): "yes"},
             "DPIA required / DPIA progress",
             "Give the DPIA progress exactly when a DPIA is required.",
         ),
         (
-            fmt.ACTIVITIES.name,
+            layout.ACTIVITIES.name,
             {("PA-0001", "Name"): "To fulfil legal obligations"},
             "Name",
             "Processing activity with this Name already exists.",
         ),
         (
-            fmt.ACTIVITIES.name,
+            layout.ACTIVITIES.name,
             {("PA-0001", "Reference"): "PA-0002"},
             "Reference",
             "'PA-0002' is also on row 2.",
         ),
         (
-            fmt.LAWFUL_BASES.name,
+            layout.LAWFUL_BASES.name,
             {(2, "Reference"): "PA-0999"},
             "Reference",
             "No activity 'PA-0999' on the 'Activities' sheet: child rows are "
             "imported with their activity.",
         ),
         (
-            fmt.RETENTION_RULES.name,
+            layout.RETENTION_RULES.name,
             {(2, "Period"): 500},
             "Period",
             "Ensure this value is less than or equal to 200.",
@@ -548,10 +555,10 @@ def test_import_reports_every_error_with_its_row(sample_register, exported):
     path = exported()
     edit(
         path,
-        fmt.ACTIVITIES.name,
+        layout.ACTIVITIES.name,
         {("PA-0002", "Status"): "lost", ("PA-0005", "Profiling"): "lots"},
     )
-    edit(path, fmt.TRANSFERS.name, {})
+    edit(path, layout.TRANSFERS.name, {})
 
     plan = plan_import(path, file_name=FILE_NAME)
 
@@ -627,7 +634,7 @@ def test_import_refuses_a_workbook_that_unpacks_too_large(tmp_path, settings):
 def test_import_refuses_a_workbook_without_a_register_sheet(sample_register, exported):
     path = exported()
     workbook = load_workbook(path)
-    del workbook[fmt.TRANSFERS.name]
+    del workbook[layout.TRANSFERS.name]
     workbook.save(path)
 
     with pytest.raises(ImportFileError) as raised:
@@ -644,8 +651,8 @@ def test_import_refuses_a_sheet_without_a_required_column(
 ):
     path = exported()
     workbook = load_workbook(path)
-    sheet = workbook[fmt.ACTIVITIES.name]
-    sheet.delete_cols(fmt.ACTIVITIES.headers.index(column) + 1)
+    sheet = workbook[layout.ACTIVITIES.name]
+    sheet.delete_cols(layout.ACTIVITIES.headers.index(column) + 1)
     workbook.save(path)
 
     with pytest.raises(ImportFileError) as raised:
@@ -658,10 +665,10 @@ def test_import_refuses_a_sheet_without_a_required_column(
 
 def test_import_ignores_read_only_columns(sample_register, exported):
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Updated at"): "2001-01-01"})
+    edit(path, layout.ACTIVITIES.name, {("PA-0001", "Updated at"): "2001-01-01"})
     workbook = load_workbook(path)
-    sheet = workbook[fmt.ACTIVITIES.name]
-    sheet.delete_cols(fmt.ACTIVITIES.headers.index("Lawful bases") + 1)
+    sheet = workbook[layout.ACTIVITIES.name]
+    sheet.delete_cols(layout.ACTIVITIES.headers.index("Lawful bases") + 1)
     workbook.save(path)
 
     plan = plan_import(path, file_name=FILE_NAME)
@@ -685,9 +692,9 @@ def test_import_refuses_an_as_of_export(sample_register, exported):
 def test_import_refuses_a_workbook_without_activities(tmp_path):
     path = tmp_path / "blank.xlsx"
     workbook = Workbook()
-    workbook.active.title = fmt.CONTROLLER.name
-    workbook.active.append(("As of", fmt.CURRENT))
-    for sheet in fmt.IMPORTED_SHEETS:
+    workbook.active.title = layout.CONTROLLER.name
+    workbook.active.append(("As of", layout.CURRENT))
+    for sheet in layout.IMPORTED_SHEETS:
         workbook.create_sheet(sheet.name).append(sheet.headers)
     workbook.save(path)
 
@@ -701,9 +708,9 @@ def test_import_refuses_a_workbook_without_activities(tmp_path):
 
 
 def test_import_columns_cover_the_activities_sheet():
-    read = {column.header for column in fmt.ACTIVITIES.imported}
-    not_written = {*fmt.ACTIVITIES.read_only, *fmt.ACTIVITIES.checked}
-    assert read | not_written == set(fmt.ACTIVITIES.headers)
+    read = {column.header for column in layout.ACTIVITIES.imported}
+    not_written = {*layout.ACTIVITIES.read_only, *layout.ACTIVITIES.checked}
+    assert read | not_written == set(layout.ACTIVITIES.headers)
     assert not read & not_written
 
 
@@ -726,7 +733,7 @@ def test_import_reads_dates_typed_into_text_cells(sample_register, exported):
     path = exported()
     edit(
         path,
-        fmt.ACTIVITIES.name,
+        layout.ACTIVITIES.name,
         {("PA-0001", "Link to DPIA"): datetime.date(2025, 3, 1)},
     )
 
@@ -748,7 +755,7 @@ def test_import_does_not_validate_rows_it_leaves_alone(sample_register, exported
     path = exported()
 
     untouched = plan_import(path, file_name=FILE_NAME)
-    edit(path, fmt.LAWFUL_BASES.name, {(NEW_REFERENCE, "Explanation"): "Edited."})
+    edit(path, layout.LAWFUL_BASES.name, {(NEW_REFERENCE, "Explanation"): "Edited."})
     edited = plan_import(path, file_name=FILE_NAME)
 
     assert not untouched.has_errors
@@ -839,7 +846,7 @@ def test_import_refuses_a_workbook_whose_zip_cannot_be_unpacked(
 
 def test_import_refuses_a_required_text_of_whitespace_only(sample_register, exported):
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Name"): " \u00a0\t\u3000"})
+    edit(path, layout.ACTIVITIES.name, {("PA-0001", "Name"): " \u00a0\t\u3000"})
     before = snapshot()
 
     plan = import_register(path, file_name=FILE_NAME)
@@ -854,7 +861,7 @@ def test_import_reads_an_optional_text_of_whitespace_only_as_empty(
     sample_register, exported
 ):
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {("PA-0002", "Systems and software"): "  \t"})
+    edit(path, layout.ACTIVITIES.name, {("PA-0002", "Systems and software"): "  \t"})
 
     plan = import_register(path, file_name=FILE_NAME)
 
@@ -864,7 +871,7 @@ def test_import_reads_an_optional_text_of_whitespace_only_as_empty(
 
 def test_import_strips_the_spaces_around_text(sample_register, exported):
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {("PA-0002", "Systems and software"): " SAP "})
+    edit(path, layout.ACTIVITIES.name, {("PA-0002", "Systems and software"): " SAP "})
 
     import_register(path, file_name=FILE_NAME)
 
@@ -873,12 +880,12 @@ def test_import_strips_the_spaces_around_text(sample_register, exported):
 
 def test_import_refuses_a_number_too_long_to_read(sample_register, exported):
     path = exported()
-    edit(path, fmt.RETENTION_RULES.name, {(2, "Period"): "9" * 5000})
+    edit(path, layout.RETENTION_RULES.name, {(2, "Period"): "9" * 5000})
     before = snapshot()
 
     plan = import_register(path, file_name=FILE_NAME)
 
-    assert (fmt.RETENTION_RULES.name, 2, "Period") in [
+    assert (layout.RETENTION_RULES.name, 2, "Period") in [
         (error.sheet, error.row, error.column) for error in plan.errors
     ]
     reasons = [error.reason for error in plan.errors if error.column == "Period"]
@@ -914,7 +921,7 @@ FORMULA = '=UPPER("payroll notice")'
 def test_import_refuses_a_formula_saved_without_its_value(sample_register, exported):
     path = exported()
     # openpyxl saves a formula as it is, without calculating its value.
-    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Notice title"): FORMULA})
+    edit(path, layout.ACTIVITIES.name, {("PA-0001", "Notice title"): FORMULA})
     before = snapshot()
 
     plan = import_register(path, file_name=FILE_NAME)
@@ -923,7 +930,7 @@ def test_import_refuses_a_formula_saved_without_its_value(sample_register, expor
         (error.sheet, error.row, error.column, error.reason) for error in plan.errors
     ] == [
         (
-            fmt.ACTIVITIES.name,
+            layout.ACTIVITIES.name,
             2,
             "Notice title",
             FORMULA_WITHOUT_VALUE.format(formula=FORMULA),
@@ -934,7 +941,7 @@ def test_import_refuses_a_formula_saved_without_its_value(sample_register, expor
 
 def test_import_reads_the_value_a_formula_was_calculated_to(sample_register, exported):
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Notice title"): FORMULA})
+    edit(path, layout.ACTIVITIES.name, {("PA-0001", "Notice title"): FORMULA})
     # As a spreadsheet program saves it: the formula and its value.
     # (openpyxl writes the empty value as <v /> or <v></v>, as its XML
     # library does.)
@@ -1005,7 +1012,7 @@ def test_import_refuses_a_formula_without_its_value_as_a_reference(
     sample_register, exported
 ):
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {(2, "Reference"): "=B2"})
+    edit(path, layout.ACTIVITIES.name, {(2, "Reference"): "=B2"})
 
     plan = plan_import(path, file_name=FILE_NAME)
 
@@ -1020,7 +1027,11 @@ def test_import_refuses_a_formula_without_its_value_in_a_child_sheet(
     sample_register, exported
 ):
     path = exported()
-    edit(path, fmt.RETENTION_RULES.name, {(2, "Reference"): "=B2", (3, "Period"): "=1"})
+    edit(
+        path,
+        layout.RETENTION_RULES.name,
+        {(2, "Reference"): "=B2", (3, "Period"): "=1"},
+    )
     before = snapshot()
 
     plan = import_register(path, file_name=FILE_NAME)
@@ -1038,7 +1049,7 @@ def test_import_refuses_a_formula_without_its_value_in_a_child_sheet(
 
 def test_import_refuses_a_formula_without_its_value_as_a_header(exported):
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {(1, "Notice title"): '="Notice title"'})
+    edit(path, layout.ACTIVITIES.name, {(1, "Notice title"): '="Notice title"'})
 
     with pytest.raises(ImportFileError, match="lacks the columns 'Notice title'"):
         plan_import(path, file_name=FILE_NAME)
@@ -1047,7 +1058,7 @@ def test_import_refuses_a_formula_without_its_value_as_a_header(exported):
 def test_import_quotes_the_start_of_a_long_formula(sample_register, exported):
     path = exported()
     formula = "=" + "+".join(["1"] * 200)
-    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Notice title"): formula})
+    edit(path, layout.ACTIVITIES.name, {("PA-0001", "Notice title"): formula})
 
     plan = plan_import(path, file_name=FILE_NAME)
 
@@ -1090,7 +1101,7 @@ def test_ico_import_keeps_a_period_too_long_to_read_as_criteria(tmp_path):
 
 def test_import_refuses_a_text_longer_than_a_cell(sample_register, exported):
     path = exported()
-    edit(path, fmt.ACTIVITIES.name, {("PA-0001", "Purpose"): "LONG PURPOSE"})
+    edit(path, layout.ACTIVITIES.name, {("PA-0001", "Purpose"): "LONG PURPOSE"})
     # openpyxl cuts what it writes to a cell; a file of another program may not.
     replaced_in_parts(path, ">LONG PURPOSE<", f">{'x' * (CELL_LIMIT + 1)}<")
     before = snapshot()
@@ -1172,12 +1183,12 @@ def test_import_writes_one_history_row_per_change_with_its_links(
     path = exported()
     edit(
         path,
-        fmt.ACTIVITIES.name,
+        layout.ACTIVITIES.name,
         {
-            ("PA-0002", "Data subject categories"): fmt.join_list(names[:1]),
+            ("PA-0002", "Data subject categories"): layout.join_list(names[:1]),
             ("PA-0003", "Purpose"): "Reviewed.",
             ("PA-0004", "Purpose"): "Reviewed too.",
-            ("PA-0004", "Data subject categories"): fmt.join_list(wanted),
+            ("PA-0004", "Data subject categories"): layout.join_list(wanted),
         },
     )
     before = {
@@ -1217,7 +1228,7 @@ def test_import_new_activity_is_one_history_row_with_its_links(
     user = UserFactory(username="importer")
     path = exported()
     workbook = load_workbook(path)
-    sheet = workbook[fmt.ACTIVITIES.name]
+    sheet = workbook[layout.ACTIVITIES.name]
     headers = [cell.value for cell in sheet[1]]
     values = dict(zip(headers, (cell.value for cell in sheet[2]), strict=True))
     values.update({"Reference": "PA-0100", "Name": "Visitor logs", "Version": None})
@@ -1225,7 +1236,7 @@ def test_import_new_activity_is_one_history_row_with_its_links(
     workbook.save(path)
     append_row(
         path,
-        fmt.RETENTION_RULES.name,
+        layout.RETENTION_RULES.name,
         {
             "Reference": "PA-0100",
             "Criteria": "Until the visit is over.",
@@ -1256,7 +1267,7 @@ def test_import_queries_per_changed_row_stay_few(sample_register, exported):
         path = exported()
         edit(
             path,
-            fmt.ACTIVITIES.name,
+            layout.ACTIVITIES.name,
             {
                 (reference, "Purpose"): f"Reviewed {reference}."
                 for reference in references
@@ -1280,7 +1291,7 @@ def test_import_batch_refused_by_the_database_names_the_row(sample_register, exp
     path = exported()
     edit(
         path,
-        fmt.ACTIVITIES.name,
+        layout.ACTIVITIES.name,
         {
             ("PA-0001", "Purpose"): "First.",
             ("PA-0003", "Name"): "Taken meanwhile",
@@ -1295,7 +1306,7 @@ def test_import_batch_refused_by_the_database_names_the_row(sample_register, exp
         apply_plan(plan)
 
     error = raised.value.error
-    assert (error.sheet, error.row) == (fmt.ACTIVITIES.name, 4)
+    assert (error.sheet, error.row) == (layout.ACTIVITIES.name, 4)
     assert error.reason == "Processing activity with this Name already exists."
     assert snapshot() == before
     assert new_history(history) == {}

@@ -15,7 +15,7 @@ from ropa.core.cells import NOT_A_WHOLE_NUMBER
 from ropa.core.rows import CHANGED, INVALID, UNCHANGED
 from ropa.core.staleness import STALE_ROW, VERSION_AHEAD, VERSION_EMPTY
 from ropa.enums import LawfulBasisChoice
-from ropa.exchange import layout as fmt
+from ropa.exchange import layout
 from ropa.exchange.apply import apply_plan
 from ropa.exchange.columns import VERSION
 from ropa.exchange.export import export_register
@@ -48,8 +48,8 @@ from tests.ropa.exchange.test_snapshot import DAY1, DAY2, moment, on
 pytestmark = pytest.mark.django_db
 
 FILE_NAME = "register.xlsx"
-ACTIVITIES = fmt.ACTIVITIES.name
-LAWFUL_BASES = fmt.LAWFUL_BASES.name
+ACTIVITIES = layout.ACTIVITIES.name
+LAWFUL_BASES = layout.LAWFUL_BASES.name
 # PA-0003 is on row 4 of the Activities sheet of the sample register.
 ROW = 4
 # A reference the sample register does not use.
@@ -137,7 +137,8 @@ def first_row(path, sheet, reference):
 
 
 @pytest.mark.parametrize(
-    "sheet", [fmt.ACTIVITIES, fmt.LAWFUL_BASES, fmt.TRANSFERS, fmt.RETENTION_RULES]
+    "sheet",
+    [layout.ACTIVITIES, layout.LAWFUL_BASES, layout.TRANSFERS, layout.RETENTION_RULES],
 )
 def test_register_format_versions_every_imported_sheet(sheet):
     assert sheet.headers[-1] == VERSION
@@ -146,7 +147,7 @@ def test_register_format_versions_every_imported_sheet(sheet):
 
 
 def test_register_format_writes_no_version_in_the_ico_template():
-    assert VERSION not in fmt.ICO_TEMPLATE.headers
+    assert VERSION not in layout.ICO_TEMPLATE.headers
 
 
 def test_export_writes_the_records_version(sample_register, export_file, colleague):
@@ -182,10 +183,10 @@ def test_export_records_when_it_began_to_the_microsecond(export_file):
 
     path = export_file()
 
-    text = load_workbook(path)[fmt.FOR_THE_IMPORT.name]["B2"].value
-    exported_at = fmt.read_exported_at(text)
+    text = load_workbook(path)[layout.FOR_THE_IMPORT.name]["B2"].value
+    exported_at = layout.read_exported_at(text)
     assert before <= exported_at <= timezone.now()
-    assert text == fmt.exported_at_text(exported_at)
+    assert text == layout.exported_at_text(exported_at)
 
 
 # ---------------------------------------------------------------------------
@@ -521,7 +522,7 @@ def test_import_deletes_a_child_row_nobody_changed_since_the_export(
     "sheets",
     [
         (ACTIVITIES,),
-        (ACTIVITIES, LAWFUL_BASES, fmt.TRANSFERS.name, fmt.RETENTION_RULES.name),
+        (ACTIVITIES, LAWFUL_BASES, layout.TRANSFERS.name, layout.RETENTION_RULES.name),
     ],
 )
 def test_import_refuses_a_file_without_the_version_column(
@@ -544,14 +545,14 @@ def test_import_refuses_a_file_without_its_export_moment(
 ):
     path = export_file()
     workbook = load_workbook(path)
-    workbook[fmt.FOR_THE_IMPORT.name]["B2"] = value
+    workbook[layout.FOR_THE_IMPORT.name]["B2"] = value
     workbook.save(path)
 
     with pytest.raises(ImportFileError) as raised:
         plan_import(path, file_name=FILE_NAME)
 
     assert str(raised.value) == EXPORTED_AT_MISSING.format(
-        sheet=fmt.FOR_THE_IMPORT.name, label="Exported at"
+        sheet=layout.FOR_THE_IMPORT.name, label="Exported at"
     )
 
 
