@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from ropa.core.admin_base import RegisterAdmin
+from ropa.core.admin_base import RegisterAdmin, RegisterForm
 
 from .models import (
     DataProtectionOfficer,
@@ -25,6 +25,15 @@ class DataProtectionOfficerAdmin(RegisterAdmin):
     resource_classes = (DataProtectionOfficerResource,)
 
 
+class OrganisationForm(RegisterForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The model lets an import leave it blank; a person saving the record
+        # says where the organisation is established (Art. 3, Art. 27).
+        if "country" in self.fields:
+            self.fields["country"].required = True
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(RegisterAdmin):
     list_display = (
@@ -41,6 +50,7 @@ class OrganisationAdmin(RegisterAdmin):
     autocomplete_fields = ("parent", "dpo", "representative")
     prepopulated_fields = {"slug": ("name",)}
     resource_classes = (OrganisationResource,)
+    form = OrganisationForm
     fieldsets = (
         (None, {"fields": ("name", "slug", "registration_number", "country")}),
         ("Contact details", {"fields": ("address", "email", "phone", "website")}),

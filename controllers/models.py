@@ -115,9 +115,13 @@ class Organisation(Versioned):
         "Filled from the name when left empty.",
     )
     registration_number = models.CharField(max_length=100, blank=True)
+    # Blank only for an organisation an import named without saying where it
+    # is established (the admin's form asks for it): the record then shows
+    # the Art. 27 gap until the country is known.
     country = CountryField(
+        blank=True,
         help_text="Country of establishment. Outside the EEA, an Art. 27 "
-        "representative is needed."
+        "representative is needed.",
     )
     address = models.TextField(blank=True, validators=[validate_cell_length])
     email = models.EmailField(blank=True)
@@ -221,8 +225,11 @@ class JointControllerArrangement(Versioned):
         help_text="The processing the arrangement covers.",
         validators=[validate_cell_length],
     )
+    # Blank only for an arrangement an import found in a spreadsheet, which
+    # names the parties but not this: the record shows it as a gap.
     responsibilities = models.TextField(
         "allocation of responsibilities",
+        blank=True,
         help_text="Art. 26(1): who complies with which obligation, in particular "
         "data subjects' rights and the information of Art. 13 and 14.",
         validators=[validate_cell_length],

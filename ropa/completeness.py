@@ -131,7 +131,7 @@ def _joint_without_parties(on):
         _model("controllers.JointControllerArrangement")
         .objects.filter(pk=OuterRef("joint_arrangement_id"))
         .annotate(party_count=Count("parties"))
-        .filter(party_count__lt=2)
+        .filter(Q(party_count__lt=2) | Q(responsibilities=""))
     )
     return Exists(arrangements)
 
@@ -265,7 +265,8 @@ RULES = (
     Rule(
         "joint_without_parties",
         A,
-        "the joint controller arrangement names fewer than two parties",
+        "the joint controller arrangement names fewer than two parties or does "
+        "not allocate their responsibilities (Art. 26(1))",
         _joint_without_parties,
         roles=(CONTROLLER,),
     ),

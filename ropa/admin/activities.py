@@ -435,6 +435,16 @@ class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
             },
         ),
         (
+            "Kept from an import",
+            {
+                "classes": ("collapse",),
+                "description": "Columns of an imported spreadsheet that no field "
+                "holds, each under its heading: move what matters into the fields "
+                "above, then clear this.",
+                "fields": ("import_notes",),
+            },
+        ),
+        (
             "Systems, profiling and DPIA",
             {
                 "classes": ("collapse",),

@@ -188,16 +188,57 @@ def read_date(value):
     raise CellError(NOT_A_DATE.format(text=excerpt(text)))
 
 
+# The names people write for a country that are not its ISO 3166-1 English
+# name, folded: short forms, former names, parts of a country.
+COMMON_COUNTRY_NAMES = {
+    **dict.fromkeys(
+        ("united states", "u.s.", "u.s.a.", "america", "united states of america"),
+        "US",
+    ),
+    **dict.fromkeys(
+        (
+            "uk",
+            "u.k.",
+            "great britain",
+            "britain",
+            "england",
+            "scotland",
+            "wales",
+            "northern ireland",
+        ),
+        "GB",
+    ),
+    **dict.fromkeys(("korea", "republic of korea", "korea, republic of"), "KR"),
+    **dict.fromkeys(("holland", "netherlands"), "NL"),
+    **dict.fromkeys(("uae", "u.a.e.", "emirates"), "AE"),
+    "russian federation": "RU",
+    "czechia": "CZ",
+    "ivory coast": "CI",
+    "vatican": "VA",
+    "macedonia": "MK",
+    "swaziland": "SZ",
+    "burma": "MM",
+    "cape verde": "CV",
+    "east timor": "TL",
+}
+
+
 def country_code(text):
-    """The ISO 3166-1 alpha-2 code for a country's code or English name, or ""."""
-    text = text.strip()
+    """
+    The ISO 3166-1 alpha-2 code for a country's code, its English name or a
+    name people commonly write for it ("USA", "UK", "South Korea"), or "".
+    """
+    text = " ".join(text.split())
     if not text:
         return ""
     if len(text) in (2, 3) or text.isdigit():
         code = countries.alpha2(text)
         if code:
             return code
-    return countries.by_name(text)
+    folded = text.casefold()
+    if folded.startswith("the "):
+        folded, text = folded[4:], text[4:]
+    return COMMON_COUNTRY_NAMES.get(folded) or countries.by_name(text)
 
 
 def read_country(value):

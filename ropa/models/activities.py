@@ -274,6 +274,17 @@ class ProcessingActivity(Versioned):
         validators=[validate_cell_length],
     )
 
+    # Whatever an import found and could not place in a field: kept, never
+    # dropped, until the DPO has moved it where it belongs.
+    import_notes = models.TextField(
+        "kept from an import",
+        blank=True,
+        help_text="Columns of an imported spreadsheet that have no field here, "
+        "each under its heading. Move what matters into the fields above, then "
+        "clear this.",
+        validators=[validate_cell_length],
+    )
+
     # The public privacy notice.
     in_notice = models.BooleanField(
         "in the privacy notice", default=True, help_text="Art. 13 and 14."
