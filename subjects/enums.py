@@ -19,3 +19,40 @@ class SpecialCategory(models.TextChoices):
     BIOMETRIC = "biometric", "Biometric data for unique identification"
     HEALTH = "health", "Data concerning health"
     SEX_LIFE = "sex_life", "Sex life or sexual orientation"
+
+
+class CnilGroup(models.TextChoices):
+    """
+    The groups of personal data in the CNIL's model register, in its order;
+    each label is the group's heading there, in French as the register shows
+    it. Special categories, criminal data and the national identifier are
+    the model's "données sensibles", told by ``Sensitivity``, not by a group.
+    """
+
+    IDENTITY = (
+        "identity",
+        "État civil, identité, données d'identification, images",
+    )
+    PERSONAL_LIFE = (
+        "personal_life",
+        "Vie personnelle (habitudes de vie, situation familiale, etc.)",
+    )
+    PROFESSIONAL_LIFE = (
+        "professional_life",
+        "Vie professionnelle (CV, scolarité, formation professionnelle, "
+        "distinctions, etc.)",
+    )
+    ECONOMIC = (
+        "economic",
+        "Informations d'ordre économique et financier (revenus, situation "
+        "financière, situation fiscale, etc.)",
+    )
+    CONNECTION = (
+        "connection",
+        "Données de connexion (adresse IP, logs, identifiants des terminaux, "
+        "identifiants de connexion, informations d'horodatage, etc.)",
+    )
+    LOCATION = (
+        "location",
+        "Données de localisation (déplacements, données GPS, GSM, etc.)",
+    )

@@ -5,7 +5,7 @@ from ropa.core.history import history
 from ropa.core.spreadsheet import validate_cell_length
 from ropa.core.versioning import Versioned
 
-from .enums import Sensitivity, SpecialCategory
+from .enums import CnilGroup, Sensitivity, SpecialCategory
 
 SAMPLE_VALUE_HELP = (
     "A plausible value filled in for the sample register where its source is "
@@ -70,6 +70,16 @@ class PersonalDataCategory(Versioned):
         blank=True,
         help_text="Which special category, when the sensitivity is Art. 9.",
     )
+    cnil_group = models.CharField(
+        "CNIL category group",
+        max_length=20,
+        choices=CnilGroup.choices,
+        blank=True,
+        help_text="The group of data the CNIL's model register lists it under "
+        "(identity, personal life, professional life, economic and financial, "
+        "connection, location). Left empty, the CNIL export lists it under "
+        "other data.",
+    )
     is_sample = models.BooleanField(
         "sample value", default=False, help_text=SAMPLE_VALUE_HELP
     )
@@ -92,6 +102,12 @@ class PersonalDataCategory(Versioned):
                 SpecialCategory,
                 allow_blank=True,
                 name="subjects_personaldatacategory_special_category_valid",
+            ),
+            choice_constraint(
+                "cnil_group",
+                CnilGroup,
+                allow_blank=True,
+                name="subjects_personaldatacategory_cnil_group_valid",
             ),
             # The Art. 9(1) category is named exactly when the data is special.
             models.CheckConstraint(

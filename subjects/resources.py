@@ -21,6 +21,7 @@ class PersonalDataCategoryResource(RegisterResource):
             "examples",
             "sensitivity",
             "special_category",
+            "cnil_group",
             "is_sample",
             "version",
         )

@@ -30,6 +30,7 @@ from ropa.enums import (
     RetentionAction,
     RetentionUnit,
 )
+from subjects.enums import CnilGroup
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class DataCategory:
     name: str
     description: str
     examples: str
+    # The group of the CNIL's model register (``subjects.enums.CnilGroup``).
+    cnil_group: str
 
 
 @dataclass(frozen=True)
@@ -338,7 +341,8 @@ SUBJECT_CATEGORIES = (
 )
 
 # Categories of personal data (Art. 30(1)(c)): all samples, none of them a
-# special category (Art. 9) or criminal data (Art. 10).
+# special category (Art. 9) or criminal data (Art. 10), each in the group the
+# CNIL's model register lists such data under.
 
 CONTACT_DETAILS = "Contact details"
 PROFESSIONAL_DETAILS = "Employer and role"
@@ -364,93 +368,111 @@ DATA_CATEGORIES = (
         CONTACT_DETAILS,
         "How to reach the person.",
         "Name, e-mail address, phone number, postal address",
+        CnilGroup.IDENTITY,
     ),
     DataCategory(
         PROFESSIONAL_DETAILS,
         "The company the person works for and their position.",
         "Employer, job title, department",
+        CnilGroup.PROFESSIONAL_LIFE,
     ),
     DataCategory(
         ORDER_HISTORY,
         "What the person has ordered on behalf of their company.",
         "Orders, products and services, order dates and amounts",
+        CnilGroup.ECONOMIC,
     ),
     DataCategory(
         INVOICING,
         "Accounting records of invoices and payments.",
         "Invoice address, invoice references, payment status",
+        CnilGroup.ECONOMIC,
     ),
     DataCategory(
         DOCUMENTS,
         "Documents of the business that name the person.",
         "Signed agreements, signatures, minutes, decision documents, presentations",
+        CnilGroup.PROFESSIONAL_LIFE,
     ),
     DataCategory(
         CORRESPONDENCE,
         "The content of messages exchanged with the person.",
         "E-mails, messages, questions and answers, support cases",
+        CnilGroup.PROFESSIONAL_LIFE,
     ),
     DataCategory(
         PREFERENCES,
         "What the person has asked to receive, or not.",
         "Subscriptions, consents, unsubscriptions, topics of interest",
+        CnilGroup.PERSONAL_LIFE,
     ),
     DataCategory(
         INSIGHTS,
         "What analyses infer about customers' behaviour.",
         "Purchase and order patterns, customer segments, interests",
+        CnilGroup.PERSONAL_LIFE,
     ),
     DataCategory(
         USAGE,
         "How the person uses our websites, digital channels, apps and services.",
         "IP address, cookie identifiers, device and browser, pages and features "
         "used, settings",
+        CnilGroup.CONNECTION,
     ),
     DataCategory(
         ACCOUNT,
         "The person's user account for an app or service.",
         "Username, password hash, account settings, account status",
+        CnilGroup.CONNECTION,
     ),
     DataCategory(
         PARTICIPATION,
         "The person's sign-up for and attendance at our arrangements.",
         "Registrations, attendance, the training, event or webinar attended",
+        CnilGroup.PROFESSIONAL_LIFE,
     ),
     DataCategory(
         MEETING_NOTES,
         "Bookings and notes of sales meetings.",
         "Meeting times, attendees, notes, agreed follow-ups",
+        CnilGroup.PROFESSIONAL_LIFE,
     ),
     DataCategory(
         SURVEY_ANSWERS,
         "The person's views given in a survey.",
         "Answers, ratings, comments",
+        CnilGroup.PERSONAL_LIFE,
     ),
     DataCategory(
         RECORDINGS,
         "Recorded phone calls and video meetings.",
         "Recorded voice and video, time and participants of the call",
+        CnilGroup.IDENTITY,
     ),
     DataCategory(
         LOGS,
         "Records that IT systems keep of their use and errors.",
         "IP address, time stamps, user identifiers, error reports, security events",
+        CnilGroup.CONNECTION,
     ),
     DataCategory(
         RELATIONSHIP,
         "How a relative is related to the employee who named them.",
         "Relationship (such as spouse or parent), the employee concerned",
+        CnilGroup.PERSONAL_LIFE,
     ),
     DataCategory(
         LEGAL_MATTERS,
         "Claims, positions and evidence in a dispute or legal process, without "
         "data on criminal offences.",
         "Claims, correspondence with counterparties, court documents",
+        CnilGroup.ECONOMIC,
     ),
     DataCategory(
         RIGHTS_REQUESTS,
         "Requests to exercise data protection rights and how they were handled.",
         "The request, its date, the identity check, the answer",
+        CnilGroup.IDENTITY,
     ),
 )
 

@@ -262,6 +262,7 @@ def _load(loader):
                 "examples": category.examples,
                 "sensitivity": Sensitivity.ORDINARY,
                 "special_category": "",
+                "cnil_group": category.cnil_group,
                 "is_sample": True,
             },
         )

@@ -1,6 +1,6 @@
 import factory
 
-from subjects.enums import Sensitivity, SpecialCategory
+from subjects.enums import CnilGroup, Sensitivity, SpecialCategory
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
 
@@ -14,13 +14,17 @@ class DataSubjectCategoryFactory(factory.django.DjangoModelFactory):
 
 
 class PersonalDataCategoryFactory(factory.django.DjangoModelFactory):
-    """Ordinary personal data; traits ``special``, ``criminal``, ``national_id``."""
+    """
+    Ordinary identity data; traits ``special``, ``criminal``, ``national_id``,
+    and ``ungrouped`` for a category of no CNIL group yet.
+    """
 
     name = factory.Sequence(lambda n: f"Personal data category {n:04d}")
     description = "Data the activity processes."
     examples = "Name, e-mail address"
     sensitivity = Sensitivity.ORDINARY
     special_category = ""
+    cnil_group = CnilGroup.IDENTITY
 
     class Meta:
         model = PersonalDataCategory
@@ -31,3 +35,4 @@ class PersonalDataCategoryFactory(factory.django.DjangoModelFactory):
         )
         criminal = factory.Trait(sensitivity=Sensitivity.CRIMINAL)
         national_id = factory.Trait(sensitivity=Sensitivity.NATIONAL_ID)
+        ungrouped = factory.Trait(cnil_group="")

@@ -3,7 +3,7 @@ from django.apps import apps
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 
-from subjects.enums import Sensitivity, SpecialCategory
+from subjects.enums import CnilGroup, Sensitivity, SpecialCategory
 from subjects.models import PersonalDataCategory
 from tests.factories import DataSubjectCategoryFactory, PersonalDataCategoryFactory
 
@@ -27,6 +27,12 @@ CHOICE_FIELDS = [
         "special_category",
         "subjects_personaldatacategory_special_category_valid",
         id="special_category",
+    ),
+    pytest.param(
+        {},
+        "cnil_group",
+        "subjects_personaldatacategory_cnil_group_valid",
+        id="cnil_group",
     ),
 ]
 
@@ -145,3 +151,24 @@ def test_personal_data_category_special_and_criminal_querysets():
 
     assert list(PersonalDataCategory.objects.special()) == [special]
     assert list(PersonalDataCategory.objects.criminal()) == [criminal]
+
+
+@pytest.mark.parametrize("group", ["", *CnilGroup.values])
+def test_personal_data_category_cnil_group_may_be_any_group_or_none(group):
+    category = PersonalDataCategoryFactory(cnil_group=group)
+
+    category.full_clean()
+    category.refresh_from_db()
+
+    assert category.cnil_group == group
+
+
+def test_personal_data_category_history_keeps_the_cnil_group():
+    category = PersonalDataCategoryFactory(cnil_group=CnilGroup.IDENTITY)
+    category.cnil_group = CnilGroup.CONNECTION
+    category.save()
+
+    assert [row.cnil_group for row in category.history.order_by("history_id")] == [
+        CnilGroup.IDENTITY,
+        CnilGroup.CONNECTION,
+    ]

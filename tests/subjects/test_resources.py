@@ -12,9 +12,11 @@ from ropa.core.cells import (
     NOT_YES_OR_NO,
     YES_OR_NO_REQUIRED,
 )
-from subjects.models import DataSubjectCategory
+from subjects.enums import CnilGroup
+from subjects.models import DataSubjectCategory, PersonalDataCategory
 from tests.factories import (
     DataSubjectCategoryFactory,
+    PersonalDataCategoryFactory,
 )
 from tests.ropa.core.test_resources import (
     RESOURCES,
@@ -152,3 +154,77 @@ def test_import_refuses_an_empty_yes_no_cell_where_the_model_needs_one(cell):
 
     assert _field_errors(result) == [{"vulnerable": [YES_OR_NO_REQUIRED]}]
     assert not DataSubjectCategory.objects.exists()
+
+
+# ---------------------------------------------------------------------------
+# Personal data categories: their CNIL group
+# ---------------------------------------------------------------------------
+
+
+def _data_category_import(**cells):
+    """Import one personal data category row of ``cells``; return the result."""
+    line = {
+        "name": "Usage data",
+        "description": "",
+        "examples": "",
+        "sensitivity": "ordinary",
+        "special_category": "",
+        "is_sample": "0",
+        **cells,
+    }
+    dataset = tablib.Dataset(list(line.values()), headers=list(line))
+    return RESOURCES[PersonalDataCategory]().import_data(dataset)
+
+
+def test_export_of_personal_data_categories_carries_the_cnil_group(
+    dpo_member_client,
+):
+    PersonalDataCategoryFactory(name="Usage data", cnil_group=CnilGroup.CONNECTION)
+    PersonalDataCategoryFactory(name="Visits", ungrouped=True)
+
+    exported = rows(export(dpo_member_client, "subjects.personaldatacategory"))
+
+    assert {row["name"]: row["cnil_group"] for row in exported} == {
+        "Usage data": "connection",
+        "Visits": "",
+    }
+
+
+def test_import_of_a_changed_export_sets_the_cnil_group(dpo_member_client, dpo):
+    label = "subjects.personaldatacategory"
+    category = PersonalDataCategoryFactory(name="Visits", ungrouped=True)
+    [row] = rows(export(dpo_member_client, label))
+    row["cnil_group"] = "location"
+    content = as_csv(row.keys(), row.values())
+
+    confirm(dpo_member_client, label, preview(dpo_member_client, label, content))
+
+    category.refresh_from_db()
+    assert category.cnil_group == CnilGroup.LOCATION
+    assert category.history.latest().history_user == dpo
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("connection", "connection"), (" economic ", "economic"), ("", ""), (None, "")],
+)
+def test_import_reads_the_cnil_group_by_its_code(cell, expected):
+    result = _data_category_import(cnil_group=cell)
+
+    assert not result.has_validation_errors(), _field_errors(result)
+    assert PersonalDataCategory.objects.get().cnil_group == expected
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["bogus", "Identity", CnilGroup.IDENTITY.label],
+    ids=["unknown", "capitalised", "label"],
+)
+def test_import_refuses_a_cnil_group_that_is_not_a_code(cell):
+    # As the other choice columns of the lists: their codes only.
+    result = _data_category_import(cnil_group=cell)
+
+    assert _field_errors(result) == [
+        {"cnil_group": [f"Value {cell!r} is not a valid choice."]}
+    ]
+    assert not PersonalDataCategory.objects.exists()
