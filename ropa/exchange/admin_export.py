@@ -23,8 +23,8 @@ from django.utils import timezone
 from controllers.models import Organisation
 from ropa.exchange.export import (
     CONTENT_TYPES,
-    CSV,
-    ICO,
+    FORMATS,
+    ONE_ORGANISATION,
     XLSX,
     ExportError,
     default_filename,
@@ -48,14 +48,11 @@ class RegisterExportForm(forms.Form):
         to_field_name="slug",
         required=False,
         empty_label="All controllers",
-        help_text="Only the activities this organisation is responsible for.",
+        help_text="Only the activities this organisation is responsible for. "
+        "The regulators' layouts document one organisation: choose it.",
     )
     format = forms.ChoiceField(
-        choices=(
-            (XLSX, "Excel workbook: the register's sheets (XLSX)"),
-            (CSV, "CSV files, one per sheet, in a zip"),
-            (ICO, "UK ICO documentation template for controllers (XLSX)"),
-        ),
+        choices=[(code, fmt.label) for code, fmt in FORMATS.items()],
         initial=XLSX,
     )
     as_of = forms.DateField(
@@ -65,6 +62,13 @@ class RegisterExportForm(forms.Form):
         help_text="Leave empty for the register as it stands; give a past day for "
         "the register as it stood at the end of that day, rebuilt from its history.",
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        fmt = FORMATS.get(cleaned.get("format"))
+        if fmt is not None and fmt.one_organisation and not cleaned.get("controller"):
+            self.add_error("controller", ONE_ORGANISATION.format(label=fmt.label))
+        return cleaned
 
     def clean_as_of(self):
         day = self.cleaned_data["as_of"]

@@ -50,9 +50,6 @@ PREVIEW_TEMPLATE = "admin/ropa/import_preview.html"
 SESSION_KEY = "ropa_register_import"
 PERMISSIONS = ("ropa.add_processingactivity", "ropa.change_processingactivity")
 
-CONTROLLER_REQUIRED = (
-    "Choose the organisation responsible for the template's activities."
-)
 UPLOAD_GONE = (
     "The uploaded file is no longer there: a preview waits an hour at most, "
     "and ends when it is confirmed or cancelled. Upload the file again."
@@ -82,8 +79,10 @@ class RegisterImportForm(forms.Form):
         queryset=Organisation.objects.order_by("name"),
         to_field_name="slug",
         required=False,
+        empty_label="The one its header block names",
         help_text="For an ICO template: the organisation responsible for its "
-        "activities (Art. 30(1)(a)).",
+        "activities (Art. 30(1)(a)), when not the controller the template's "
+        "header block names.",
     )
 
     def __init__(self, *args, **kwargs):
@@ -101,12 +100,6 @@ class RegisterImportForm(forms.Form):
         except ImportFileError as error:
             raise forms.ValidationError(str(error)) from error
         return upload
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("format") == ICO and not cleaned.get("controller"):
-            self.add_error("controller", CONTROLLER_REQUIRED)
-        return cleaned
 
 
 def _context(request, admin_site, **extra):
@@ -173,7 +166,11 @@ def _preview(request, admin_site, plan, *, can_confirm):
         counts=counts,
         changed_rows=[row for row in rows if row.action != UNCHANGED],
         errors=plan.errors,
-        created=plan.created_lines(done=False),
+        created=[
+            *plan.created_lines(done=False),
+            *plan.review_lines(done=False),
+            *plan.kept_lines(),
+        ],
         can_confirm=can_confirm,
         nothing_to_do=not plan.has_errors and not plan.has_writes,
         confirm_url=reverse(f"{admin_site.name}:{CONFIRM_URL_NAME}"),
@@ -249,7 +246,7 @@ def confirm_import_view(request, admin_site):
             messages.error(request, UPLOAD_GONE)
             return redirect(import_url)
         controller = None
-        if pending.get("format") == ICO:
+        if pending.get("format") == ICO and pending.get("controller") is not None:
             controller = Organisation.objects.filter(
                 pk=pending.get("controller")
             ).first()

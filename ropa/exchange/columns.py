@@ -55,8 +55,6 @@ class Column:
     checked: bool = False
     # The Reference of a child row: the activity it belongs to.
     parent: bool = False
-    # The column of our own sheets whose field an ICO template column holds.
-    same_as: object = None
 
     @property
     def snapshot_key(self):

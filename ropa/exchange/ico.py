@@ -1,36 +1,48 @@
 """
 Migrating a register kept in the UK ICO's documentation template for controllers.
 
-The template is one sheet with a header row (``ropa.exchange.layout.ICO_COLUMNS``,
-found wherever it is on the sheet, whatever its case and spacing) and one
-processing activity per row below. Each filled row becomes a new draft
-activity of the controller named by the import, with the next free
-``PA-NNNN`` reference. Its free-text columns are mapped onto the model:
+The template (``ropa.exchange.ico_layout``) is one sheet: a header block naming
+the controller, its DPO and its representative, then a row of column headings
+(found wherever it is on the sheet, in the template's wordings, older ones
+and other tools', whatever their case and spacing) and one processing
+activity per row below. The controller comes from the header block, matched
+by name or created with its DPO and representative
+(``ropa.exchange.ico_parties``); one chosen for the import overrides it.
+
+Each filled row becomes a new draft activity of that controller, with the
+next free ``PA-NNNN`` reference. A row whose purpose title names an activity
+already in the register is compared with the template as the export writes
+that activity: unchanged, or refused with the columns that differ (so an
+exported template imported back changes nothing). Its free-text columns are
+mapped onto the model:
 
 - categories of individuals, of personal data and of recipients, split on
-  ";", "," or line breaks, are matched by name in any case, or created (and
-  listed in the report);
+  ";", "," line breaks or bullets, are matched by name in any case, or
+  created; a recipient marked "(processor)" is created as a processor, with
+  its organisation;
 - the Art. 6 basis is read from its keywords ("consent", "contract", "legal
   obligation", "vital interests", "public task", "legitimate interests" or
   "6(1)(a)"-"6(1)(f)"), the Art. 9 condition likewise; text that names none is
   an error;
-- third countries, by English name or ISO code, become transfers whose
-  mechanism is read from the safeguards text (adequacy, SCCs, BCRs, code,
-  certification, Art. 49 derogation); an unknown country or mechanism is an
-  error;
+- third countries, by English name, usual short form ("USA", "UK") or ISO
+  code, become transfers whose mechanism is read from the safeguards text
+  (adequacy, SCCs, BCRs, code, certification, Art. 49 derogation); an unknown
+  country or mechanism is an error;
 - the retention schedule becomes a rule for all of the activity's data: a
-  period and unit when it reads "N years|months|days …", else criteria.
+  period and unit when it reads "N years|months|days ...", else criteria;
+- the joint controller, by an arrangement's reference or name, or by the
+  parties' names and contact details (an arrangement is then recorded);
+- processor contracts, by an agreement's reference or document reference, or
+  by a link recorded as a new agreement with the row's processor; a link
+  with no processor to record it with is kept on the activity.
 
-Processor contracts and the joint controller are named by the reference of a
-processor agreement or joint controller arrangement already in the register;
-an unknown one is an error, never dropped.
+A column no field holds is named in the report and its cells kept on each
+activity ("Kept from an import"), never dropped. Every record created is
+listed to review with the sheet, row and column it comes from.
 """
 
 import re
-from dataclasses import replace
 from functools import cached_property
-
-from django_countries import countries
 
 from controllers.models import JointControllerArrangement, ProcessorAgreement
 from ropa.core.cells import CellError
@@ -39,34 +51,64 @@ from ropa.enums import (
     ActivityRole,
     ActivityStatus,
     DPIAStatus,
-    LawfulBasisChoice,
-    Profiling,
     RecipientType,
-    RetentionAction,
-    TransferMechanism,
 )
-from ropa.exchange import layout
+from ropa.exchange import ico_layout, layout
+from ropa.exchange.columns import Column, column_of
+from ropa.exchange.ico_children import (
+    LAWFUL_BASES,
+    RETENTION_RULES,
+    TRANSFERS,
+    ChildRows,
+    holds,
+)
+from ropa.exchange.ico_compare import agreement_link, compare_rows, remainders
+from ropa.exchange.ico_layout import (
+    AUTOMATED_DECISIONS,
+    BREACH,
+    BREACH_LINK,
+    BUSINESS_FUNCTION,
+    CONSENT_RECORD,
+    DPIA_LINK,
+    DPIA_PROGRESS,
+    DPIA_REQUIRED,
+    INDIVIDUALS,
+    JOINT_CONTROLLER,
+    LOCATION,
+    PERSONAL_DATA,
+    PROCESSOR_CONTRACT,
+    PURPOSE,
+    RECIPIENTS,
+    RETENTION_DEVIATION,
+    RETENTION_FOLLOWED,
+    RETENTION_POLICY,
+    RIGHTS,
+    SECURITY,
+    SOURCE,
+)
+from ropa.exchange.ico_parties import (
+    NO_CONTROLLER,
+    NO_PROCESSOR,
+    PARTY_GROUPS,
+    Contact,
+    Parties,
+    column_letter,
+    looks_like_link,
+    read_header_block,
+)
 from ropa.exchange.ico_text import (
-    BASIS_PATTERNS,
-    CONDITION_PATTERNS,
     DPIA_PROGRESS_PATTERNS,
-    ICO_NO_WORDS,
-    MECHANISM_PATTERNS,
-    RETENTION_CRITERIA,
-    RETENTION_PERIOD,
-    UNITS,
-    destination,
     fold,
     matching_choices,
     meaningful,
-    period_or_none,
+    processor_marked,
+    read_profiling,
     split_names,
     split_purpose,
     unqualified_header,
     yes_or_no,
 )
-from ropa.exchange.layout import Column, column_of
-from ropa.exchange.plan import CATALOGUE, CHILD, ICO, ImportPlan, RowPlan, Save
+from ropa.exchange.plan import CATALOGUE, ICO, ImportPlan, RowPlan, Save
 from ropa.exchange.reading import (
     Catalogue,
     Lookups,
@@ -75,47 +117,11 @@ from ropa.exchange.reading import (
 )
 from ropa.exchange.validation import assign, validation_errors
 from ropa.exchange.workbook import ImportFileError
-from ropa.geography import adequacy_decision, in_eea
 from ropa.models import (
-    InternationalTransfer,
-    LawfulBasis,
     ProcessingActivity,
     Recipient,
-    RetentionRule,
 )
 from subjects.models import DataSubjectCategory, PersonalDataCategory
-
-(
-    BUSINESS_FUNCTION,
-    PURPOSE,
-    JOINT_CONTROLLER,
-    INDIVIDUALS,
-    PERSONAL_DATA,
-    RECIPIENTS,
-    PROCESSOR_CONTRACT,
-    THIRD_COUNTRIES,
-    SAFEGUARDS,
-    RETENTION,
-    SECURITY,
-    ARTICLE_6,
-    ARTICLE_9,
-    LEGITIMATE_INTERESTS,
-    INTERESTS_ASSESSMENT,
-    RIGHTS,
-    AUTOMATED_DECISIONS,
-    SOURCE,
-    CONSENT_RECORD,
-    LOCATION,
-    DPIA_REQUIRED,
-    DPIA_PROGRESS,
-    DPIA_LINK,
-    BREACH,
-    BREACH_LINK,
-    SCHEDULE_1,
-    RETENTION_POLICY,
-    RETENTION_FOLLOWED,
-    RETENTION_DEVIATION,
-) = layout.ICO_TEMPLATE.headers
 
 # Without these a row cannot be a record of processing.
 REQUIRED_COLUMNS = (BUSINESS_FUNCTION, PURPOSE, INDIVIDUALS, PERSONAL_DATA)
@@ -124,9 +130,6 @@ HEADER_SEARCH_ROWS = 50
 REFERENCE_PATTERN = re.compile(r"PA-(\d+)")
 
 ACTIVITIES = layout.ACTIVITIES.name
-LAWFUL_BASES = layout.LAWFUL_BASES.name
-TRANSFERS = layout.TRANSFERS.name
-RETENTION_RULES = layout.RETENTION_RULES.name
 
 NO_HEADER_ROW = (
     "No sheet of '{file_name}' has the column headers of the ICO documentation "
@@ -134,32 +137,31 @@ NO_HEADER_ROW = (
     "other columns of the template in a row of the first {rows} rows). To "
     "import a register exported from here, choose our own format."
 )
+OUR_OWN = (
+    "'{file_name}' is a register exported from here (its Activities and For the "
+    "import sheets), not an ICO template: import it as our own export."
+)
 MISSING_COLUMNS = "Sheet '{sheet}' lacks the columns {names} in its header row {row}."
 NO_ROWS = "Sheet '{sheet}' has no rows below its header row {row}: nothing to import."
 CREATED_AS = {
-    "recipients": "Created recipients are recorded as external recipients: "
-    "correct the type of processors and group companies in the admin.",
+    "recipients": "Created recipients are recorded as external recipients, or as "
+    "processors where marked '(processor)': correct the type of group companies "
+    "in the admin.",
     "personal data categories": "Created personal data categories are recorded "
     "as ordinary personal data: mark special categories (Art. 9) and criminal "
     "data (Art. 10) in the admin.",
 }
 CREATED_DESCRIPTION = "Created by importing the ICO template '{file_name}'."
 DRAFT_NOTE = (
-    "Each row becomes a draft activity of {controller}: review it, then set it active."
+    "Each new row becomes a draft activity of {controller}: review it, then set "
+    "it active."
 )
 
 
-def _holds(header, columns, field):
-    """
-    The column of our own sheets (``columns``) holding ``field``, under the
-    ICO template's ``header``: the field each row fills, by the column that
-    feeds it (for errors).
-    """
-    return replace(column_of(columns, field), header=header)
-
-
+# The cells of columns no field holds, under their headings.
+KEPT = column_of(layout.ACTIVITY_COLUMNS, "import_notes").header
 ACTIVITY_FIELDS = tuple(
-    _holds(header, layout.ACTIVITY_COLUMNS, field)
+    holds(header, layout.ACTIVITY_COLUMNS, field)
     for header, field in (
         (PURPOSE, "name"),
         (PURPOSE, "purpose"),
@@ -184,35 +186,22 @@ ACTIVITY_FIELDS = tuple(
         (RETENTION_POLICY, "retention_policy_reference"),
         (RETENTION_FOLLOWED, "retention_policy_followed"),
         (RETENTION_DEVIATION, "retention_policy_deviation"),
+        (KEPT, "import_notes"),
     )
-)
-LAWFUL_BASIS_FIELDS = tuple(
-    _holds(header, layout.LAWFUL_BASIS_COLUMNS, field)
-    for header, field in (
-        (ARTICLE_6, "basis"),
-        (ARTICLE_6, "explanation"),
-        (LEGITIMATE_INTERESTS, "legitimate_interest"),
-        (INTERESTS_ASSESSMENT, "assessment_reference"),
-        (ARTICLE_9, "special_category_condition"),
-        (SCHEDULE_1, "criminal_data_authority"),
-    )
-)
-TRANSFER_FIELDS = tuple(
-    _holds(header, layout.TRANSFER_COLUMNS, field)
-    for header, field in (
-        (THIRD_COUNTRIES, "country"),
-        (SAFEGUARDS, "mechanism"),
-        (SAFEGUARDS, "safeguards_documentation"),
-    )
-)
-RETENTION_FIELDS = tuple(
-    _holds(RETENTION, layout.RETENTION_RULE_COLUMNS, field)
-    for field in ("period", "period_unit", "trigger", "criteria", "end_action")
 )
 
 
 class TemplateLookups(Lookups):
-    """The catalogues, with agreements and arrangements found by more names."""
+    """
+    The catalogues, with agreements and arrangements found by more names, and
+    the activities by name.
+    """
+
+    @cached_property
+    def activities(self):
+        return Catalogue(
+            ProcessingActivity.objects.prefetch_related("organisations"), "name"
+        )
 
     @cached_property
     def arrangements(self):
@@ -248,12 +237,19 @@ def reference_for(number):
     return f"PA-{number:04d}"
 
 
-def _header_columns(values):
-    """Template column -> position for the cells of one row that are headers."""
-    exact = {fold(column): column for column in layout.ICO_TEMPLATE.headers}
-    loose = {
-        unqualified_header(column): column for column in layout.ICO_TEMPLATE.headers
-    }
+def _header_columns(values, unplaced=None):
+    """
+    Template column -> position for the cells of one row that are headers;
+    the other headings of the row go into ``unplaced`` (position -> text).
+    """
+    exact = {}
+    for column in ico_layout.ICO_COLUMNS:
+        for wording in (column.header, *column.aliases):
+            exact.setdefault(fold(wording), column.header)
+    loose = {}
+    for column in ico_layout.ICO_COLUMNS:
+        for wording in (column.header, *column.aliases):
+            loose.setdefault(unqualified_header(wording), column.header)
     found = {}
     for position, value in enumerate(values):
         text = heading_text(value)
@@ -262,14 +258,20 @@ def _header_columns(values):
         column = exact.get(fold(text)) or loose.get(unqualified_header(text))
         if column and column not in found:
             found[column] = position
+        elif unplaced is not None:
+            unplaced[position] = " ".join(text.split())
     return found
 
 
 def find_template(tables, file_name):
-    """The first sheet with the template's header row: (table, row, columns)."""
+    """
+    The first sheet with the template's header row: (table, row, columns,
+    unplaced), ``unplaced`` the row's other headings by position.
+    """
     for table in tables.values():
         for row_number, values in table.rows[:HEADER_SEARCH_ROWS]:
-            columns = _header_columns(values)
+            unplaced = {}
+            columns = _header_columns(values, unplaced)
             if PURPOSE in columns and len(columns) >= len(REQUIRED_COLUMNS):
                 missing = [
                     column for column in REQUIRED_COLUMNS if column not in columns
@@ -282,7 +284,7 @@ def find_template(tables, file_name):
                             row=row_number,
                         )
                     )
-                return table, row_number, columns
+                return table, row_number, columns, unplaced
     raise ImportFileError(
         NO_HEADER_ROW.format(
             file_name=file_name,
@@ -296,20 +298,28 @@ def find_template(tables, file_name):
 class TemplatePlanner:
     """Plans the rows of one filled template."""
 
+    group = ACTIVITIES
+
     CREATED_KINDS = {
         "subjects": (DataSubjectCategory, {}),
         "data": (PersonalDataCategory, {}),
         "recipients": (Recipient, {"recipient_type": RecipientType.EXTERNAL}),
     }
 
-    def __init__(self, plan, table, columns, controller):
+    def __init__(self, plan, table, columns, controller, *, unplaced, parties):
         self.plan = plan
         self.table = table
         self.columns = columns
         self.controller = controller
+        self.unplaced = unplaced
+        self.parties = parties
         self.lookups = TemplateLookups()
+        self.children = ChildRows(plan, self.lookups)
         self.next_number = next_reference_number()
         self.names = {}
+        self.existing = {}
+        # Rows of activities already in the register: compared, not added.
+        self.compared = []
 
     def cells(self, values):
         """The row's text by column, and the reason for each cell not read."""
@@ -323,27 +333,66 @@ class TemplatePlanner:
                 unreadable[column] = str(error)
         return cells, unreadable
 
+    def kept(self, values):
+        """
+        The row's cells no column of the template holds, as (heading, text):
+        kept on the activity under their heading, never dropped.
+        """
+        placed = set(self.columns.values())
+        kept = []
+        for position, value in enumerate(values):
+            if position in placed:
+                continue
+            try:
+                text = meaningful(cell_text(value))
+            except CellError:
+                continue
+            if text:
+                heading = (
+                    self.unplaced.get(position) or f"Column {column_letter(position)}"
+                )
+                kept.append((heading, text))
+        return kept
+
     def plan_row(self, row_number, values):
         cells, unreadable = self.cells(values)
+        name, _ = split_purpose(cells.get(PURPOSE, ""))
+        existing = self.lookups.activities.find(name) if name else None
+        if existing is not None:
+            self.compared.append(
+                (row_number, existing, cells, [*remainders(cells), *self.kept(values)])
+            )
+            return
         reference = reference_for(self.next_number)
         self.next_number += 1
+        self.kept_links = []
         row = RowPlan(ACTIVITIES, self.table.name, row_number, reference, action=NEW)
         self.plan.rows.append(row)
         for column, reason in unreadable.items():
             row.error(column, reason)
-        values = self.activity_values(row, cells, reference)
+        values_read = self.activity_values(row, cells, reference)
+        unplaced = self.kept(values)
+        for heading, _ in unplaced:
+            self.plan.kept[heading] = self.plan.kept.get(heading, 0) + 1
+        kept = [*self.kept_links, *remainders(cells), *unplaced]
+        if kept:
+            values_read["import_notes"] = "\n\n".join(
+                f"{heading}: {text}" for heading, text in kept
+            )
         activity = ProcessingActivity()
-        row.key = f"{reference} {values.get('name', '')}".strip()
+        row.key = f"{reference} {values_read.get('name', '')}".strip()
         row.changes, links = assign(
-            activity, ACTIVITY_FIELDS, values, self.lookups, new=True
+            activity, ACTIVITY_FIELDS, values_read, self.lookups, new=True
         )
-        for column, reason in validation_errors(activity, ACTIVITY_FIELDS):
+        for column, reason in validation_errors(
+            activity, ACTIVITY_FIELDS, exclude=("joint_arrangement",)
+        ):
             row.error(column, reason)
         save = Save(activity, links={**links, "organisations": [self.controller]})
         row.settle(save)
-        self.lawful_bases(row, cells, reference, save)
-        self.transfers(row, cells, reference, save)
-        self.retention(row, cells, reference, save)
+        self.children.lawful_bases(row, cells, reference, save)
+        self.children.transfers(row, cells, reference, save)
+        self.children.retention(row, cells, reference, save)
 
     # The activity --------------------------------------------------------
 
@@ -384,23 +433,27 @@ class TemplatePlanner:
             )
         except ValueError as error:
             row.error(RETENTION_FOLLOWED, str(error))
-        arrangement = cells.get(JOINT_CONTROLLER, "")
-        if arrangement:
-            found = self.lookups.arrangements.find(arrangement)
-            if found is None:
-                row.error(
-                    JOINT_CONTROLLER,
-                    f"No joint controller arrangement with the reference or name "
-                    f"'{arrangement}': record the Art. 26 arrangement in the admin "
-                    "first, then write its reference here.",
-                )
-            fields["joint_arrangement"] = found
+        joint = cells.get(JOINT_CONTROLLER, "")
+        if joint:
+            # An arrangement's reference or name, or the joint controllers'
+            # names and contact details, as people write them.
+            fields["joint_arrangement"] = self.lookups.arrangements.find(
+                joint
+            ) or self.parties.arrangement(
+                self.controller,
+                joint,
+                row=row.row,
+                column=JOINT_CONTROLLER,
+                scope=name or purpose,
+            )
         links = {
             "data_subject_categories": self.named(row, INDIVIDUALS, cells, "subjects"),
             "personal_data_categories": self.named(row, PERSONAL_DATA, cells, "data"),
             "recipients": self.named(row, RECIPIENTS, cells, "recipients"),
-            "processor_agreements": self.agreements(row, cells),
         }
+        links["processor_agreements"] = self.agreements(
+            row, cells, links["recipients"], services=name or purpose
+        )
         for column, name in (
             (INDIVIDUALS, "data_subject_categories"),
             (PERSONAL_DATA, "personal_data_categories"),
@@ -410,36 +463,7 @@ class TemplatePlanner:
         return {**fields, **links}
 
     def profiling(self, cells):
-        text = cells.get(AUTOMATED_DECISIONS, "")
-        if not text:
-            return {"profiling": Profiling.NONE, "profiling_description": ""}
-        try:
-            answer = yes_or_no(text)
-        except ValueError:
-            answer = None
-        labelled = next(
-            (
-                choice
-                for choice in Profiling
-                if fold(text).startswith(fold(str(choice.label)))
-            ),
-            None,
-        )
-        if labelled is not None:
-            # The template export writes the label, then the description.
-            description = text.strip()[len(str(labelled.label)) :].strip()
-            return {"profiling": labelled, "profiling_description": description}
-        if answer is False:
-            kind = Profiling.NONE
-        elif re.search(r"\bautomated decision", text, re.IGNORECASE) and not re.search(
-            r"\b(no|without) automated decision", text, re.IGNORECASE
-        ):
-            kind = Profiling.AUTOMATED_DECISIONS
-        else:
-            kind = Profiling.PROFILING
-        # "No" alone says it all; anything more is kept as the description.
-        description = "" if fold(text).rstrip(".") in ICO_NO_WORDS else text
-        return {"profiling": kind, "profiling_description": description}
+        return read_profiling(cells.get(AUTOMATED_DECISIONS, ""))
 
     def dpia(self, row, cells):
         try:
@@ -482,19 +506,39 @@ class TemplatePlanner:
         catalogue = getattr(self.lookups, kind)
         found = {}
         text = cells.get(column, "")
-        for name in split_names(text, lambda part: catalogue.find(part) is not None):
-            instance = catalogue.find(name) or self.create(row, column, kind, name)
+        for written in split_names(
+            text, lambda part: catalogue.find(processor_marked(part)[0]) is not None
+        ):
+            name, processor = (
+                processor_marked(written)
+                if kind == "recipients"
+                else (
+                    written,
+                    False,
+                )
+            )
+            instance = catalogue.find(name) or self.create(
+                row, column, kind, name, processor=processor
+            )
             if instance is not None:
                 found[id(instance)] = instance
         return list(found.values())
 
-    def create(self, row, column, kind, name):
+    def create(self, row, column, kind, name, *, processor=False):
         model, defaults = self.CREATED_KINDS[kind]
         instance = model(
             name=name,
             description=CREATED_DESCRIPTION.format(file_name=self.plan.file_name),
             **defaults,
         )
+        if processor:
+            # "Payroll Ltd (processor)": a processor (Art. 28), the
+            # organisation of that name (found or created first, since the
+            # recipient names it).
+            instance.recipient_type = RecipientType.PROCESSOR
+            instance.organisation = self.parties.organisation(
+                Contact(name=name), row.row, column
+            )
         label = str(model._meta.verbose_name_plural)
         entry = RowPlan(
             label.capitalize(), row.sheet, row.row, name, action=NEW, phase=CATALOGUE
@@ -502,6 +546,7 @@ class TemplatePlanner:
         for _, reason in validation_errors(
             instance,
             (Column(column, "name", None), Column(column, "description", None)),
+            exclude=("organisation",),
         ):
             entry.error(
                 column,
@@ -511,219 +556,86 @@ class TemplatePlanner:
         entry.settle(Save(instance))
         getattr(self.lookups, kind).add(instance)
         self.plan.created.setdefault(label, []).append(name)
+        self.parties.review(
+            str(model._meta.verbose_name).capitalize(), name, row.row, column
+        )
         return instance
 
-    def agreements(self, row, cells):
-        found, unknown = {}, []
-        for name in split_names(cells.get(PROCESSOR_CONTRACT, "")):
+    def agreements(self, row, cells, recipients, *, services):
+        """
+        The processor agreements column 7 links: found by reference or
+        document reference, else recorded with the processor among the row's
+        recipients; a link without one is kept on the activity.
+        """
+        found, kept = {}, []
+        processors = [
+            recipient
+            for recipient in recipients
+            if recipient.recipient_type == RecipientType.PROCESSOR
+        ]
+        for link in split_names(cells.get(PROCESSOR_CONTRACT, ""), looks_like_link):
             # "DPA-0001: https://…", as the template export writes it.
             agreement = self.lookups.agreements.find(
-                name
-            ) or self.lookups.agreements.find(name.split(":", 1)[0].strip())
+                link
+            ) or self.lookups.agreements.find(link.split(":", 1)[0].strip())
             if agreement is None:
-                unknown.append(name)
-            else:
-                found[agreement.pk] = agreement
-        if unknown:
-            row.error(
-                PROCESSOR_CONTRACT,
-                "No processor agreement with the reference or document reference "
-                + ", ".join(f"'{name}'" for name in unknown)
-                + ": record the Art. 28 agreement in the admin first.",
+                # An agreement of another register: its document, not its
+                # reference, is what this one can record.
+                link = agreement_link(link)
+                processor = self.processor_of(link, processors, row.row)
+                if processor is None:
+                    kept.append(link)
+                    continue
+                agreement = self.parties.agreement(
+                    processor,
+                    self.controller,
+                    link,
+                    row=row.row,
+                    column=PROCESSOR_CONTRACT,
+                    services=services,
+                )
+            found[id(agreement)] = agreement
+        if kept:
+            which = (
+                f" (several are: {', '.join(sorted(p.name for p in processors))}, "
+                "and the link names none of them)"
+                if processors
+                else ""
             )
+            self.plan.notes.append(
+                f"Sheet '{row.sheet}', row {row.row}, column '{PROCESSOR_CONTRACT}': "
+                + NO_PROCESSOR.format(which=which)
+            )
+            self.kept_links.append((PROCESSOR_CONTRACT, "; ".join(kept)))
         return list(found.values())
 
-    # Child rows ----------------------------------------------------------
-
-    def child(self, group, row, key, instance, fields, values, parent):
-        child_row = RowPlan(group, row.sheet, row.row, key, action=NEW, phase=CHILD)
-        self.plan.rows.append(child_row)
-        child_row.changes, _ = assign(instance, fields, values, self.lookups, new=True)
-        for column, reason in validation_errors(
-            instance, fields, exclude=("activity",)
-        ):
-            child_row.error(column, reason)
-        child_row.settle(Save(instance, parent=parent))
-
-    def lawful_bases(self, row, cells, reference, parent):
-        text = cells.get(ARTICLE_6, "")
-        interest = cells.get(LEGITIMATE_INTERESTS, "")
-        assessment = cells.get(INTERESTS_ASSESSMENT, "")
-        condition_text = cells.get(ARTICLE_9, "")
-        schedule = cells.get(SCHEDULE_1, "")
-        bases = matching_choices(text, BASIS_PATTERNS) if text else []
-        if text and not bases:
-            row.error(
-                ARTICLE_6,
-                f"Cannot tell the Art. 6(1) basis from '{text}': name consent, "
-                "contract, legal obligation, vital interests, public task or "
-                "legitimate interests (or 6(1)(a) to (f)).",
-            )
-            return
-        condition = ""
-        if condition_text:
-            conditions = matching_choices(condition_text, CONDITION_PATTERNS)
-            if len(conditions) != 1:
-                row.error(
-                    ARTICLE_9,
-                    f"Cannot tell the one Art. 9(2) condition from '{condition_text}': "
-                    "name explicit consent, employment, vital interests, "
-                    "not-for-profit, made public, legal claims, substantial public "
-                    "interest, health or social care, public health or archiving "
-                    "and research (or 9(2)(a) to (j)).",
-                )
-                return
-            condition = conditions[0]
-        if not bases:
-            for column, value in (
-                (ARTICLE_9, condition_text),
-                (LEGITIMATE_INTERESTS, interest),
-                (INTERESTS_ASSESSMENT, assessment),
-                (SCHEDULE_1, schedule),
-            ):
-                if value:
-                    row.error(column, f"Give the Art. 6 basis in '{ARTICLE_6}' too.")
-            return
-        if LawfulBasisChoice.LEGITIMATE_INTERESTS not in bases:
-            for column, value in (
-                (LEGITIMATE_INTERESTS, interest),
-                (INTERESTS_ASSESSMENT, assessment),
-            ):
-                if value:
-                    row.error(
-                        column,
-                        "Given, but the Art. 6 basis is not legitimate interests "
-                        "(6(1)(f)).",
-                    )
-        for basis in bases:
-            legitimate = basis == LawfulBasisChoice.LEGITIMATE_INTERESTS
-            self.child(
-                LAWFUL_BASES,
-                row,
-                f"{reference} / {basis}",
-                LawfulBasis(),
-                LAWFUL_BASIS_FIELDS,
-                {
-                    "basis": basis,
-                    "explanation": text,
-                    "legitimate_interest": interest if legitimate else "",
-                    "assessment_reference": assessment if legitimate else "",
-                    "special_category_condition": condition,
-                    # Schedule 1 of the Act also conditions criminal offence
-                    # data (s. 10(5)): the law the Art. 10 authority names.
-                    "criminal_data_authority": schedule,
-                },
-                parent,
-            )
-
-    def transfers(self, row, cells, reference, parent):
-        safeguards = cells.get(SAFEGUARDS, "")
-        names = split_names(
-            cells.get(THIRD_COUNTRIES, ""), lambda part: bool(destination(part)[0])
-        )
-        if not names and safeguards:
-            row.error(SAFEGUARDS, f"Given, but '{THIRD_COUNTRIES}' names no country.")
-        seen = set()
-        for name in names:
-            code, stated = destination(name)
-            if not code:
-                row.error(
-                    THIRD_COUNTRIES,
-                    f"Unknown country '{name}': name a country in English or by "
-                    "its ISO 3166-1 code.",
-                )
-                continue
-            if code in seen:
-                continue
-            seen.add(code)
-            if in_eea(code):
-                row.error(
-                    THIRD_COUNTRIES,
-                    f"{countries.name(code)} is in the EEA: not a transfer.",
-                )
-                continue
-            if stated:
-                mechanism = self.mechanism(row, THIRD_COUNTRIES, stated, code)
-            else:
-                mechanism = self.mechanism(row, SAFEGUARDS, safeguards, code)
-            if mechanism:
-                self.child(
-                    TRANSFERS,
-                    row,
-                    f"{reference} / {code}",
-                    InternationalTransfer(),
-                    TRANSFER_FIELDS,
-                    {
-                        "country": code,
-                        "mechanism": mechanism,
-                        "safeguards_documentation": safeguards,
-                    },
-                    parent,
-                )
-
-    def mechanism(self, row, column, text, code):
-        """The Chapter V mechanism ``text`` names for a transfer to ``code``."""
-        if not text:
-            # The template asks for the safeguards of exceptional transfers
-            # only: a country with an adequacy decision needs none.
-            if adequacy_decision(code):
-                return TransferMechanism.ADEQUACY
-            row.error(
-                column,
-                "Required for a country without an adequacy decision: name the "
-                "mechanism (SCCs, BCRs, a code of conduct, a certification or an "
-                "Art. 49 derogation).",
-            )
-            return ""
-        found = matching_choices(text, MECHANISM_PATTERNS)
-        if TransferMechanism.COMPELLING_INTERESTS in found:
-            # Compelling legitimate interests are themselves an Art. 49 case.
-            found = [item for item in found if item != TransferMechanism.DEROGATION]
-        if len(found) != 1:
-            row.error(
-                column,
-                f"Cannot tell the one transfer mechanism from '{text}': name "
-                "adequacy, SCCs, BCRs, a code of conduct, a certification or an "
-                "Art. 49 derogation (one per row, or one per country in brackets "
-                "after it).",
-            )
-            return ""
-        return found[0]
-
-    def retention(self, row, cells, reference, parent):
-        text = cells.get(RETENTION, "")
-        if not text:
-            return
-        criteria = RETENTION_CRITERIA.fullmatch(text.strip())
-        values = {"criteria": criteria[1].strip()}
-        if criteria[2]:
-            values["end_action"] = criteria[2].casefold()
-        match = RETENTION_PERIOD.fullmatch(text.strip())
-        trigger = match[3].strip() if match else ""
-        period = period_or_none(match[1]) if match else None
-        if period is not None and 1 <= period <= 200 and len(trigger) <= 255:
-            values = {
-                "period": period,
-                "period_unit": UNITS[match[2].casefold()],
-                "trigger": trigger,
-                "end_action": (match[4] or RetentionAction.ERASE).casefold(),
-            }
-        self.child(
-            RETENTION_RULES,
-            row,
-            f"{reference} / all data",
-            RetentionRule(personal_data_category=None),
-            RETENTION_FIELDS,
-            values,
-            parent,
+    def processor_of(self, link, processors, row_number):
+        """The organisation of the one processor ``link`` is with, or None."""
+        named = [
+            recipient
+            for recipient in processors
+            if recipient.name.casefold() in link.casefold()
+        ]
+        candidates = named or processors
+        if len(candidates) != 1:
+            return None
+        recipient = candidates[0]
+        if recipient.organisation_id or recipient.organisation is not None:
+            return recipient.organisation
+        return self.parties.organisation(
+            Contact(name=recipient.name), row_number, RECIPIENTS
         )
 
 
-def plan_ico_template(tables, *, file_name, controller):
-    """The plan for a filled ICO template; each row a new draft activity."""
-    if controller is None:
-        raise ValueError("An ICO template is imported for a controller.")
-    table, header_row, columns = find_template(tables, file_name)
+def plan_ico_template(tables, *, file_name, controller=None):
+    """
+    The plan for a filled ICO template: each row a new draft activity, or one
+    already in the register found unchanged. ``controller`` overrides the
+    controller the header block names.
+    """
+    if {layout.ACTIVITIES.name, layout.FOR_THE_IMPORT.name} <= set(tables):
+        raise ImportFileError(OUR_OWN.format(file_name=file_name))
+    table, header_row, columns, unplaced = find_template(tables, file_name)
     rows = [(number, values) for number, values in table.rows if number > header_row]
     if not rows:
         raise ImportFileError(NO_ROWS.format(sheet=table.name, row=header_row))
@@ -731,6 +643,7 @@ def plan_ico_template(tables, *, file_name, controller):
         file_name=file_name,
         format=ICO,
         groups=(
+            *PARTY_GROUPS,
             ACTIVITIES,
             LAWFUL_BASES,
             TRANSFERS,
@@ -740,11 +653,23 @@ def plan_ico_template(tables, *, file_name, controller):
                 for model, _ in TemplatePlanner.CREATED_KINDS.values()
             ),
         ),
-        notes=[DRAFT_NOTE.format(controller=controller)],
     )
-    planner = TemplatePlanner(plan, table, columns, controller)
+    parties = Parties(plan, table.name, to_review=plan.to_review)
+    block = read_header_block(
+        [(number, values) for number, values in table.rows if number < header_row]
+    )
+    controller = parties.controller(block, controller)
+    if controller is None:
+        raise ImportFileError(NO_CONTROLLER.format(sheet=table.name))
+
+    planner = TemplatePlanner(
+        plan, table, columns, controller, unplaced=unplaced, parties=parties
+    )
     for row_number, values in rows:
         planner.plan_row(row_number, values)
+    compare_rows(planner, planner.compared)
+    if any(row.group == ACTIVITIES and row.action == NEW for row in plan.rows):
+        plan.notes.insert(0, DRAFT_NOTE.format(controller=controller))
     plan.notes.extend(
         note for label, note in CREATED_AS.items() if plan.created.get(label)
     )

@@ -11,6 +11,8 @@ from ropa.core.cells import NO_WORDS, NOT_YES_OR_NO, YES_WORDS, CellError, count
 from ropa.enums import (
     DPIAStatus,
     LawfulBasisChoice,
+    Profiling,
+    RetentionAction,
     RetentionUnit,
     SpecialCategoryCondition,
     TransferMechanism,
@@ -208,6 +210,100 @@ def yes_or_no(text):
     raise ValueError(NOT_YES_OR_NO.format(text=text))
 
 
+def read_profiling(text):
+    """
+    The profiling and its description from "Existence of automated
+    decision-making": the label the export writes, yes / no, or words.
+    """
+    if not text:
+        return {"profiling": Profiling.NONE, "profiling_description": ""}
+    try:
+        answer = yes_or_no(text)
+    except ValueError:
+        answer = None
+    labelled = next(
+        (
+            choice
+            for choice in Profiling
+            if fold(text).startswith(fold(str(choice.label)))
+        ),
+        None,
+    )
+    if labelled is not None:
+        # The template export writes the label, then the description.
+        description = text.strip()[len(str(labelled.label)) :].strip()
+        return {"profiling": labelled, "profiling_description": description}
+    if answer is False:
+        kind = Profiling.NONE
+    elif re.search(r"\bautomated decision", text, re.IGNORECASE) and not re.search(
+        r"\b(no|without) automated decision", text, re.IGNORECASE
+    ):
+        kind = Profiling.AUTOMATED_DECISIONS
+    else:
+        kind = Profiling.PROFILING
+    # "No" alone says it all; anything more is kept as the description.
+    description = "" if fold(text).rstrip(".") in ICO_NO_WORDS else text
+    return {"profiling": kind, "profiling_description": description}
+
+
+def retention_values(text):
+    """
+    A retention rule's values from a retention schedule: a period and unit
+    when it reads "N years|months|days ...", else the criteria.
+    """
+    criteria = RETENTION_CRITERIA.fullmatch(text.strip())
+    values = {"criteria": criteria[1].strip()}
+    if criteria[2]:
+        values["end_action"] = criteria[2].casefold()
+    match = RETENTION_PERIOD.fullmatch(text.strip())
+    trigger = match[3].strip() if match else ""
+    period = period_or_none(match[1]) if match else None
+    if period is not None and 1 <= period <= 200 and len(trigger) <= 255:
+        values = {
+            "period": period,
+            "period_unit": UNITS[match[2].casefold()],
+            "trigger": trigger,
+            "end_action": (match[4] or RetentionAction.ERASE).casefold(),
+        }
+    return values
+
+
+# A DPIA's progress in the words the readers take it from, and nothing more.
+BARE_PROGRESS = {
+    *(str(label).casefold() for label in DPIAStatus.labels),
+    *("not started", "not yet started", "in progress", "ongoing", "underway"),
+    *("started", "draft", "planned", "to do", "complete", "completed", "done"),
+    *("finished", "signed off"),
+}
+BARE_CONDITION = re.compile(
+    r"(?:art(?:icle|\.)?\s*)?9\s*\(\s*2\s*\)\s*\(?\s*[a-j]\s*\)?", re.IGNORECASE
+)
+
+
+YES_NO, PROGRESS, CONDITION = "yes_no", "progress", "condition"
+
+
+def said_more(text, kind):
+    """
+    The cell ``text`` when it says more than the import reads from it (a
+    yes / no with a reason, a DPIA's progress or an Art. 9(2) condition with
+    details), to keep on the activity; else "".
+    """
+    text = meaningful(text)
+    if not text:
+        return ""
+    folded = fold(text).rstrip(" .")
+    if kind == YES_NO:
+        rest = re.split(r"[\s,.;:!-]+", folded, maxsplit=1)[1:]
+        return text if rest and rest[0].strip(" -\u2013\u2014,.;:") else ""
+    if kind == PROGRESS:
+        return "" if folded in BARE_PROGRESS else text
+    if kind == CONDITION:
+        labels = {str(label).casefold() for label in SpecialCategoryCondition.labels}
+        return "" if folded in labels or BARE_CONDITION.fullmatch(folded) else text
+    return ""
+
+
 def period_or_none(digits):
     """The number ``digits`` write, or None when too long to be any period."""
     try:
@@ -231,6 +327,24 @@ def split_names(text, known=lambda name: False):
             if name:
                 names.setdefault(name.casefold(), name)
     return list(names.values())
+
+
+PROCESSOR_MARK = re.compile(
+    r"^(.*?)\s*(?:[(\[]\s*(?:data\s+)?processor\s*[)\]]|[-\u2013:]\s*"
+    r"(?:data\s+)?processor)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def processor_marked(text):
+    """
+    A recipient's name, and whether it is marked as a processor: "Payroll
+    Ltd (processor)", "Payroll Ltd - processor".
+    """
+    match = PROCESSOR_MARK.fullmatch(text.strip())
+    if match and match[1]:
+        return match[1].strip(), True
+    return text, False
 
 
 def destination(text):

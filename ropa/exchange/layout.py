@@ -98,16 +98,12 @@ Versions (``Sheet.checked``: the ``Version`` column)
     missing from the file were added or changed after the export, and which
     exported rows (Version filled) name a record deleted since.
 
-The ``ICO template`` sheet (``ICO_COLUMNS``) is a separate export shaped like
-the UK ICO documentation template for controllers, for readers: its choices
-are labels, and it is not read back by the import of our own format. Its
-columns that hold one of the register's fields as it is name that field's
-column of our own sheets (``Column.same_as``); the others join or describe
-several fields (``ropa.exchange.export``, ``ropa.exchange.ico``).
+The layouts of the regulators' templates (the UK ICO's, the CNIL's) are
+declared beside this one, in ``ropa.exchange.ico_layout`` and the modules of
+their exports.
 """
 
 import datetime
-from dataclasses import replace
 
 from controllers.enums import DPOEngagement, JointScope
 from ropa.core.cells import join_list
@@ -129,7 +125,6 @@ from ropa.exchange.columns import (
     Sheet,
     boolean,
     choice,
-    column_of,
     field_value,
     label,
     label_of,
@@ -195,7 +190,7 @@ def retention_text(rule, names):
             part for part in (str(rule["period"]), unit, rule["trigger"]) if part
         )
     else:
-        how_long = rule["criteria"]
+        how_long = rule["criteria"].strip().rstrip(".")
     action = label(RetentionAction, rule["end_action"]).lower()
     return f"{scope}: {how_long}, then {action}"
 
@@ -327,6 +322,7 @@ ACTIVITY_COLUMNS = (
     number("Notice order", "notice_order"),
     text("Notice title", "notice_title"),
     text("Notice text", "notice_text"),
+    text("Kept from an import", "import_notes"),
     # Read-only: summaries of the child sheets, the record's gaps and dates.
     summary(
         "Lawful bases",
@@ -447,93 +443,6 @@ JOINT_ARRANGEMENT_COLUMNS = (
 )
 
 
-def _yes_no_label(key):
-    def write(row, names):
-        return {True: "Yes", False: "No"}.get(row[key], "")
-
-    return write
-
-
-def ico(header, same_as=None, *, write=None):
-    """
-    A column of the ICO template. One that holds a field of our Activities
-    sheet names its column (``same_as``), and is written as there unless
-    ``write`` words it otherwise; one without is written by the ICO export
-    from several fields.
-    """
-    if same_as is None:
-        return Column(header)
-    return replace(
-        same_as,
-        header=header,
-        read=None,
-        write=write or same_as.write,
-        key=False,
-        same_as=same_as,
-    )
-
-
-def _activity(field):
-    return column_of(ACTIVITY_COLUMNS, field)
-
-
-# The UK ICO "documentation template for controllers", its columns in its order.
-ICO_COLUMNS = (
-    ico("Business function", _activity("business_function")),
-    ico("Purpose of processing"),
-    ico("Name and contact details of joint controller (if applicable)"),
-    ico("Categories of individuals", _activity("data_subject_categories")),
-    ico("Categories of personal data", _activity("personal_data_categories")),
-    ico("Categories of recipients", _activity("recipients")),
-    ico("Link to contract with processor"),
-    ico(
-        "Names of third countries or international organisations that personal "
-        "data are transferred to (if applicable)"
-    ),
-    ico(
-        "Safeguards for exceptional transfers of personal data to third "
-        "countries or international organisations (if applicable)"
-    ),
-    ico("Retention schedule (if possible)"),
-    ico(
-        "General description of technical and organisational security measures "
-        "(if possible)"
-    ),
-    ico("Article 6 lawful basis for processing personal data"),
-    ico("Article 9 basis for processing special category data"),
-    ico("Legitimate interests for the processing (if applicable)"),
-    ico("Link to record of legitimate interests assessment (if applicable)"),
-    ico("Rights available to individuals", _activity("rights_information")),
-    ico("Existence of automated decision-making, including profiling (if applicable)"),
-    ico("The source of the personal data (if applicable)", _activity("data_source")),
-    ico("Link to record of consent", _activity("consent_record_reference")),
-    ico("Location of personal data", _activity("data_location")),
-    ico(
-        "Data Protection Impact Assessment required?",
-        _activity("dpia_required"),
-        write=_yes_no_label("dpia_required"),
-    ),
-    ico("Data Protection Impact Assessment progress", _activity("dpia_status")),
-    ico("Link to Data Protection Impact Assessment", _activity("dpia_reference")),
-    ico("Personal data breach?"),
-    ico("Link to record of personal data breach", _activity("breach_reference")),
-    ico("Data Protection Act 2018 Schedule 1 condition for processing"),
-    ico(
-        "Link to retention and erasure policy document",
-        _activity("retention_policy_reference"),
-    ),
-    ico(
-        "Is personal data retained and erased in accordance with the policy document?",
-        _activity("retention_policy_followed"),
-        write=_yes_no_label("retention_policy_followed"),
-    ),
-    ico(
-        "Reason for not adhering to policy document",
-        _activity("retention_policy_deviation"),
-    ),
-)
-
-
 # The For the import sheet: its note, its rows and its table's columns.
 FOR_THE_IMPORT_NOTE = (
     "Written for the import of this file into the register: the exact moment "
@@ -557,7 +466,6 @@ PROCESSORS = Sheet("Processors", "processors.csv", PROCESSOR_COLUMNS)
 JOINT_ARRANGEMENTS = Sheet(
     "Joint arrangements", "joint-arrangements.csv", JOINT_ARRANGEMENT_COLUMNS
 )
-ICO_TEMPLATE = Sheet("ICO template", "ico-template.csv", ICO_COLUMNS)
 FOR_THE_IMPORT = Sheet("For the import", "for-the-import.csv", CODE_COLUMNS)
 
 # The register's sheets, in workbook order (the hidden FOR_THE_IMPORT last).

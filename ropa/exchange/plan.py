@@ -79,6 +79,7 @@ class Save:
     def apply(self, stamp):
         if self.parent is not None:
             self.instance.activity = self.parent.instance
+        _point_at_saved(self.instance)
         # Saved even when only links change: the save counts the record's
         # version and refuses a stale copy (ropa.core.versioning), for the links too.
         stamp(self.instance)
@@ -89,6 +90,20 @@ class Save:
             # with the reason and user read from the instance.
             stamp(self.instance)
             getattr(self.instance, name).set(targets)
+
+
+def _point_at_saved(instance):
+    """
+    Fill the foreign keys of ``instance`` that name a record planned with it
+    and saved before it (the import's new organisations, say), which
+    ``full_clean()`` reads by id.
+    """
+    for model_field in instance._meta.concrete_fields:
+        if not model_field.is_relation or not model_field.is_cached(instance):
+            continue
+        related = model_field.get_cached_value(instance)
+        if related is not None and getattr(instance, model_field.attname) is None:
+            setattr(instance, model_field.attname, related.pk)
 
 
 @dataclass
@@ -162,6 +177,11 @@ class ImportPlan:
     rows: list = field(default_factory=list)
     # Catalogue entries the import creates (ICO template), by kind.
     created: dict = field(default_factory=dict)
+    # Every record it creates, and the cell it comes from
+    # (``ropa.exchange.ico_parties.ToReview``).
+    to_review: list = field(default_factory=list)
+    # Headings of columns no field holds -> rows whose cells are kept.
+    kept: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     applied: bool = False
 
@@ -199,6 +219,19 @@ class ImportPlan:
             f"{group}: "
             + ", ".join(f"{counter[action]} {action}" for action in ACTIONS)
             for group, counter in self.counts().items()
+        ]
+
+    def review_lines(self, *, done=True):
+        """What the import creates, to review, each with where it comes from."""
+        verb = "Created" if done else "Would create"
+        return [f"{verb}, to review: {item}" for item in self.to_review]
+
+    def kept_lines(self):
+        return [
+            f"Column '{heading}' is not a column of the template: its content "
+            f"({rows} row{'s' if rows != 1 else ''}) is kept on each activity, "
+            "under 'Kept from an import'."
+            for heading, rows in self.kept.items()
         ]
 
     def created_lines(self, *, done=True):

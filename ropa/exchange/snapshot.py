@@ -127,9 +127,9 @@ ARRANGEMENT_FIELDS = (
 # completeness rules read besides (``Catalogue.details``).
 NAMED_MODELS = {
     DataSubjectCategory: (),
-    PersonalDataCategory: ("sensitivity",),
-    Recipient: ("country",),
-    SecurityMeasure: (),
+    PersonalDataCategory: ("sensitivity", "special_category", "cnil_group"),
+    Recipient: ("country", "recipient_type"),
+    SecurityMeasure: ("area",),
 }
 
 
@@ -526,7 +526,8 @@ def _joint_without_parties(facts):
     arrangement_id = facts.activity["joint_arrangement_id"]
     if arrangement_id is None:
         return False
-    return len(facts.catalogue.arrangements[arrangement_id]["parties"]) < 2
+    arrangement = facts.catalogue.arrangements[arrangement_id]
+    return len(arrangement["parties"]) < 2 or not arrangement["responsibilities"]
 
 
 def _transfer_not_recorded(facts):

@@ -408,8 +408,9 @@ def _edit_every_purpose(source, target):
     from openpyxl import load_workbook
 
     from ropa.exchange import layout
+    from ropa.exchange.columns import column_of
 
-    purpose = layout.column_of(layout.ACTIVITY_COLUMNS, "purpose").header
+    purpose = column_of(layout.ACTIVITY_COLUMNS, "purpose").header
     book = load_workbook(source)
     sheet = book[layout.ACTIVITIES.name]
     header_row = next(

@@ -10,6 +10,7 @@ from controllers.models import Organisation
 from ropa.core.progress import progress_bars
 from ropa.exchange.export import (
     EXPORT_FORMATS,
+    FORMATS,
     XLSX,
     ExportError,
     default_filename,
@@ -22,8 +23,8 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 class Command(BaseCommand):
     help = (
-        "Export the Art. 30 register as XLSX, a zip of CSV files or the ICO "
-        "template, as it stands or as it stood at the end of a past day."
+        "Export the Art. 30 register (XLSX, a zip of CSV files, or a regulator's "
+        "layout), as it stands or as it stood at the end of a past day."
     )
 
     def add_arguments(self, parser):
@@ -37,15 +38,18 @@ class Command(BaseCommand):
             dest="fmt",
             choices=EXPORT_FORMATS,
             default=XLSX,
-            help="xlsx (default): the register's sheets; csv: a zip of one CSV "
-            "per sheet; ico: the UK ICO documentation template for controllers.",
+            help="; ".join(
+                f"{code}: {fmt.label}" + (" (default)" if code == XLSX else "")
+                for code, fmt in FORMATS.items()
+            )
+            + ".",
         )
         parser.add_argument(
             "--output",
             metavar="PATH",
             help="The file to write; '-' writes the file's bytes to standard "
             "output, for a pipe (never to a terminal). Default: "
-            "ropa-register-<controller|all>-<date>.<xlsx|zip> here.",
+            "ropa-register-<controller|all>-<date>[-<format>].<xlsx|zip> here.",
         )
         parser.add_argument(
             "--as-of",

@@ -40,8 +40,9 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--controller",
-            help="The slug of the organisation responsible for the activities of "
-            "an ICO template (required with --format ico).",
+            help="With --format ico: the slug of the organisation responsible for "
+            "the template's activities, instead of the controller its header "
+            "block names.",
         )
         parser.add_argument(
             "--user",
@@ -99,6 +100,10 @@ class Command(BaseCommand):
             self.stdout.write(line)
         for line in plan.created_lines(done=not dry_run):
             self.stdout.write(line)
+        for line in plan.review_lines(done=not dry_run):
+            self.stdout.write(line)
+        for line in plan.kept_lines():
+            self.stdout.write(line)
         if verbosity >= 1:
             for row in plan.rows:
                 if row.operation is None:
@@ -117,15 +122,13 @@ class Command(BaseCommand):
             if slug:
                 raise CommandError("--controller applies to --format ico only.")
             return None
-        slugs = ", ".join(Organisation.objects.values_list("slug", flat=True))
         if not slug:
-            raise CommandError(
-                "Name the controller of the template's activities with "
-                f"--controller SLUG (one of: {slugs or 'no organisation yet'})."
-            )
+            # The template's header block names the controller.
+            return None
         try:
             return Organisation.objects.get(slug=slug)
         except Organisation.DoesNotExist:
+            slugs = ", ".join(Organisation.objects.values_list("slug", flat=True))
             raise CommandError(
                 f"No organisation with the slug '{slug}' (one of: "
                 f"{slugs or 'no organisation yet'})."

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from ropa.exchange import layout
+from ropa.exchange import ico_layout, layout
 from ropa.exchange.admin_export import FUTURE_DATE, can_export
 from ropa.exchange.export import XLSX_CONTENT_TYPE
 from tests.factories import (
@@ -80,15 +80,28 @@ def test_export_page_downloads_a_csv_zip_for_one_controller(viewer_client):
 
 
 def test_export_page_downloads_the_ico_template_as_of_a_date(viewer_client):
-    ProcessingActivityFactory()
+    controller = GroupCompanyFactory(name="Mine AB")
+    ProcessingActivityFactory(organisations=[controller])
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
-    response, body = _download(viewer_client, format="ico", as_of=yesterday.isoformat())
+    response, body = _download(
+        viewer_client, format="ico", controller="mine-ab", as_of=yesterday.isoformat()
+    )
     assert response["Content-Type"] == XLSX_CONTENT_TYPE
     assert f"as-of-{yesterday.isoformat()}-ico.xlsx" in response["Content-Disposition"]
+    rows = read_xlsx(body)[ico_layout.SHEET_NAME]
+    assert rows[0][0].endswith(f"as of {yesterday.isoformat()}")
     # Created today: not in the register as it stood yesterday.
-    assert read_xlsx(body)[layout.ICO_TEMPLATE.name] == [
-        list(layout.ICO_TEMPLATE.headers)
-    ]
+    assert rows[8] == list(ico_layout.HEADERS)
+    assert rows[9:] == []
+
+
+def test_export_page_asks_for_the_controller_of_a_regulators_layout(viewer_client):
+    ProcessingActivityFactory()
+    response, body = _download(viewer_client, format="ico")
+    assert body is None
+    assert (
+        "documents one organisation" in response.context["form"].errors["controller"][0]
+    )
 
 
 def test_export_page_refuses_a_future_date(viewer_client):

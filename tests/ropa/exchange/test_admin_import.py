@@ -12,7 +12,6 @@ from ropa.core.uploads import folder
 from ropa.exchange import layout
 from ropa.exchange.admin_import import (
     CANCELLED,
-    CONTROLLER_REQUIRED,
     SESSION_KEY,
     UPLOAD_GONE,
 )
@@ -229,12 +228,16 @@ def test_import_oversized_file_is_refused_before_it_is_kept(
     assert waiting(uploads) == []
 
 
-def test_import_ico_needs_a_controller(dpo_client, tmp_path):
+def test_import_ico_takes_the_controller_the_template_names(dpo_client, tmp_path):
     path = write_template(tmp_path / "ico.xlsx", rows=(PAYROLL,))
 
-    response = upload(dpo_client, path, format="ico")
+    preview = upload(dpo_client, path, format="ico")
+    response = dpo_client.post(reverse(CONFIRM_URL), {"confirm": "1"})
 
-    assert response.context["form"].errors["controller"] == [CONTROLLER_REQUIRED]
+    assert "Example Ltd" in preview.content.decode()
+    assert response.status_code == 302
+    activity = ProcessingActivity.objects.get(name="Payroll")
+    assert [org.name for org in activity.organisations.all()] == ["Example Ltd"]
 
 
 def test_import_ico_template_through_the_admin(dpo_client, dpo_user, tmp_path):

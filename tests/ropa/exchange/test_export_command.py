@@ -75,12 +75,27 @@ def test_export_register_writes_a_csv_zip_to_the_given_path(tmp_path):
     ("fmt", "reader"), [("csv", read_zip), ("xlsx", read_xlsx), ("ico", read_xlsx)]
 )
 def test_export_register_to_stdout_writes_the_file_bytes(fmt, reader):
-    ProcessingActivityFactory()
+    activity = ProcessingActivityFactory()
+    controller = activity.organisations.get()
     stdout, stderr = _binary_stdout(), io.StringIO()
-    call_command("export_register", fmt=fmt, output="-", stdout=stdout, stderr=stderr)
+    call_command(
+        "export_register",
+        fmt=fmt,
+        controller=controller.slug,
+        output="-",
+        stdout=stdout,
+        stderr=stderr,
+    )
     assert reader(stdout.buffer.getvalue())
     # The summary keeps out of the data.
-    assert stderr.getvalue().startswith("Exported the register of all controllers")
+    assert stderr.getvalue().startswith(f"Exported the register of {controller.name}")
+
+
+def test_export_register_asks_for_the_controller_of_a_regulators_layout(tmp_path):
+    path = tmp_path / "ico.xlsx"
+    with pytest.raises(CommandError, match="documents one organisation"):
+        _export(fmt="ico", output=str(path))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_export_register_to_stdout_refuses_a_text_only_stream():

@@ -18,20 +18,23 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from controllers.enums import JointScope
+from controllers.models import Organisation
 from ropa.completeness import gaps_for
 from ropa.core.cells import split_list
 from ropa.core.spreadsheet import CELL_LIMIT, TOO_LONG_FOR_A_CELL, validate_cell_length
 from ropa.enums import (
+    ActivityRole,
     ActivityStatus,
     DPIAStatus,
     LawfulBasisChoice,
     Profiling,
+    RecipientType,
     RetentionAction,
     RetentionUnit,
     SpecialCategoryCondition,
     TransferMechanism,
 )
-from ropa.exchange import layout, xlsx
+from ropa.exchange import ico_layout, layout, xlsx
 from ropa.exchange.export import (
     CSV,
     EXPORT_FORMATS,
@@ -146,7 +149,7 @@ def by_reference(rows):
 
 
 def test_ico_columns_follow_the_ico_template_in_order():
-    assert layout.ICO_TEMPLATE.headers == (
+    assert ico_layout.HEADERS == (
         "Business function",
         "Purpose of processing",
         "Name and contact details of joint controller (if applicable)",
@@ -162,7 +165,7 @@ def test_ico_columns_follow_the_ico_template_in_order():
         "General description of technical and organisational security measures "
         "(if possible)",
         "Article 6 lawful basis for processing personal data",
-        "Article 9 basis for processing special category data",
+        "Article 9 condition for processing special category data",
         "Legitimate interests for the processing (if applicable)",
         "Link to record of legitimate interests assessment (if applicable)",
         "Rights available to individuals",
@@ -173,12 +176,13 @@ def test_ico_columns_follow_the_ico_template_in_order():
         "Data Protection Impact Assessment required?",
         "Data Protection Impact Assessment progress",
         "Link to Data Protection Impact Assessment",
-        "Personal data breach?",
+        "Has a personal data breach occurred?",
         "Link to record of personal data breach",
-        "Data Protection Act 2018 Schedule 1 condition for processing",
+        "Data Protection Act 2018 Schedule 1 Condition for processing",
+        "GDPR Article 6 lawful basis for processing",
         "Link to retention and erasure policy document",
         "Is personal data retained and erased in accordance with the policy document?",
-        "Reason for not adhering to policy document",
+        "Reasons for not adhering to policy document (if applicable)",
     )
 
 
@@ -580,21 +584,51 @@ def test_export_csv_files_start_with_a_byte_order_mark():
 # ---------------------------------------------------------------------------
 
 
-def test_export_ico_is_one_sheet_with_the_ico_columns(full_activity):
-    workbook = read_xlsx(export_bytes(ICO))
-    assert list(workbook) == [layout.ICO_TEMPLATE.name]
-    assert tuple(workbook[layout.ICO_TEMPLATE.name][0]) == layout.ICO_TEMPLATE.headers
+def ico_sheet(controller, **options):
+    """The rows of the ICO template of ``controller``, as text."""
+    return read_xlsx(export_bytes(ICO, controller=controller, **options))[
+        ico_layout.SHEET_NAME
+    ]
+
+
+def ico_rows(controller, **options):
+    """The activity rows of the ICO template, by heading (row 9)."""
+    rows = ico_sheet(controller, **options)
+    return [dict(zip(rows[8], row, strict=False)) for row in rows[9:]]
+
+
+def test_export_ico_is_the_template_sheet_with_its_header_block(full_activity):
+    controller = Organisation.objects.get(name="Acme AB")
+    workbook = read_xlsx(export_bytes(ICO, controller=controller))
+    rows = workbook[ico_layout.SHEET_NAME]
+
+    assert list(workbook) == ["Template"]
+    assert rows[0][0].startswith("Record of processing activities (GDPR Art. 30), ")
+    assert rows[1][:4] == [
+        "",
+        "Controller",
+        "Data Protection Officer",
+        "Representative",
+    ]
+    assert [row[0] for row in rows[2:6]] == ["Name", "Address", "Email", "Telephone"]
+    assert rows[2][1:4] == ["Acme AB", "Dana DPO", "EU Representative GmbH"]
+    assert rows[4][2] == "dpo@acme.example"
+    assert rows[7][0] == "Article 30 Record of Processing Activities"
+    assert rows[7][11] == "Privacy Notices"
+    assert tuple(rows[8]) == ico_layout.HEADERS
 
 
 def test_export_ico_row_fills_the_template_from_the_register(full_activity):
-    [row] = xlsx_records(layout.ICO_TEMPLATE, fmt=ICO)
-    column = dict(enumerate(layout.ICO_TEMPLATE.headers))
+    [row] = ico_rows(Organisation.objects.get(name="Acme AB"))
+    column = dict(enumerate(ico_layout.HEADERS))
     assert row[column[0]] == "Support"
     assert row[column[1]] == "Customer support\n\nTo answer customers' questions."
-    assert row[column[2]].startswith("Acme AB (privacy@acme-ab.example); Acme Norge")
+    assert row[column[2]].startswith("Acme Norge AS")
+    assert "Acme AB" not in row[column[2]]
     assert row[column[2]].endswith(
         "Contact point for data subjects: privacy@acme.example"
     )
+    assert row[column[5]] == "Courier"
     assert row[column[6]] == "DPA-0007: contracts/dpa-0007.pdf"
     assert row[column[7]] == (
         "India (Compelling legitimate interests (Art. 49(1) second subparagraph)); "
@@ -618,15 +652,48 @@ def test_export_ico_row_fills_the_template_from_the_register(full_activity):
     assert row[column[23]] == "Yes"
     assert row[column[24]] == "breaches/1"
     assert row[column[25]] == "Act 2018:1"
-    assert row[column[27]] == "No"
-    assert row[column[28]] == "Migration pending."
+    assert row[column[26]] == "Legitimate interests (Art. 6(1)(f))"
+    assert row[column[27]] == "policy/1"
+    assert row[column[28]] == "No"
+    assert row[column[29]] == "Migration pending."
 
 
-def test_export_ico_leaves_out_retired_activities():
-    ProcessingActivityFactory(business_function="Kept")
-    ProcessingActivityFactory(business_function="Gone", status=ActivityStatus.RETIRED)
-    rows = xlsx_records(layout.ICO_TEMPLATE, fmt=ICO)
+def test_export_ico_marks_processors_among_the_recipients():
+    activity = ProcessingActivityFactory(
+        recipients=[
+            RecipientFactory(name="Courier"),
+            RecipientFactory(name="Hosting", recipient_type=RecipientType.PROCESSOR),
+        ]
+    )
+
+    [row] = ico_rows(activity.organisations.get())
+
+    assert row["Categories of recipients"] == "Courier; Hosting (processor)"
+
+
+def test_export_ico_lists_the_controllers_current_controller_records():
+    controller = GroupCompanyFactory()
+    ProcessingActivityFactory(business_function="Kept", organisations=[controller])
+    ProcessingActivityFactory(
+        business_function="Gone",
+        status=ActivityStatus.RETIRED,
+        organisations=[controller],
+    )
+    ProcessingActivityFactory(
+        business_function="For a client",
+        role=ActivityRole.PROCESSOR,
+        organisations=[controller],
+    )
+    ProcessingActivityFactory(business_function="Another controller's")
+
+    rows = ico_rows(controller)
+
     assert [row["Business function"] for row in rows] == ["Kept"]
+
+
+def test_export_ico_needs_the_controller_it_documents():
+    with pytest.raises(ExportError, match="documents one organisation"):
+        export_bytes(ICO)
 
 
 # ---------------------------------------------------------------------------
@@ -696,9 +763,10 @@ def test_export_csv_neutralises_formulas_in_lists_and_child_rows():
 
 
 def test_export_ico_quotes_formulas():
-    ProcessingActivityFactory(business_function="=cmd")
-    workbook = load_workbook(io.BytesIO(export_bytes(ICO)))
-    cell = workbook[layout.ICO_TEMPLATE.name]["A2"]
+    activity = ProcessingActivityFactory(business_function="=cmd")
+    controller = activity.organisations.get()
+    workbook = load_workbook(io.BytesIO(export_bytes(ICO, controller=controller)))
+    cell = workbook[ico_layout.SHEET_NAME]["A10"]
     assert cell.data_type == "s"
     assert cell.quotePrefix
     assert cell.value == "=cmd"
@@ -903,12 +971,12 @@ def test_export_csv_keeps_a_text_longer_than_a_cell():
 
 
 def test_export_ico_refuses_a_cell_joining_texts_longer_than_a_cell():
-    ProcessingActivityFactory(name="Payroll", purpose="x" * CELL_LIMIT)
+    activity = ProcessingActivityFactory(name="Payroll", purpose="x" * CELL_LIMIT)
 
     with pytest.raises(ExportError) as raised:
-        export_bytes(ICO)
+        export_bytes(ICO, controller=activity.organisations.get())
 
-    assert "on sheet 'ICO template', row 2" in str(raised.value)
+    assert "on sheet 'Template', row 10" in str(raised.value)
     assert "the 'Purpose of processing' cell would hold 32,776" in str(raised.value)
 
 
@@ -932,9 +1000,14 @@ QUERIES_AS_OF = 30
 
 
 def _register_of(count):
+    """``count`` activities of one controller; the controller."""
+    controller = GroupCompanyFactory()
     arrangement = JointControllerArrangementFactory()
     for _ in range(count):
-        ProcessingActivityFactory(joint_arrangement=arrangement)
+        ProcessingActivityFactory(
+            joint_arrangement=arrangement, organisations=[controller]
+        )
+    return controller
 
 
 @pytest.mark.parametrize("fmt", EXPORT_FORMATS)
@@ -942,9 +1015,9 @@ def _register_of(count):
 def test_export_queries_do_not_grow_with_the_register(
     django_assert_num_queries, fmt, count
 ):
-    _register_of(count)
+    controller = _register_of(count)
     with django_assert_num_queries(QUERIES_NOW):
-        export_bytes(fmt)
+        export_bytes(fmt, controller=controller)
 
 
 @pytest.mark.parametrize("fmt", EXPORT_FORMATS)
@@ -952,9 +1025,9 @@ def test_export_queries_do_not_grow_with_the_register(
 def test_export_as_of_queries_do_not_grow_with_the_register(
     django_assert_num_queries, fmt, count
 ):
-    _register_of(count)
+    controller = _register_of(count)
     with django_assert_num_queries(QUERIES_AS_OF):
-        export_bytes(fmt, as_of=timezone.localdate())
+        export_bytes(fmt, controller=controller, as_of=timezone.localdate())
 
 
 # ---------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from ropa.enums import (
     SpecialCategoryCondition,
     TransferMechanism,
 )
-from ropa.exchange import layout
+from ropa.exchange import ico_layout, layout
 from ropa.exchange.export import export_register
-from ropa.exchange.ico import (
+from ropa.exchange.ico_layout import (
     ARTICLE_6,
     ARTICLE_9,
     BUSINESS_FUNCTION,
@@ -124,7 +124,7 @@ ROW_NUMBERS = {"payroll": 5, "newsletter": 7, "sickness": 8, "support": 9}
 
 def template_headers():
     """The template's headers, with the case and spacing people give them."""
-    headers = list(layout.ICO_TEMPLATE.headers)
+    headers = list(ico_layout.HEADERS)
     headers[0] = "BUSINESS FUNCTION"
     headers[1] = "  Purpose of\nprocessing "
     headers[7] = "Names of third countries or international organisations that "
@@ -147,7 +147,7 @@ def write_template(path, rows=ROWS, headers=None):
     sheet.append(headers)
     for row in rows:
         values = row or {}
-        sheet.append([values.get(column, "") for column in layout.ICO_TEMPLATE.headers])
+        sheet.append([values.get(column, "") for column in ico_layout.HEADERS])
     workbook.save(path)
     return path
 
@@ -432,18 +432,6 @@ def test_ico_import_whose_last_row_is_bad_writes_nothing(tmp_path, controller):
             LEGITIMATE_INTERESTS,
             "State the legitimate interest pursued (Art. 13(1)(d)).",
         ),
-        (
-            {JOINT_CONTROLLER: "Partner Ltd, partner@example.com"},
-            JOINT_CONTROLLER,
-            "No joint controller arrangement with the reference or name "
-            "'Partner Ltd, partner@example.com'",
-        ),
-        (
-            {PROCESSOR_CONTRACT: "DPA-9999"},
-            PROCESSOR_CONTRACT,
-            "No processor agreement with the reference or document reference "
-            "'DPA-9999'",
-        ),
         ({INDIVIDUALS: "n/a"}, INDIVIDUALS, "Required. Name at least one category."),
         ({BUSINESS_FUNCTION: ""}, BUSINESS_FUNCTION, "This field cannot be blank."),
         (
@@ -506,7 +494,7 @@ def test_ico_import_refuses_a_workbook_without_the_header_row(tmp_path, controll
 
 def test_ico_import_refuses_a_template_without_a_required_column(tmp_path, controller):
     headers = template_headers()
-    headers[layout.ICO_TEMPLATE.headers.index(INDIVIDUALS)] = "Who"
+    headers[ico_layout.HEADERS.index(INDIVIDUALS)] = "Who"
     path = write_template(tmp_path / FILE_NAME, headers=headers)
 
     with pytest.raises(ImportFileError) as raised:
@@ -528,7 +516,7 @@ def test_ico_import_reads_our_own_template_export(tmp_path, controller):
     source = ProcessingActivityFactory(organisations=[controller])
     path = tmp_path / FILE_NAME
     with path.open("wb") as out:
-        export_register(fmt="ico", out=out)
+        export_register(fmt="ico", out=out, controller=controller)
     source.name = "Renamed before the migration"
     source.save()
 
@@ -567,7 +555,66 @@ def test_ico_split_purpose(text, name, purpose):
     assert split_purpose(text) == (name, purpose)
 
 
-def test_ico_import_needs_a_controller(template):
+def test_ico_import_without_a_controller_named_or_chosen_is_refused(tmp_path):
+    path = tmp_path / FILE_NAME
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(template_headers())
+    sheet.append([PAYROLL.get(column, "") for column in ico_layout.HEADERS])
+    workbook.save(path)
+
+    with pytest.raises(ImportFileError, match="The template names no controller"):
+        plan_import(path, file_name=FILE_NAME, format=ICO)
+
+
+def test_ico_import_takes_the_controller_its_title_names(template):
     assert Organisation.objects.count() == 0
-    with pytest.raises(ValueError, match="for a controller"):
-        plan_import(template, file_name=FILE_NAME, format=ICO, controller=None)
+
+    import_register(template, file_name=FILE_NAME, format=ICO)
+
+    controller = Organisation.objects.get()
+    assert (controller.name, controller.address) == (
+        "Example Ltd",
+        "1 High Street, London",
+    )
+    assert set(ProcessingActivity.objects.values_list("organisations", flat=True)) == {
+        controller.pk
+    }
+
+
+def test_ico_import_records_a_joint_controller_named_with_its_details(
+    tmp_path, controller
+):
+    row = {**SUPPORT, JOINT_CONTROLLER: "Partner Ltd, partner@example.com"}
+    path = write_template(tmp_path / FILE_NAME, rows=(row,))
+
+    plan = import_register(path, file_name=FILE_NAME, format=ICO, controller=controller)
+
+    assert plan.applied, plan.errors
+    activity = ProcessingActivity.objects.get()
+    partner = Organisation.objects.get(name="Partner Ltd")
+    assert partner.email == "partner@example.com"
+    assert set(activity.joint_arrangement.parties.all()) == {controller, partner}
+    assert activity.joint_arrangement.responsibilities == ""
+    assert [str(item) for item in plan.to_review][:2] == [
+        f"Organisation 'Partner Ltd' (from sheet 'Controller', row 5, column "
+        f"'{JOINT_CONTROLLER}')",
+        f"Joint controller arrangement 'JCA-0001 Example Ltd with Partner Ltd' "
+        f"(from sheet 'Controller', row 5, column '{JOINT_CONTROLLER}')",
+    ]
+
+
+def test_ico_import_keeps_a_contract_it_cannot_record(tmp_path, controller):
+    row = {**SUPPORT, PROCESSOR_CONTRACT: "DPA-9999"}
+    path = write_template(tmp_path / FILE_NAME, rows=(row,))
+
+    plan = import_register(path, file_name=FILE_NAME, format=ICO, controller=controller)
+
+    assert plan.applied, plan.errors
+    activity = ProcessingActivity.objects.get()
+    assert activity.import_notes == f"{PROCESSOR_CONTRACT}: DPA-9999"
+    assert not activity.processor_agreements.exists()
+    assert any(
+        "no recipient of this row is marked as a processor" in note
+        for note in plan.notes
+    )

@@ -7,7 +7,7 @@ from openpyxl import load_workbook
 
 from ropa.exchange import layout
 from ropa.exchange.export import export_register
-from ropa.exchange.ico import ARTICLE_6, BUSINESS_FUNCTION
+from ropa.exchange.ico_layout import ARTICLE_6, BUSINESS_FUNCTION
 from ropa.exchange.layout import CHILD_SHEETS
 from ropa.exchange.plan import import_reason
 from ropa.management.commands.import_register import PURGE_STALE_GONE
@@ -129,19 +129,15 @@ def test_import_register_unknown_user(export):
         run(str(export), "--user", "ghost")
 
 
-def test_import_register_ico_needs_a_controller(tmp_path):
-    GroupCompanyFactory(name="Example Ltd")
+def test_import_register_ico_takes_the_controller_its_header_names(tmp_path):
+    controller = GroupCompanyFactory(name="Example Ltd")
     path = write_template(tmp_path / "ico.xlsx", rows=(PAYROLL,))
 
-    with pytest.raises(CommandError) as raised:
-        run(str(path), "--format", "ico")
+    out, _ = run(str(path), "--format", "ico")
 
-    message = str(raised.value)
-    assert message.startswith(
-        "Name the controller of the template's activities with --controller "
-        "SLUG (one of: "
-    )
-    assert "example-ltd, infobric-ab" in message
+    assert "Imported from ico.xlsx." in out
+    activity = ProcessingActivity.objects.get(name="Payroll")
+    assert list(activity.organisations.all()) == [controller]
 
 
 def test_import_register_ico_unknown_controller(tmp_path):

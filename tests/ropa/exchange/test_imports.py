@@ -19,7 +19,7 @@ from ropa.enums import LawfulBasisChoice, RetentionUnit
 from ropa.exchange import layout, reading, workbook
 from ropa.exchange.apply import apply_plan
 from ropa.exchange.export import export_register
-from ropa.exchange.ico import BUSINESS_FUNCTION, RETENTION
+from ropa.exchange.ico_layout import BUSINESS_FUNCTION, RETENTION
 from ropa.exchange.imports import import_register, plan_import
 from ropa.exchange.layout import CHILD_SHEETS
 from ropa.exchange.ours import AS_OF_REFUSED, MISSING_SHEETS
