@@ -71,3 +71,32 @@ def test_agreement_sub_processor_that_cannot_be_an_id_is_refused(dpo_client, val
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["sub_processors"]
     assert ProcessorAgreement.objects.get().version == agreement.version
+
+
+def test_organisation_saved_in_the_admin_needs_its_country(dpo_client):
+    response = dpo_client.post(
+        ORGANISATION_ADD, organisation_form(dpo_client, name="Acme AB", country="")
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["country"] == [
+        "This field is required."
+    ]
+    assert not Organisation.objects.exists()
+
+
+def test_organisation_an_import_left_without_a_country_is_completed_in_the_admin(
+    dpo_client,
+):
+    organisation = OrganisationFactory(name="Partner Ltd", country="")
+    change = reverse("admin:controllers_organisation_change", args=[organisation.pk])
+    data = form_data(dpo_client.get(change))
+    assert data["country"] == ""
+
+    refused = dpo_client.post(change, data)
+    saved = dpo_client.post(change, {**data, "country": "GB"})
+
+    assert refused.status_code == 200
+    assert saved.status_code == 302
+    organisation.refresh_from_db()
+    assert organisation.country == "GB"

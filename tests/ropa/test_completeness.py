@@ -5,6 +5,7 @@ import pytest
 from ropa import completeness, stored_completeness
 from ropa.completeness import RULES, RULES_BY_KEY, Gap
 from ropa.enums import LawfulBasisChoice, SpecialCategoryCondition, TransferMechanism
+from ropa.exchange.snapshot import Gaps, Register
 from ropa.models import ProcessingActivity
 from tests.factories import (
     GroupCompanyFactory,
@@ -341,6 +342,32 @@ COMPLETE_CASES = [
         id="processor-record-not-asked-controller-elements",
     ),
 ]
+
+
+def test_joint_arrangement_without_its_allocation_of_responsibilities_is_a_gap():
+    company, partner = GroupCompanyFactory(), GroupCompanyFactory()
+    arrangement = JointControllerArrangementFactory(
+        parties=[company, partner], responsibilities=""
+    )
+    activity = ProcessingActivityFactory(
+        organisations=[company], joint_arrangement=arrangement
+    )
+
+    assert activity.missing_elements() == [
+        RULES_BY_KEY["joint_without_parties"].gap("controller")
+    ]
+    assert "Art. 26(1)" in str(activity.missing_elements()[0])
+    assert list(ProcessingActivity.objects.incomplete()) == [activity]
+    # The exports find it in the data they read, too.
+    register = Register()
+    gaps = Gaps(register.catalogue())
+    [[row]] = list(register.activities())
+    assert [gap.key for gap in gaps.of(row)] == ["joint_without_parties"]
+
+    arrangement.responsibilities = "Each company answers its own customers."
+    arrangement.save()
+
+    assert activity.missing_elements() == []
 
 
 def test_rule_cases_cover_every_rule():

@@ -31,6 +31,7 @@ from ropa.core.cells import (
     UNKNOWN_COUNTRY,
     YES_OR_NO_REQUIRED,
     CellError,
+    country_code,
     join_list,
     read_whole_number,
     split_list,
@@ -326,3 +327,27 @@ def test_read_whole_number_refuses(value, reason):
 )
 def test_a_list_of_names_round_trips(names):
     assert split_list(join_list(names)) == names
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("United States", "US"),
+        ("the United States", "US"),
+        ("USA", "US"),
+        ("U.S.", "US"),
+        ("UK", "GB"),
+        ("Great Britain", "GB"),
+        ("England", "GB"),
+        ("South Korea", "KR"),
+        ("Korea, Republic of", "KR"),
+        ("the Netherlands", "NL"),
+        ("Holland", "NL"),
+        ("  India ", "IN"),
+        ("DEU", "DE"),
+        ("276", "DE"),
+        ("Atlantis", ""),
+    ],
+)
+def test_country_code_reads_the_names_people_write(text, code):
+    assert country_code(text) == code
