@@ -40,13 +40,14 @@ def header_block(organisation, names, *, title, parties=ico_layout.PARTIES):
     return rows
 
 
-def title(register, exported_at):
+def title(register, exported_at, heading=ico_layout.TITLE):
+    """Row 1: the layout's heading, and the day or moment the register is of."""
     when = (
         f"as of {register.as_of.isoformat()}"
         if register.as_of
         else f"as it stood on {exported_at:%Y-%m-%d %H:%M}"
     )
-    return f"{ico_layout.TITLE}, {when}"
+    return f"{heading}, {when}"
 
 
 def write_ico(book, register, summary, exported_at, bar):

@@ -27,6 +27,7 @@ from ropa.enums import (
     SpecialCategoryCondition,
     TransferMechanism,
 )
+from ropa.exchange.books import basis_order, transfer_order
 from ropa.exchange.columns import Column, Sheet, column_of, label
 from ropa.exchange.layout import (
     ACTIVITY_COLUMNS,
@@ -79,25 +80,11 @@ def _paragraphs(*texts):
 
 
 def _bases(activity):
-    return sorted(
-        activity["lawful_bases"],
-        key=lambda basis: (
-            LawfulBasisChoice.values.index(basis["basis"])
-            if basis["basis"] in LawfulBasisChoice.values
-            else len(LawfulBasisChoice.values)
-        ),
-    )
+    return sorted(activity["lawful_bases"], key=basis_order)
 
 
 def _transfers(activity):
-    return sorted(
-        activity["transfers"],
-        key=lambda transfer: (
-            transfer["country"],
-            transfer["international_organisation"],
-            transfer["mechanism"],
-        ),
-    )
+    return sorted(activity["transfers"], key=transfer_order)
 
 
 def _purpose(activity, names):

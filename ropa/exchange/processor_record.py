@@ -19,7 +19,7 @@ from ropa.enums import ActivityRole, ActivityStatus
 from ropa.exchange import ico_layout
 from ropa.exchange.books import Names
 from ropa.exchange.columns import Sheet
-from ropa.exchange.ico_export import header_block
+from ropa.exchange.ico_export import header_block, title
 from ropa.exchange.ico_layout import (
     OFFICER,
     REPRESENTATIVE,
@@ -105,15 +105,6 @@ def section_row():
     return [ARTICLE_30_SECTION, *[""] * (len(PROCESSOR_COLUMNS) - 1)]
 
 
-def title(register, exported_at):
-    when = (
-        f"as of {register.as_of.isoformat()}"
-        if register.as_of
-        else f"as it stood on {exported_at:%Y-%m-%d %H:%M}"
-    )
-    return f"{TITLE}, {when}"
-
-
 def write_processor_record(book, register, summary, exported_at, bar):
     # ``export_register`` sees that an organisation is chosen: the processor.
     processor = register.controller
@@ -123,7 +114,7 @@ def write_processor_record(book, register, summary, exported_at, bar):
     for row in header_block(
         catalogue.organisations[processor.pk],
         names,
-        title=title(register, exported_at),
+        title=title(register, exported_at, TITLE),
         parties=PARTIES,
     ):
         sheet.append(row)
