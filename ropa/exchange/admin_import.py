@@ -269,13 +269,22 @@ def confirm_import_view(request, admin_site):
             return redirect(import_url)
     finally:
         discard_upload(name)
-    counts = ", ".join(
-        f"{plan.total(action)} {action}"
-        for action in ACTIONS
-        if plan.total(action) and action != "unchanged"
-    )
-    messages.success(request, f"{import_reason(plan.file_name)}: {counts}.")
+    messages.success(request, f"{import_reason(plan.file_name)}: {done(plan)}.")
     return redirect(f"{admin_site.name}:ropa_processingactivity_changelist")
+
+
+def done(plan):
+    """What an applied plan wrote, per sheet: "Activities 4 new; Lawful bases 6 new"."""
+    return "; ".join(
+        f"{group} "
+        + ", ".join(
+            f"{counter[action]} {action}"
+            for action in ACTIONS
+            if counter[action] and action != UNCHANGED
+        )
+        for group, counter in plan.counts().items()
+        if any(counter[action] for action in ACTIONS if action != UNCHANGED)
+    )
 
 
 def import_urls(admin_site):

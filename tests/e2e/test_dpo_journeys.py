@@ -265,7 +265,7 @@ def test_dpo_exports_edits_and_imports_the_register_after_its_preview(
     page.wait_for_url(at(ACTIVITIES))
     fits_width(page)
     assert page.locator(".messagelist .success").inner_text() == (
-        f"{import_reason(download.suggested_filename)}: 1 {CHANGED}."
+        f"{import_reason(download.suggested_filename)}: Activities 1 {CHANGED}."
     )
     open_activity(page, "PA-0001")
     assert page.locator("#id_purpose").input_value() == NEW_PURPOSE
