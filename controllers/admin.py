@@ -65,6 +65,15 @@ class OrganisationAdmin(RegisterAdmin):
     )
 
 
+class JointControllerArrangementForm(RegisterForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The model lets an import leave it blank; a person saving the
+        # arrangement sets out who does what, as Art. 26(1) requires.
+        if "responsibilities" in self.fields:
+            self.fields["responsibilities"].required = True
+
+
 @admin.register(JointControllerArrangement)
 class JointControllerArrangementAdmin(RegisterAdmin):
     list_display = (
@@ -79,6 +88,7 @@ class JointControllerArrangementAdmin(RegisterAdmin):
     search_fields = ("reference", "name", "scope")
     autocomplete_fields = ("parties",)
     resource_classes = (JointControllerArrangementResource,)
+    form = JointControllerArrangementForm
     fieldsets = (
         (None, {"fields": ("reference", "name", "parties", "joint_scope", "scope")}),
         (

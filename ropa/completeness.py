@@ -259,7 +259,8 @@ RULES = (
     Rule(
         "no_representative",
         A,
-        "an organisation established outside the EEA has no Art. 27 representative",
+        "an organisation established outside the EEA, or whose country is not "
+        "recorded, has no Art. 27 representative",
         _no_representative,
     ),
     Rule(

@@ -55,6 +55,9 @@ class Column:
     checked: bool = False
     # The Reference of a child row: the activity it belongs to.
     parent: bool = False
+    # Added after files were exported: a file without it is read as leaving
+    # the field as it is (a new record takes the field's default).
+    optional: bool = False
 
     @property
     def snapshot_key(self):
@@ -198,6 +201,11 @@ class Sheet:
     @property
     def checked(self):
         return tuple(column.header for column in self.columns if column.checked)
+
+    @property
+    def optional(self):
+        """The headers of the columns a file exported before them lacks."""
+        return tuple(column.header for column in self.columns if column.optional)
 
     @property
     def choices(self):

@@ -63,6 +63,11 @@ How values are written
     processor agreements, joint arrangements and activities by their
     reference; the owner by username. Empty is an empty cell.
 
+Columns added in a later release
+    Declared ``optional``: a file exported before they existed lacks them, and
+    the import then leaves their fields as they are (a new record gets the
+    field's default).
+
 Lists (many-to-many values)
     Joined with ``LIST_SEPARATOR`` ("; ", ``ropa.core.cells``). Names are
     not refused for holding a semicolon: each item is escaped instead, a
@@ -322,7 +327,7 @@ ACTIVITY_COLUMNS = (
     number("Notice order", "notice_order"),
     text("Notice title", "notice_title"),
     text("Notice text", "notice_text"),
-    text("Kept from an import", "import_notes"),
+    text("Kept from an import", "import_notes", optional=True),
     # Read-only: summaries of the child sheets, the record's gaps and dates.
     summary(
         "Lawful bases",

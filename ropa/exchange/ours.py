@@ -188,7 +188,8 @@ def _without_apostrophes(tables):
 
 def _check_shape(tables, file_name):
     """
-    Refuse the file unless every imported sheet and column is there.
+    Refuse the file unless every imported sheet and column is there, the
+    columns added since it may have been exported (``Sheet.optional``) aside.
 
     Returns the column positions of each imported sheet, notes for the
     report, and the Controller sheet's header block.
@@ -214,7 +215,9 @@ def _check_shape(tables, file_name):
         absent = [
             column
             for column in wanted
-            if column not in found and column not in sheet.checked
+            if column not in found
+            and column not in sheet.checked
+            and column not in sheet.optional
         ]
         if any(column not in found for column in sheet.checked):
             unversioned.append(sheet.name)

@@ -1,9 +1,18 @@
 import pytest
 from django.urls import reverse
 
-from controllers.models import Organisation, ProcessorAgreement
+from controllers.models import (
+    JointControllerArrangement,
+    Organisation,
+    ProcessorAgreement,
+)
 from tests.admin_pages import form_data
-from tests.factories import OrganisationFactory, ProcessorAgreementFactory
+from tests.factories import (
+    GroupCompanyFactory,
+    JointControllerArrangementFactory,
+    OrganisationFactory,
+    ProcessorAgreementFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +109,50 @@ def test_organisation_an_import_left_without_a_country_is_completed_in_the_admin
     assert saved.status_code == 302
     organisation.refresh_from_db()
     assert organisation.country == "GB"
+
+
+def test_arrangement_saved_in_the_admin_needs_its_allocation_of_responsibilities(
+    dpo_client,
+):
+    parties = GroupCompanyFactory.create_batch(2)
+    add = reverse("admin:controllers_jointcontrollerarrangement_add")
+    data = {
+        **form_data(dpo_client.get(add)),
+        "reference": "JCA-0100",
+        "name": "Shared customer register",
+        "parties": [str(party.pk) for party in parties],
+        "scope": "The shared customer register.",
+        "responsibilities": "",
+    }
+
+    response = dpo_client.post(add, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "responsibilities": ["This field is required."]
+    }
+    assert not JointControllerArrangement.objects.exists()
+
+
+def test_arrangement_an_import_left_without_responsibilities_is_completed_in_the_admin(
+    dpo_client,
+):
+    arrangement = JointControllerArrangementFactory(responsibilities="")
+    change = reverse(
+        "admin:controllers_jointcontrollerarrangement_change", args=[arrangement.pk]
+    )
+    data = form_data(dpo_client.get(change))
+    assert data["responsibilities"] == ""
+
+    refused = dpo_client.post(change, data)
+    saved = dpo_client.post(
+        change, {**data, "responsibilities": "Each party answers its own customers."}
+    )
+
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["responsibilities"] == [
+        "This field is required."
+    ]
+    assert saved.status_code == 302
+    arrangement.refresh_from_db()
+    assert arrangement.responsibilities == "Each party answers its own customers."

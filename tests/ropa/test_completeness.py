@@ -651,3 +651,24 @@ def test_gaps_from_row_skips_rules_of_other_role():
     assert len(controller_keys) + len(processor_keys) == sum(
         len(rule.roles) for rule in RULES
     )
+
+
+def test_organisation_without_a_recorded_country_lacks_its_representative():
+    organisation = OrganisationFactory(country="")
+    activity = ProcessingActivityFactory(organisations=[organisation])
+
+    assert activity.missing_elements() == [
+        RULES_BY_KEY["no_representative"].gap("controller")
+    ]
+    assert "whose country is not recorded" in str(activity.missing_elements()[0])
+    assert list(ProcessingActivity.objects.incomplete()) == [activity]
+    # The exports find it in the data they read, too.
+    register = Register()
+    gaps = Gaps(register.catalogue())
+    [[row]] = list(register.activities())
+    assert [gap.key for gap in gaps.of(row)] == ["no_representative"]
+
+    organisation.country = "SE"
+    organisation.save()
+
+    assert activity.missing_elements() == []

@@ -1310,3 +1310,76 @@ def test_import_batch_refused_by_the_database_names_the_row(sample_register, exp
     assert error.reason == "Processing activity with this Name already exists."
     assert snapshot() == before
     assert new_history(history) == {}
+
+
+# ---------------------------------------------------------------------------
+# Files exported before a column was added
+# ---------------------------------------------------------------------------
+
+KEPT = "Kept from an import"
+
+
+def without_column(path, sheet, header):
+    """Delete the column ``header`` of ``sheet``, as a file older than it lacks it."""
+    workbook = load_workbook(path)
+    worksheet = workbook[sheet]
+    headers = [cell.value for cell in worksheet[1]]
+    worksheet.delete_cols(headers.index(header) + 1)
+    workbook.save(path)
+
+
+def test_import_of_a_file_exported_before_a_column_leaves_its_field(
+    sample_register, exported
+):
+    kept = ProcessingActivity.objects.get(reference="PA-0002")
+    kept.import_notes = "Controller: Infobric AB"
+    kept.save()
+    notes = dict(ProcessingActivity.objects.values_list("reference", "import_notes"))
+    path = exported()
+    without_column(path, layout.ACTIVITIES.name, KEPT)
+    edit(path, layout.ACTIVITIES.name, {("PA-0002", "Purpose"): "Rewritten."})
+
+    plan = import_register(path, file_name=FILE_NAME)
+
+    assert plan.applied
+    assert not plan.has_errors
+    assert ProcessingActivity.objects.get(reference="PA-0002").purpose == "Rewritten."
+    assert (
+        dict(ProcessingActivity.objects.values_list("reference", "import_notes"))
+        == notes
+    )
+    assert notes["PA-0002"] == "Controller: Infobric AB"
+
+
+def test_import_of_a_file_exported_before_a_column_gives_a_new_activity_its_default(
+    sample_register, exported
+):
+    path = exported()
+    without_column(path, layout.ACTIVITIES.name, KEPT)
+    workbook = load_workbook(path)
+    sheet = workbook[layout.ACTIVITIES.name]
+    headers = [cell.value for cell in sheet[1]]
+    values = dict(zip(headers, (cell.value for cell in sheet[2]), strict=True))
+    values.update({"Reference": NEW_REFERENCE, "Name": "Visitor logs"})
+    sheet.append([values[header] for header in headers])
+    workbook.save(path)
+
+    import_register(path, file_name=FILE_NAME)
+
+    created = ProcessingActivity.objects.get(reference=NEW_REFERENCE)
+    assert created.import_notes == ""
+
+
+def test_import_of_a_file_exported_before_a_column_still_needs_the_others(
+    sample_register, exported
+):
+    path = exported()
+    without_column(path, layout.ACTIVITIES.name, KEPT)
+    without_column(path, layout.ACTIVITIES.name, "Purpose")
+
+    with pytest.raises(ImportFileError) as raised:
+        plan_import(path, file_name=FILE_NAME)
+
+    assert (
+        str(raised.value) == "Sheet 'Activities' lacks the columns 'Purpose' in row 1."
+    )
