@@ -30,7 +30,13 @@ from ropa.core.versioning import (
     what_changed,
 )
 from ropa.exchange.columns import VERSION
-from ropa.exchange.plan import ImportAborted, RowError, Save, import_reason
+from ropa.exchange.plan import (
+    ImportAborted,
+    RowError,
+    Save,
+    import_reason,
+    point_at_saved,
+)
 from ropa.exchange.since_export import DELETED_SINCE
 from ropa.exchange.validation import ConstraintChecks
 
@@ -225,6 +231,7 @@ class _Writer:
         instance = save.instance
         if save.parent is not None:
             instance.activity = save.parent.instance
+        point_at_saved(instance)
         self.stamp(instance)
         try:
             # Uniqueness is left to the database: a row it refuses rolls the

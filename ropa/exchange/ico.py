@@ -101,8 +101,10 @@ from ropa.exchange.ico_text import (
     fold,
     matching_choices,
     meaningful,
+    not_applicable,
     processor_marked,
     read_profiling,
+    says_yes,
     split_names,
     split_purpose,
     unqualified_header,
@@ -142,7 +144,19 @@ OUR_OWN = (
     "import sheets), not an ICO template: import it as our own export."
 )
 MISSING_COLUMNS = "Sheet '{sheet}' lacks the columns {names} in its header row {row}."
-NO_ROWS = "Sheet '{sheet}' has no rows below its header row {row}: nothing to import."
+NO_ROWS = (
+    "Sheet '{sheet}' lists no activities below its header row {row}: only its "
+    "header block is read."
+)
+SEVERAL_TEMPLATES = (
+    "Sheets {sheets} each have the column headings of the ICO template: import "
+    "them one workbook at a time, so that each controller's activities go to it."
+)
+NOT_A_PROCESSOR = (
+    "'{name}' is marked as a processor but is in the register as another kind of "
+    "recipient: it is linked as it is; correct its type in the admin if it is a "
+    "processor."
+)
 CREATED_AS = {
     "recipients": "Created recipients are recorded as external recipients, or as "
     "processors where marked '(processor)': correct the type of group companies "
@@ -263,6 +277,25 @@ def _header_columns(values, unplaced=None):
     return found
 
 
+def _header_row_of(table):
+    """The number of ``table``'s row of the template's headings, or None."""
+    for row_number, values in table.rows[:HEADER_SEARCH_ROWS]:
+        columns = _header_columns(values)
+        if PURPOSE in columns and len(columns) >= len(REQUIRED_COLUMNS):
+            return row_number
+    return None
+
+
+def _repeats_the_headings(values, columns):
+    """Whether a row is the headings again (a page's heading, pasted)."""
+    again = _header_columns(values)
+    return len(again) >= len(REQUIRED_COLUMNS) and all(
+        again.get(column) == position
+        for column, position in columns.items()
+        if column in again
+    )
+
+
 def find_template(tables, file_name):
     """
     The first sheet with the template's header row: (table, row, columns,
@@ -314,7 +347,7 @@ class TemplatePlanner:
         self.unplaced = unplaced
         self.parties = parties
         self.lookups = TemplateLookups()
-        self.children = ChildRows(plan, self.lookups)
+        self.children = ChildRows(plan, self.lookups, parties.review)
         self.next_number = next_reference_number()
         self.names = {}
         self.existing = {}
@@ -333,24 +366,26 @@ class TemplatePlanner:
                 unreadable[column] = str(error)
         return cells, unreadable
 
-    def kept(self, values):
+    def kept(self, values, row=None):
         """
         The row's cells no column of the template holds, as (heading, text):
-        kept on the activity under their heading, never dropped.
+        kept on the activity under their heading, never dropped. A cell that
+        cannot be read (a formula saved without its value) is an error of
+        ``row``.
         """
         placed = set(self.columns.values())
         kept = []
         for position, value in enumerate(values):
             if position in placed:
                 continue
+            heading = self.unplaced.get(position) or f"Column {column_letter(position)}"
             try:
                 text = meaningful(cell_text(value))
-            except CellError:
+            except CellError as error:
+                if row is not None:
+                    row.error(heading, str(error))
                 continue
             if text:
-                heading = (
-                    self.unplaced.get(position) or f"Column {column_letter(position)}"
-                )
                 kept.append((heading, text))
         return kept
 
@@ -371,7 +406,7 @@ class TemplatePlanner:
         for column, reason in unreadable.items():
             row.error(column, reason)
         values_read = self.activity_values(row, cells, reference)
-        unplaced = self.kept(values)
+        unplaced = self.kept(values, row)
         for heading, _ in unplaced:
             self.plan.kept[heading] = self.plan.kept.get(heading, 0) + 1
         kept = [*self.kept_links, *remainders(cells), *unplaced]
@@ -390,9 +425,16 @@ class TemplatePlanner:
             row.error(column, reason)
         save = Save(activity, links={**links, "organisations": [self.controller]})
         row.settle(save)
+        self.parties.review("Activity", row.key, row.row, PURPOSE)
         self.children.lawful_bases(row, cells, reference, save)
         self.children.transfers(row, cells, reference, save)
-        self.children.retention(row, cells, reference, save)
+        self.children.retention(
+            row,
+            cells,
+            reference,
+            save,
+            values_read.get("personal_data_categories", []),
+        )
 
     # The activity --------------------------------------------------------
 
@@ -437,15 +479,18 @@ class TemplatePlanner:
         if joint:
             # An arrangement's reference or name, or the joint controllers'
             # names and contact details, as people write them.
-            fields["joint_arrangement"] = self.lookups.arrangements.find(
-                joint
-            ) or self.parties.arrangement(
-                self.controller,
-                joint,
-                row=row.row,
-                column=JOINT_CONTROLLER,
-                scope=name or purpose,
-            )
+            arrangement = self.lookups.arrangements.find(joint)
+            if arrangement is None:
+                arrangement, kept = self.parties.arrangement(
+                    self.controller,
+                    joint,
+                    row=row.row,
+                    column=JOINT_CONTROLLER,
+                    scope=name or purpose,
+                )
+                if kept:
+                    self.kept_links.append((JOINT_CONTROLLER, kept))
+            fields["joint_arrangement"] = arrangement
         links = {
             "data_subject_categories": self.named(row, INDIVIDUALS, cells, "subjects"),
             "personal_data_categories": self.named(row, PERSONAL_DATA, cells, "data"),
@@ -517,11 +562,14 @@ class TemplatePlanner:
                     False,
                 )
             )
-            instance = catalogue.find(name) or self.create(
-                row, column, kind, name, processor=processor
-            )
-            if instance is not None:
-                found[id(instance)] = instance
+            instance = catalogue.find(name)
+            if instance is None:
+                instance = self.create(row, column, kind, name, processor=processor)
+            elif processor and instance.recipient_type != RecipientType.PROCESSOR:
+                note = NOT_A_PROCESSOR.format(name=instance.name)
+                if note not in self.plan.notes:
+                    self.plan.notes.append(note)
+            found[id(instance)] = instance
         return list(found.values())
 
     def create(self, row, column, kind, name, *, processor=False):
@@ -532,13 +580,10 @@ class TemplatePlanner:
             **defaults,
         )
         if processor:
-            # "Payroll Ltd (processor)": a processor (Art. 28), the
-            # organisation of that name (found or created first, since the
-            # recipient names it).
+            # "Payroll Ltd (processor)": a processor (Art. 28). Its
+            # organisation is recorded when an agreement needs one: a
+            # category ("IT service providers") names no company.
             instance.recipient_type = RecipientType.PROCESSOR
-            instance.organisation = self.parties.organisation(
-                Contact(name=name), row.row, column
-            )
         label = str(model._meta.verbose_name_plural)
         entry = RowPlan(
             label.capitalize(), row.sheet, row.row, name, action=NEW, phase=CATALOGUE
@@ -563,8 +608,9 @@ class TemplatePlanner:
 
     def agreements(self, row, cells, recipients, *, services):
         """
-        The processor agreements column 7 links: found by reference or
-        document reference, else recorded with the processor among the row's
+        The processor agreements column 7 links: this controller's agreement
+        with one of the row's processors by its reference or document
+        reference, else recorded with the processor among the row's
         recipients; a link without one is kept on the activity.
         """
         found, kept = {}, []
@@ -574,10 +620,13 @@ class TemplatePlanner:
             if recipient.recipient_type == RecipientType.PROCESSOR
         ]
         for link in split_names(cells.get(PROCESSOR_CONTRACT, ""), looks_like_link):
+            if says_yes(link) or not_applicable(link):
+                # "Yes": a contract, not where it is; "No": none.
+                if says_yes(link):
+                    kept.append(link)
+                continue
             # "DPA-0001: https://…", as the template export writes it.
-            agreement = self.lookups.agreements.find(
-                link
-            ) or self.lookups.agreements.find(link.split(":", 1)[0].strip())
+            agreement = self.parties.find_agreement(link, self.controller, processors)
             if agreement is None:
                 # An agreement of another register: its document, not its
                 # reference, is what this one can record.
@@ -596,21 +645,28 @@ class TemplatePlanner:
                 )
             found[id(agreement)] = agreement
         if kept:
-            which = (
-                f" (several are: {', '.join(sorted(p.name for p in processors))}, "
-                "and the link names none of them)"
-                if processors
-                else ""
-            )
+            if len(processors) > 1:
+                why = (
+                    "the row's processors are "
+                    + ", ".join(sorted(p.name for p in processors))
+                    + ", and the link names none of them"
+                )
+            elif processors:
+                why = "it names no document"
+            else:
+                why = "no recipient of this row is marked as a processor"
             self.plan.notes.append(
                 f"Sheet '{row.sheet}', row {row.row}, column '{PROCESSOR_CONTRACT}': "
-                + NO_PROCESSOR.format(which=which)
+                + NO_PROCESSOR.format(why=why)
             )
             self.kept_links.append((PROCESSOR_CONTRACT, "; ".join(kept)))
         return list(found.values())
 
     def processor_of(self, link, processors, row_number):
-        """The organisation of the one processor ``link`` is with, or None."""
+        """
+        The organisation of the one processor ``link`` is with, or None:
+        the recipient's, else one of its name, recorded for a new recipient.
+        """
         named = [
             recipient
             for recipient in processors
@@ -622,9 +678,13 @@ class TemplatePlanner:
         recipient = candidates[0]
         if recipient.organisation_id or recipient.organisation is not None:
             return recipient.organisation
-        return self.parties.organisation(
+        organisation = self.parties.organisation(
             Contact(name=recipient.name), row_number, RECIPIENTS
         )
+        if recipient.pk is None:
+            # Written after the organisation (ropa.exchange.plan's phases).
+            recipient.organisation = organisation
+        return organisation
 
 
 def plan_ico_template(tables, *, file_name, controller=None):
@@ -636,9 +696,22 @@ def plan_ico_template(tables, *, file_name, controller=None):
     if {layout.ACTIVITIES.name, layout.FOR_THE_IMPORT.name} <= set(tables):
         raise ImportFileError(OUR_OWN.format(file_name=file_name))
     table, header_row, columns, unplaced = find_template(tables, file_name)
-    rows = [(number, values) for number, values in table.rows if number > header_row]
-    if not rows:
-        raise ImportFileError(NO_ROWS.format(sheet=table.name, row=header_row))
+    others = [
+        other.name
+        for other in tables.values()
+        if other is not table and _header_row_of(other) is not None
+    ]
+    if others:
+        raise ImportFileError(
+            SEVERAL_TEMPLATES.format(
+                sheets=", ".join(f"'{name}'" for name in (table.name, *others))
+            )
+        )
+    rows = [
+        (number, values)
+        for number, values in table.rows
+        if number > header_row and not _repeats_the_headings(values, columns)
+    ]
     plan = ImportPlan(
         file_name=file_name,
         format=ICO,
@@ -667,6 +740,8 @@ def plan_ico_template(tables, *, file_name, controller=None):
     )
     for row_number, values in rows:
         planner.plan_row(row_number, values)
+    if not rows:
+        plan.notes.append(NO_ROWS.format(sheet=table.name, row=header_row))
     compare_rows(planner, planner.compared)
     if any(row.group == ACTIVITIES and row.action == NEW for row in plan.rows):
         plan.notes.insert(0, DRAFT_NOTE.format(controller=controller))

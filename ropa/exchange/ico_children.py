@@ -4,6 +4,7 @@ The child rows of an activity from a filled ICO template: its lawful bases
 (column 10), each planned as a new row of its sheet.
 """
 
+import re
 from dataclasses import replace
 
 from django_countries import countries
@@ -29,7 +30,8 @@ from ropa.exchange.ico_text import (
     MECHANISM_PATTERNS,
     destination,
     matching_choices,
-    retention_values,
+    meaningful,
+    retention_schedule,
     split_names,
 )
 from ropa.exchange.plan import CHILD, RowPlan, Save
@@ -37,6 +39,24 @@ from ropa.exchange.validation import assign, validation_errors
 from ropa.geography import adequacy_decision, in_eea
 from ropa.models import InternationalTransfer, LawfulBasis, RetentionRule
 
+# Adequacy decisions that cover only some recipients in the country.
+SCOPED_ADEQUACY = {
+    "US": "organisations certified under the EU-US Data Privacy Framework",
+    "CA": "commercial organisations subject to PIPEDA",
+    "JP": "the private sector, under the Act on the Protection of Personal Information",
+}
+SCOPED = (
+    "Sheet '{sheet}', row {row}: the transfer to {country} is recorded on the "
+    "adequacy decision, which covers only {scope}: check that the recipient is "
+    "covered, or record the safeguards the transfer relies on."
+)
+# Words of the names of international organisations (Art. 4(26)).
+ORGANISATION_WORDS = re.compile(
+    r"\b(?:organi[sz]ation|union|nations|bank|fund|agency|office|council|"
+    r"court|committee|commission|institute|programme|program|patent|"
+    r"interpol|nato|oecd|unicef|unesco|unhcr|who|imf)\b",
+    re.IGNORECASE,
+)
 LAWFUL_BASES = layout.LAWFUL_BASES.name
 TRANSFERS = layout.TRANSFERS.name
 RETENTION_RULES = layout.RETENTION_RULES.name
@@ -66,6 +86,7 @@ TRANSFER_FIELDS = tuple(
     holds(header, layout.TRANSFER_COLUMNS, field)
     for header, field in (
         (THIRD_COUNTRIES, "country"),
+        (THIRD_COUNTRIES, "international_organisation"),
         (SAFEGUARDS, "mechanism"),
         (SAFEGUARDS, "safeguards_documentation"),
     )
@@ -76,15 +97,61 @@ RETENTION_FIELDS = tuple(
 )
 
 
+def organisation_named(text):
+    """
+    An international organisation and the mechanism stated after it:
+    "World Health Organization (Standard contractual clauses)".
+    """
+    qualified = re.fullmatch(r"(.+?)\s*\((.*)\)", text.strip(), re.DOTALL)
+    name, stated = (qualified[1], qualified[2]) if qualified else (text.strip(), "")
+    if ORGANISATION_WORDS.search(name):
+        return name.strip(), stated.strip()
+    return "", ""
+
+
+def only_labels(text, choices):
+    """Whether ``text`` is a list of ``choices``' labels and nothing more."""
+    labels = {str(label).casefold() for label in choices.labels}
+    parts = [part.strip().casefold() for part in re.split(r"[;\n]+", text)]
+    return all(part in labels for part in parts if part)
+
+
+def per_destination(safeguards):
+    """
+    {country code or organisation (folded): text} of safeguards written per
+    destination ("IN: …; US: …"), or {} when they are not.
+    """
+    found = {}
+    for part in re.split(r"[;\n]+", safeguards):
+        if not meaningful(part):
+            continue
+        named = re.fullmatch(r"\s*([^:]{1,100}):\s+(.+?)\s*", part, re.DOTALL)
+        if named is None:
+            return {}
+        code = destination(named[1])[0] or organisation_named(named[1])[0].casefold()
+        if not code:
+            return {}
+        found[code] = named[2]
+    return found
+
+
 class ChildRows:
     """Plans the child rows of the template's activities."""
 
-    def __init__(self, plan, lookups):
+    def __init__(self, plan, lookups, review):
         self.plan = plan
         self.lookups = lookups
+        # ``review(kind, name, row, column)``: lists a created record.
+        self.review = review
 
     def child(self, group, row, key, instance, fields, values, parent):
         child_row = RowPlan(group, row.sheet, row.row, key, action=NEW, phase=CHILD)
+        self.review(
+            str(type(instance)._meta.verbose_name).capitalize(),
+            key,
+            row.row,
+            fields[0].header,
+        )
         self.plan.rows.append(child_row)
         child_row.changes, _ = assign(instance, fields, values, self.lookups, new=True)
         for column, reason in validation_errors(
@@ -117,6 +184,11 @@ class ChildRows:
                 )
                 return
         bases = [*bases, *(basis for basis in special if basis not in bases)]
+        # The cell's words, unless they are only the bases' labels (as the
+        # export writes them), which the bases say already.
+        explanation = text or special_text
+        if only_labels(explanation, LawfulBasisChoice):
+            explanation = ""
         condition = ""
         if condition_text:
             conditions = matching_choices(condition_text, CONDITION_PATTERNS)
@@ -163,7 +235,7 @@ class ChildRows:
                 LAWFUL_BASIS_FIELDS,
                 {
                     "basis": basis,
-                    "explanation": text or special_text,
+                    "explanation": explanation,
                     "legitimate_interest": interest if legitimate else "",
                     "assessment_reference": assessment if legitimate else "",
                     "special_category_condition": condition if conditioned else "",
@@ -176,45 +248,68 @@ class ChildRows:
 
     def transfers(self, row, cells, reference, parent):
         safeguards = cells.get(SAFEGUARDS, "")
+        # "IN: assessment on file; US: SCCs", as the export writes them.
+        by_destination = per_destination(safeguards)
         names = split_names(
-            cells.get(THIRD_COUNTRIES, ""), lambda part: bool(destination(part)[0])
+            cells.get(THIRD_COUNTRIES, ""),
+            lambda part: bool(destination(part)[0] or organisation_named(part)[0]),
         )
         if not names and safeguards:
             row.error(SAFEGUARDS, f"Given, but '{THIRD_COUNTRIES}' names no country.")
         seen = set()
         for name in names:
             code, stated = destination(name)
+            organisation = ""
             if not code:
+                organisation, stated = organisation_named(name)
+            if not code and not organisation:
                 row.error(
                     THIRD_COUNTRIES,
                     f"Unknown country '{name}': name a country in English or by "
-                    "its ISO 3166-1 code.",
+                    "its ISO 3166-1 code, or an international organisation by its "
+                    "name.",
                 )
                 continue
-            if code in seen:
+            destination_key = code or organisation.casefold()
+            if destination_key in seen:
                 continue
-            seen.add(code)
-            if in_eea(code):
+            seen.add(destination_key)
+            if code and in_eea(code):
                 row.error(
                     THIRD_COUNTRIES,
                     f"{countries.name(code)} is in the EEA: not a transfer.",
                 )
                 continue
+            documentation = (
+                by_destination.get(destination_key, "")
+                if by_destination
+                else safeguards
+            )
             if stated:
                 mechanism = self.mechanism(row, THIRD_COUNTRIES, stated, code)
             else:
-                mechanism = self.mechanism(row, SAFEGUARDS, safeguards, code)
+                mechanism = self.mechanism(row, SAFEGUARDS, documentation, code)
+            if mechanism == TransferMechanism.ADEQUACY and code in SCOPED_ADEQUACY:
+                self.plan.notes.append(
+                    SCOPED.format(
+                        sheet=row.sheet,
+                        row=row.row,
+                        country=countries.name(code),
+                        scope=SCOPED_ADEQUACY[code],
+                    )
+                )
             if mechanism:
                 self.child(
                     TRANSFERS,
                     row,
-                    f"{reference} / {code}",
+                    f"{reference} / {code or organisation}",
                     InternationalTransfer(),
                     TRANSFER_FIELDS,
                     {
                         "country": code,
+                        "international_organisation": organisation,
                         "mechanism": mechanism,
-                        "safeguards_documentation": safeguards,
+                        "safeguards_documentation": documentation,
                     },
                     parent,
                 )
@@ -224,7 +319,7 @@ class ChildRows:
         if not text:
             # The template asks for the safeguards of exceptional transfers
             # only: a country with an adequacy decision needs none.
-            if adequacy_decision(code):
+            if code and adequacy_decision(code):
                 return TransferMechanism.ADEQUACY
             row.error(
                 column,
@@ -248,17 +343,19 @@ class ChildRows:
             return ""
         return found[0]
 
-    def retention(self, row, cells, reference, parent):
+    def retention(self, row, cells, reference, parent, categories):
         text = cells.get(RETENTION, "")
         if not text:
             return
-        values = retention_values(text)
-        self.child(
-            RETENTION_RULES,
-            row,
-            f"{reference} / all data",
-            RetentionRule(personal_data_category=None),
-            RETENTION_FIELDS,
-            values,
-            parent,
-        )
+        by_name = {category.name: category for category in categories}
+        for scope, values in retention_schedule(text, by_name):
+            category = by_name.get(scope)
+            self.child(
+                RETENTION_RULES,
+                row,
+                f"{reference} / {scope or 'all data'}",
+                RetentionRule(personal_data_category=category),
+                RETENTION_FIELDS,
+                values,
+                parent,
+            )

@@ -49,7 +49,7 @@ from ropa.exchange.ico_text import (
     meaningful,
     processor_marked,
     read_profiling,
-    retention_values,
+    retention_schedule,
     said_more,
     split_names,
     split_purpose,
@@ -128,12 +128,19 @@ def _purpose(text):
     return tuple(normal(part) for part in split_purpose(text))
 
 
-def _retention(text):
-    if not text:
-        return None
-    values = {"end_action": RetentionAction.ERASE, **retention_values(text)}
+def _rule(values):
+    values = {"end_action": RetentionAction.ERASE, **values}
     return tuple(
         sorted((key, normal(str(value)).rstrip(".")) for key, value in values.items())
+    )
+
+
+def _retention(text, category_names):
+    if not text:
+        return None
+    return frozenset(
+        (scope.casefold(), _rule(values))
+        for scope, values in retention_schedule(text, category_names)
     )
 
 
@@ -175,7 +182,6 @@ MEANING = {
     RECIPIENTS: _names,
     PROCESSOR_CONTRACT: _links,
     SAFEGUARDS: _safeguards,
-    RETENTION: _retention,
     ARTICLE_6: _choices(BASIS_PATTERNS),
     SPECIAL_BASES: _choices(BASIS_PATTERNS),
     ARTICLE_9: _choices(CONDITION_PATTERNS),
@@ -241,6 +247,12 @@ def differing_columns(cells, exported, columns, kept, notes):
             recorded = _links(theirs)
             if recorded <= _links(ours) and all(
                 link in notes.casefold() for link in _links(ours) - recorded
+            ):
+                continue
+        elif column == RETENTION:
+            names = split_names(cells.get(PERSONAL_DATA, ""))
+            if same(column, ours, theirs) or _retention(ours, names) == _retention(
+                theirs, names
             ):
                 continue
         elif column == THIRD_COUNTRIES:

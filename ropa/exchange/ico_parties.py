@@ -36,8 +36,22 @@ from ropa.core.cells import CellError, country_code
 from ropa.core.rows import NEW
 from ropa.exchange import ico_layout
 from ropa.exchange.columns import Column
-from ropa.exchange.ico_text import fold, meaningful
-from ropa.exchange.plan import CATALOGUE, Change, RowPlan, Save
+from ropa.exchange.ico_text import fold, meaningful, not_applicable, says_yes
+from ropa.exchange.plan import (
+    CATALOGUE,
+    Change,
+    RowPlan,
+    Save,
+)
+from ropa.exchange.plan import (
+    CONTROLLER as CONTROLLER_PHASE,
+)
+from ropa.exchange.plan import (
+    OFFICERS as OFFICERS_PHASE,
+)
+from ropa.exchange.plan import (
+    PARTIES as PARTIES_PHASE,
+)
 from ropa.exchange.reading import Catalogue, cell_text, heading_text
 from ropa.exchange.validation import validation_errors
 
@@ -52,6 +66,13 @@ DETAIL_LABEL = re.compile(
 CONTACT_POINT = re.compile(
     rf"^{re.escape(ico_layout.CONTACT_POINT)}\s*:\s*", re.IGNORECASE
 )
+# "Jointly with Beta GmbH (see the arrangement)": the words around the name.
+JOINT_LEAD_IN = re.compile(
+    r"^(?:jointly with|joint(?:ly)? controll(?:er|ers|ed)(?: with)?|shared with|"
+    r"with)\b\s*:?\s*",
+    re.IGNORECASE,
+)
+SEE_ALSO = re.compile(r"\s*\((?:see|cf\.?|as per)\b[^)]*\)", re.IGNORECASE)
 URL = re.compile(r"^(?:https?://|www\.|file:|\\\\|[a-z]:\\)", re.IGNORECASE)
 
 ORGANISATIONS = "Organisations"
@@ -71,8 +92,8 @@ NO_COUNTRY = (
 )
 OTHER_OFFICER = (
     "The register names {current} as the data protection officer of {controller}; "
-    "the template names {named}. Change it in the admin first, or write {current} "
-    "here."
+    "the template names {named}. Change it in the admin first, or write the "
+    "register's officer here."
 )
 OTHER_REPRESENTATIVE = (
     "The register names {current} as the representative of {controller}; the "
@@ -87,9 +108,28 @@ OVERRIDDEN = (
     "controller, data protection officer and representative were not read."
 )
 NO_PROCESSOR = (
-    "Kept on the activity, not recorded as a processor agreement: no recipient "
-    "of this row is marked as a processor{which}. Record the agreement in the "
-    "admin, with its processor."
+    "Kept on the activity, not recorded as a processor agreement: {why}. Record "
+    "the agreement in the admin, with its processor."
+)
+NAMELESS = (
+    "The {party} has contact details but no name: give the name, or clear the details."
+)
+AMBIGUOUS_OFFICER = (
+    "Several data protection officers in the register are named {name}: give the "
+    "officer's email to say which."
+)
+OTHER_DETAILS = (
+    "{name} is in the register with other contact details than the template's "
+    "({fields}): the register's are kept; change them in the admin if the "
+    "template's are right."
+)
+ONLY_ITSELF = (
+    "Sheet '{sheet}', row {row}, column '{column}': names no joint controller but "
+    "{controller} itself: kept on the activity, no arrangement recorded."
+)
+UNNAMED_JOINT = (
+    "Sheet '{sheet}', row {row}, column '{column}': says there is a joint "
+    "controller without naming it: kept on the activity, no arrangement recorded."
 )
 
 
@@ -109,12 +149,19 @@ class Contact:
 
     @property
     def country(self):
-        """The country the address ends with, or ""."""
-        for part in reversed(re.split(r"[\n,]+", self.address)):
-            code = country_code(part.strip().rstrip("."))
-            if code:
-                return code
-        return ""
+        """
+        The country the address ends with, by name or three-letter code, or
+        "": a last part of two letters is a state or county as often ("San
+        Francisco, CA") as a country.
+        """
+        parts = [part.strip().rstrip(".") for part in re.split(r"[\n,]+", self.address)]
+        last = next((part for part in reversed(parts) if part), "")
+        return country_code(last) if len(last) > 2 else ""
+
+    @property
+    def details(self):
+        """Whether it gives any detail besides its name."""
+        return bool(self.address or self.email or self.phone)
 
 
 @dataclass(frozen=True)
@@ -164,6 +211,7 @@ def parse_joint_controllers(text, where=""):
         if CONTACT_POINT.match(block):
             contact_point = CONTACT_POINT.sub("", block).strip()
             continue
+        block = JOINT_LEAD_IN.sub("", SEE_ALSO.sub("", block)).strip()
         contact = parse_contact(block, where)
         if contact:
             parties.append(contact)
@@ -185,7 +233,9 @@ def _label(text, aliases):
 
 def _mentions(text, aliases):
     folded = fold(text)
-    for key, wordings in aliases.items():
+    # "The controller's representative" names the representative: the
+    # controller, named in the others' labels too, is looked for last.
+    for key, wordings in reversed(aliases.items()):
         for wording in (fold(key), *wordings):
             if re.search(rf"\b{re.escape(wording)}\b", folded):
                 return key
@@ -291,6 +341,8 @@ class Parties:
     plan: object
     sheet: str
     to_review: list = field(default_factory=list)
+    # The planned creation of each new organisation, by id().
+    entries: dict = field(default_factory=dict)
 
     @cached_property
     def organisations(self):
@@ -314,17 +366,6 @@ class Parties:
         return found
 
     @cached_property
-    def agreements(self):
-        """Agreements by (processor name, document reference), folded."""
-        return {
-            (
-                agreement.processor.name.casefold(),
-                agreement.document_reference.casefold(),
-            ): agreement
-            for agreement in ProcessorAgreement.objects.select_related("processor")
-        }
-
-    @cached_property
     def numbers(self):
         return {
             model: _next_number(model, prefix)
@@ -339,9 +380,11 @@ class Parties:
         self.numbers[model] += 1
         return f"{prefix}-{number:04d}"
 
-    def entry(self, group, row, key, instance, column, *, exclude=(), columns=()):
+    def entry(
+        self, group, row, key, instance, column, *, phase, exclude=(), columns=()
+    ):
         """Plan the creation of ``instance``; its errors refuse the import."""
-        entry = RowPlan(group, self.sheet, row, key, action=NEW, phase=CATALOGUE)
+        entry = RowPlan(group, self.sheet, row, key, action=NEW, phase=phase)
         columns = columns or tuple(
             Column(column, model_field.name)
             for model_field in instance._meta.concrete_fields
@@ -361,10 +404,14 @@ class Parties:
 
     # Organisations ---------------------------------------------------------
 
-    def organisation(self, contact, row, column):
-        """The organisation ``contact`` names: found by name, else created."""
+    def organisation(self, contact, row, column, *, phase=PARTIES_PHASE):
+        """
+        The organisation ``contact`` names: found by name (other contact
+        details in the template are noted, not written), else created.
+        """
         found = self.organisations.find(contact.name)
         if found is not None:
+            self._compare_details(found, contact)
             return found
         organisation = Organisation(
             name=contact.name,
@@ -379,41 +426,67 @@ class Parties:
             contact.name,
             organisation,
             column,
+            phase=phase,
             exclude=("slug", "parent", "dpo", "representative"),
         )
         entry.settle(Save(organisation))
+        self.entries[id(organisation)] = entry
         self.organisations.add(organisation)
         self.review("Organisation", contact.name, row, column)
         if not organisation.country:
             self.plan.notes.append(NO_COUNTRY.format(name=contact.name))
         return organisation
 
+    def _compare_details(self, organisation, contact):
+        differing = [
+            label
+            for label, ours, theirs in (
+                ("address", organisation.address, contact.address),
+                ("email", organisation.email, contact.email),
+                ("telephone", organisation.phone, contact.phone),
+            )
+            if theirs and " ".join(ours.split()).casefold() != theirs.casefold()
+        ]
+        note = OTHER_DETAILS.format(name=organisation.name, fields=", ".join(differing))
+        if differing and note not in self.plan.notes:
+            self.plan.notes.append(note)
+
     def officer(self, contact, row, column):
-        by_name = [
+        """The officer ``contact`` names, found by name and email, or created."""
+        named = [
             officer
             for officer in self.officers
             if officer.name.casefold() == contact.name.casefold()
-            and (
-                not contact.email
-                or officer.email.casefold() == contact.email.casefold()
-            )
         ]
-        if len(by_name) == 1:
-            return by_name[0], None
+        if contact.email:
+            named = [
+                officer
+                for officer in named
+                if officer.email.casefold() == contact.email.casefold()
+            ]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            self._refuse(
+                contact, AMBIGUOUS_OFFICER.format(name=contact.name), column=column
+            )
+            return None
         officer = DataProtectionOfficer(
             name=contact.name,
             email=contact.email,
             phone=contact.phone,
             address=contact.address,
         )
-        entry = self.entry(OFFICERS, row, contact.name, officer, column)
+        entry = self.entry(
+            OFFICERS, row, contact.name, officer, column, phase=OFFICERS_PHASE
+        )
         if not contact.email:
             entry.errors.clear()
             entry.error(column, OFFICER_EMAIL.format(name=contact.name))
         entry.settle(Save(officer))
         self.officers.append(officer)
         self.review("Data protection officer", contact.name, row, column)
-        return officer, entry
+        return officer
 
     def controller(self, block, override):
         """
@@ -425,6 +498,12 @@ class Parties:
             if block:
                 self.plan.notes.append(OVERRIDDEN.format(controller=override))
             return override
+        for party, contact in list(block.items()):
+            if not_applicable(contact.name):
+                # "Representative: not required": none to record.
+                del block[party]
+            elif not contact.name and contact.details:
+                self._refuse(contact, NAMELESS.format(party=party), column=party)
         named = block.get(ico_layout.CONTROLLER)
         if not named or not named.name:
             return None
@@ -433,7 +512,7 @@ class Parties:
         officer = representative = None
         officer_contact = block.get(ico_layout.OFFICER)
         if officer_contact and officer_contact.name:
-            officer, _ = self.officer(
+            officer = self.officer(
                 officer_contact, _row_of(officer_contact.where), ico_layout.OFFICER
             )
         representative_contact = block.get(ico_layout.REPRESENTATIVE)
@@ -446,13 +525,14 @@ class Parties:
         where_row = _row_of(named.where)
         controller = self.organisation(named, where_row, ico_layout.CONTROLLER)
         changes = {}
-        for name, named_party, contact, refusal in (
-            ("dpo", officer, officer_contact, OTHER_OFFICER),
+        for name, named_party, contact, refusal, party in (
+            ("dpo", officer, officer_contact, OTHER_OFFICER, ico_layout.OFFICER),
             (
                 "representative",
                 representative,
                 representative_contact,
                 OTHER_REPRESENTATIVE,
+                ico_layout.REPRESENTATIVE,
             ),
         ):
             if named_party is None:
@@ -464,18 +544,20 @@ class Parties:
                 changes[name] = named_party
             elif current != named_party:
                 self._refuse(
-                    controller,
                     contact,
                     refusal.format(
-                        current=current.name,
-                        controller=controller,
-                        named=named_party.name,
+                        current=current, controller=controller, named=named_party
                     ),
+                    column=party,
+                    key=controller.name,
                 )
         if changes:
             for name, value in changes.items():
                 setattr(controller, name, value)
-            if controller.pk is not None:
+            if controller.pk is None:
+                # Saved after the officer and representative it names.
+                self.entries[id(controller)].phase = CONTROLLER_PHASE
+            else:
                 # An organisation already in the register gains its DPO or
                 # representative: a change of its record, with history.
                 entry = RowPlan(
@@ -483,41 +565,59 @@ class Parties:
                     self.sheet,
                     where_row,
                     controller.name,
-                    phase=CATALOGUE,
+                    phase=CONTROLLER_PHASE,
                 )
                 entry.changes = [
                     Change(name, "", str(value)) for name, value in changes.items()
                 ]
                 self.plan.rows.append(entry)
-                # After the officer or representative it names is saved.
                 entry.settle(Save(controller))
         return controller
 
-    def _refuse(self, organisation, contact, reason):
+    def _refuse(self, contact, reason, *, column="", key=""):
         entry = RowPlan(
             ORGANISATIONS,
             self.sheet,
-            _row_of(contact.where),
-            organisation.name,
+            _row_of(contact.where) if contact else None,
+            key or (contact.name if contact else ""),
             phase=CATALOGUE,
         )
-        entry.error("", reason)
+        entry.error(column, reason)
         entry.settle(None)
         self.plan.rows.append(entry)
 
     # Joint controllers -----------------------------------------------------
 
     def arrangement(self, controller, text, *, row, column, scope):
-        """The arrangement with the joint controllers ``text`` names."""
+        """
+        The arrangement with the joint controllers ``text`` names, and the
+        text kept on the activity when it names none to record one with.
+        """
+        if not_applicable(text):
+            return None, ""
+        if says_yes(text):
+            self.plan.notes.append(
+                UNNAMED_JOINT.format(sheet=self.sheet, row=row, column=column)
+            )
+            return None, text
         contacts, contact_point = parse_joint_controllers(text, f"row {row}")
-        if not contacts:
-            return None
-        parties = [self.organisation(contact, row, column) for contact in contacts]
+        parties = [
+            self.organisation(contact, row, column)
+            for contact in contacts
+            if contact.name and not not_applicable(contact.name)
+        ]
         parties = [controller, *(party for party in parties if party is not controller)]
+        if len(parties) < 2:
+            self.plan.notes.append(
+                ONLY_ITSELF.format(
+                    sheet=self.sheet, row=row, column=column, controller=controller
+                )
+            )
+            return None, text
         key = frozenset(party.name.casefold() for party in parties)
         found = self.arrangements.get(key)
         if found is not None:
-            return found
+            return found, ""
         reference = self.reference(JointControllerArrangement, "JCA")
         others = " and ".join(party.name for party in parties[1:])
         name = f"{controller.name} with {others}"[:200]
@@ -528,19 +628,53 @@ class Parties:
             contact_point=contact_point,
         )
         entry = self.entry(
-            ARRANGEMENTS, row, f"{reference} {name}", arrangement, column
+            ARRANGEMENTS,
+            row,
+            f"{reference} {name}",
+            arrangement,
+            column,
+            phase=CATALOGUE,
         )
         entry.settle(Save(arrangement, links={"parties": parties}))
         self.arrangements[key] = arrangement
         self.review("Joint controller arrangement", f"{reference} {name}", row, column)
-        return arrangement
+        return arrangement, ""
 
     # Processor agreements --------------------------------------------------
 
+    def find_agreement(self, link, controller, processors):
+        """
+        The agreement ``link`` names (its reference, its document reference,
+        or both as "DPA-0001: …"), if it is ``controller``'s with one of
+        ``processors`` (any, when the row names none).
+        """
+        written = {link.casefold(), link.split(":", 1)[0].strip().casefold()}
+        for agreement in self.known_agreements:
+            if not written & {
+                agreement.reference.casefold(),
+                agreement.document_reference.casefold(),
+            }:
+                continue
+            if agreement.controller is not controller and (
+                controller.pk is None or agreement.controller_id != controller.pk
+            ):
+                continue
+            if processors and not any(
+                agreement.processor is processor
+                or (processor.pk is not None and agreement.processor_id == processor.pk)
+                for processor in processors
+            ):
+                continue
+            return agreement
+        return None
+
+    @cached_property
+    def known_agreements(self):
+        return list(ProcessorAgreement.objects.all())
+
     def agreement(self, processor, controller, link, *, row, column, services):
         """The agreement with ``processor`` whose document is ``link``."""
-        key = (processor.name.casefold(), link.casefold())
-        found = self.agreements.get(key)
+        found = self.find_agreement(link, controller, [processor])
         if found is not None:
             return found
         reference = self.reference(ProcessorAgreement, "DPA")
@@ -557,11 +691,12 @@ class Parties:
             f"{reference} {processor.name}",
             agreement,
             column,
+            phase=CATALOGUE,
             # Checked once both are saved: either may be new.
             exclude=("processor", "controller"),
         )
         entry.settle(Save(agreement))
-        self.agreements[key] = agreement
+        self.known_agreements.append(agreement)
         self.review("Processor agreement", f"{reference}: {link}", row, column)
         return agreement
 

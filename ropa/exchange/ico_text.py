@@ -183,18 +183,57 @@ def unqualified_header(text):
     return fold(re.sub(r"\([^)]*\)", " ", text)).rstrip("?:*. ")
 
 
+# "No", "N/A - we are the only controller", "Not required": nothing to record.
+NOT_APPLICABLE = re.compile(
+    r"(?:(?:no|n/?a|none|nil|nobody|no one)(?:\s*$|\s*[-\u2013\u2014,.;:(])|"
+    r"not (?:applicable|required|needed|appointed|designated|relevant)\b)",
+    re.IGNORECASE,
+)
+
+
+def not_applicable(text):
+    """Whether a party's cell says there is none ("No", "N/A", "Not required")."""
+    text = meaningful(text)
+    return not text or bool(NOT_APPLICABLE.match(text))
+
+
+SAYS_YES = re.compile(r"(?:yes|y)(?:\s*$|\s*[-\u2013\u2014,.;:(])", re.IGNORECASE)
+
+
+def says_yes(text):
+    """Whether a cell answers "Yes" and names nothing ("Yes", "Yes - see file")."""
+    return bool(SAYS_YES.match(text.strip()))
+
+
 def meaningful(text):
     """A cell's text, "" for the words that say there is nothing."""
     text = text.strip()
     return "" if text.casefold().rstrip(".") in EMPTY_WORDS else text
 
 
+# "We do not rely on consent", "no SCCs": a choice named to be ruled out.
+NEGATION = re.compile(
+    r"\b(?:not|no|never|without|nor|instead of|rather than)\b[^.;,()]*$", re.IGNORECASE
+)
+
+
+def _named(expression, text):
+    """Whether ``expression`` occurs in ``text`` other than ruled out."""
+    return any(
+        not NEGATION.search(text[max(0, match.start() - 40) : match.start()])
+        for match in re.finditer(expression, text, re.IGNORECASE)
+    )
+
+
 def matching_choices(text, patterns):
-    """The choices whose patterns occur in ``text``, in declaration order."""
+    """
+    The choices whose patterns occur in ``text`` (other than ruled out, "not
+    consent"), in declaration order.
+    """
     return [
         choice
         for choice, expressions in patterns
-        if any(re.search(expression, text, re.IGNORECASE) for expression in expressions)
+        if any(_named(expression, text) for expression in expressions)
     ]
 
 
@@ -244,6 +283,34 @@ def read_profiling(text):
     # "No" alone says it all; anything more is kept as the description.
     description = "" if fold(text).rstrip(".") in ICO_NO_WORDS else text
     return {"profiling": kind, "profiling_description": description}
+
+
+ALL_DATA = "all data"
+
+
+def retention_schedule(text, category_names):
+    """
+    The rules a retention schedule holds, as (scope, values): scope "" for
+    all of the activity's data, else the name of one of its categories
+    (``category_names``). "All data: 3 years ..., then erase; Health data: 6
+    months ..., then anonymise", as the export writes rules per category, is
+    one rule per part; anything else one rule for all data.
+    """
+    parts = [part for part in re.split(r"[;\n]+", text) if meaningful(part)]
+    known = {name.casefold(): name for name in category_names}
+    scoped = []
+    for part in parts:
+        scope, colon, rest = part.partition(":")
+        scope = fold(scope)
+        if not colon or not rest.strip() or (scope != ALL_DATA and scope not in known):
+            scoped = []
+            break
+        scoped.append(
+            ("" if scope == ALL_DATA else known[scope], retention_values(rest))
+        )
+    if len(scoped) > 1:
+        return scoped
+    return [("", retention_values(text))]
 
 
 def retention_values(text):
@@ -314,14 +381,17 @@ def period_or_none(digits):
 
 def split_names(text, known=lambda name: False):
     """
-    The names in a list cell: separated by ";", line breaks or ",", bullets
-    removed, each once. A part between semicolons that is ``known`` as a
+    The names in a list cell: separated by ";" or line breaks, and by ","
+    in a cell without ";"; bullets removed, each once. A part ``known`` as a
     whole is one name, commas and all ("Korea, Republic of").
     """
     names = {}
+    # Separated by ";" (as the export writes lists), names may hold commas
+    # ("Health data, incl. sick notes"); otherwise commas separate too.
+    commas = ";" not in text
     for part in re.split(r"[;\n]+", text):
         part = meaningful(part.strip().lstrip(BULLETS).strip())
-        pieces = [part] if known(part) else part.split(",")
+        pieces = part.split(",") if commas and not known(part) else [part]
         for piece in pieces:
             name = meaningful(piece)
             if name:

@@ -79,7 +79,7 @@ class Save:
     def apply(self, stamp):
         if self.parent is not None:
             self.instance.activity = self.parent.instance
-        _point_at_saved(self.instance)
+        point_at_saved(self.instance)
         # Saved even when only links change: the save counts the record's
         # version and refuses a stale copy (ropa.core.versioning), for the links too.
         stamp(self.instance)
@@ -92,7 +92,7 @@ class Save:
             getattr(self.instance, name).set(targets)
 
 
-def _point_at_saved(instance):
+def point_at_saved(instance):
     """
     Fill the foreign keys of ``instance`` that name a record planned with it
     and saved before it (the import's new organisations, say), which
@@ -131,10 +131,14 @@ class Delete:
         instance.delete()
 
 
-# The order writes happen in: catalogue entries a row names before the row,
-# activities before their child rows, and deletions of child rows before new
-# ones (a new row may take the natural key a deleted one had).
-CATALOGUE, ACTIVITY, REMOVAL, CHILD = range(4)
+# The order writes happen in: records a row names before the row (officers;
+# the organisations that name nothing new; the controller, which names its
+# officer and representative; the catalogue entries, agreements and
+# arrangements that name organisations), activities before their child rows,
+# and deletions of child rows before new ones (a new row may take the natural
+# key a deleted one had). Within a phase no record names another of the same
+# phase.
+OFFICERS, PARTIES, CONTROLLER, CATALOGUE, ACTIVITY, REMOVAL, CHILD = range(7)
 
 
 @dataclass

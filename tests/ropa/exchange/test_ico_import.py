@@ -383,7 +383,7 @@ def test_ico_import_whose_last_row_is_bad_writes_nothing(tmp_path, controller):
             {THIRD_COUNTRIES: "Atlantis"},
             THIRD_COUNTRIES,
             "Unknown country 'Atlantis': name a country in English or by its "
-            "ISO 3166-1 code.",
+            "ISO 3166-1 code, or an international organisation by its name.",
         ),
         (
             {THIRD_COUNTRIES: "Germany", SAFEGUARDS: ""},
@@ -462,7 +462,9 @@ def test_ico_import_reports_row_errors(tmp_path, controller, changes, column, re
 
 def test_ico_import_names_existing_agreements_and_arrangements(tmp_path, controller):
     agreement = ProcessorAgreementFactory(
-        reference="DPA-0042", document_reference="https://contracts/42"
+        reference="DPA-0042",
+        document_reference="https://contracts/42",
+        controller=controller,
     )
     arrangement = JointControllerArrangementFactory(
         reference="JCA-0001", parties=[controller, GroupCompanyFactory()]
@@ -505,11 +507,15 @@ def test_ico_import_refuses_a_template_without_a_required_column(tmp_path, contr
     )
 
 
-def test_ico_import_refuses_a_template_without_rows(tmp_path, controller):
+def test_ico_import_of_a_template_without_rows_reads_its_header_block(tmp_path):
     path = write_template(tmp_path / FILE_NAME, rows=(None,))
 
-    with pytest.raises(ImportFileError, match="has no rows below its header row 4"):
-        plan_import(path, file_name=FILE_NAME, format=ICO, controller=controller)
+    plan = import_register(path, file_name=FILE_NAME, format=ICO)
+
+    assert plan.applied, plan.errors
+    assert Organisation.objects.get().name == "Example Ltd"
+    assert not ProcessingActivity.objects.exists()
+    assert "lists no activities below its header row 4" in plan.notes[-1]
 
 
 def test_ico_import_reads_our_own_template_export(tmp_path, controller):
@@ -529,7 +535,9 @@ def test_ico_import_reads_our_own_template_export(tmp_path, controller):
 @pytest.mark.parametrize(
     ("text", "known", "names"),
     [
-        ("A; B, C\nD", (), ["A", "B", "C", "D"]),
+        # A list separated by ";" may hold names with commas, as exported.
+        ("A; B, C\nD", (), ["A", "B, C", "D"]),
+        ("A, B\nC", (), ["A", "B", "C"]),
         ("• A\n- B\n* a", (), ["A", "B"]),
         (
             "Korea, Republic of; Chile",

@@ -25,7 +25,13 @@ from ropa.enums import (
     SpecialCategoryCondition,
     TransferMechanism,
 )
-from ropa.models import InternationalTransfer, ProcessingActivity, Recipient
+from ropa.models import (
+    InternationalTransfer,
+    LawfulBasis,
+    ProcessingActivity,
+    Recipient,
+    RetentionRule,
+)
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 from tests.admin_pages import database_state
 from tests.factories import (
@@ -43,14 +49,13 @@ from tests.factories import (
 )
 from tests.ropa.exchange import ico_files
 from tests.ropa.exchange.ico_files import (
-    CATALOGUE_RECORDS,
     CONTROLLER,
     COUNTRIES,
     HEADINGS,
     OFFICER,
     OLDER_HEADINGS,
     OWNER,
-    PARTY_RECORDS,
+    RECORDS,
     SECTIONS,
     Party,
     dropped,
@@ -378,6 +383,11 @@ def test_ico_filled_template_keeps_a_column_the_template_lacks(filled):
     assert "(3 rows)" in out
 
 
+def _scope(rule):
+    category = rule.personal_data_category
+    return category.name if category else "all data"
+
+
 def test_ico_filled_template_lists_each_created_record_to_review(filled):
     out, _ = import_command(filled)
 
@@ -402,6 +412,24 @@ def test_ico_filled_template_lists_each_created_record_to_review(filled):
             for c in PersonalDataCategory.objects.all()
         ),
         *(("Recipient", r.name) for r in Recipient.objects.all()),
+        *(
+            ("Activity", f"{a.reference} {a.name}")
+            for a in ProcessingActivity.objects.all()
+        ),
+        *(
+            ("Lawful basis", f"{b.activity.reference} / {b.basis}")
+            for b in LawfulBasis.objects.select_related("activity")
+        ),
+        *(
+            ("International transfer", f"{t.activity.reference} / {t.country}")
+            for t in InternationalTransfer.objects.select_related("activity")
+        ),
+        *(
+            ("Retention rule", f"{r.activity.reference} / {_scope(r)}")
+            for r in RetentionRule.objects.select_related(
+                "activity", "personal_data_category"
+            )
+        ),
     }
     assert listed == created
     where = {
@@ -495,9 +523,9 @@ def test_ico_dry_run_shows_everything_and_writes_nothing(filled):
         ]
 
     assert report(dry_out, "Would create") == report(out, "Created")
-    # Every record but the activities and their child rows is listed.
+    # Every record created is listed, the activities and their rows too.
     assert dry_out.count("Would create, to review: ") == sum(
-        model.objects.count() for model in (*PARTY_RECORDS, *CATALOGUE_RECORDS)
+        model.objects.count() for model in RECORDS
     )
     assert f"Column '{OWNER}'" in dry_out
 
@@ -705,9 +733,10 @@ def test_ico_header_block_naming_another_officer_of_the_controller_is_refused(
     _, _, err = refused_import(path)
 
     assert err.strip() == (
-        "Sheet 'Template', row 3: The register names John Doe as the data "
-        "protection officer of Example Ltd; the template names Jane Smith. Change "
-        "it in the admin first, or write John Doe here."
+        "Sheet 'Template', row 3, column 'Data Protection Officer': The register "
+        "names John Doe <john.doe@example.co.uk> as the data protection officer of "
+        "Example Ltd; the template names Jane Smith <jane.smith@example.co.uk>. "
+        "Change it in the admin first, or write the register's officer here."
     )
     assert database_state() == before
 
