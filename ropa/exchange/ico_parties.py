@@ -499,11 +499,11 @@ class Parties:
                 self.plan.notes.append(OVERRIDDEN.format(controller=override))
             return override
         for party, contact in list(block.items()):
-            if not_applicable(contact.name):
+            if not contact.name and contact.details:
+                self._refuse(contact, NAMELESS.format(party=party), column=party)
+            elif not_applicable(contact.name):
                 # "Representative: not required": none to record.
                 del block[party]
-            elif not contact.name and contact.details:
-                self._refuse(contact, NAMELESS.format(party=party), column=party)
         named = block.get(ico_layout.CONTROLLER)
         if not named or not named.name:
             return None

@@ -213,7 +213,9 @@ def meaningful(text):
 
 # "We do not rely on consent", "no SCCs": a choice named to be ruled out.
 NEGATION = re.compile(
-    r"\b(?:not|no|never|without|nor|instead of|rather than)\b[^.;,()]*$", re.IGNORECASE
+    r"\b(?:not|no|never|without|nor|instead of|rather than)\b"
+    r"(?:(?!\bbut\b)[^.;,():\-\u2013\u2014])*$",
+    re.IGNORECASE,
 )
 
 
