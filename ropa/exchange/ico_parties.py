@@ -445,7 +445,8 @@ class Parties:
                 ("email", organisation.email, contact.email),
                 ("telephone", organisation.phone, contact.phone),
             )
-            if theirs and " ".join(ours.split()).casefold() != theirs.casefold()
+            if theirs
+            and " ".join(ours.split()).casefold() != " ".join(theirs.split()).casefold()
         ]
         note = OTHER_DETAILS.format(name=organisation.name, fields=", ".join(differing))
         if differing and note not in self.plan.notes:

@@ -37,12 +37,14 @@ from tests.factories import (
     DataProtectionOfficerFactory,
     GroupCompanyFactory,
     OrganisationFactory,
+    ProcessingActivityFactory,
     ProcessorAgreementFactory,
     RecipientFactory,
 )
 from tests.ropa.exchange.ico_files import (
     HEADINGS,
     Party,
+    export_command,
     import_command,
     refused_import,
     write_filled_template,
@@ -677,6 +679,18 @@ def test_ico_review_other_contact_details_of_the_controller_are_noted(tmp_path, 
     acme.refresh_from_db()
     assert acme.email == "privacy@acme.example"
     assert list(_activity("Tax returns").organisations.all()) == [acme]
+
+
+def test_ico_review_exported_address_on_several_lines_is_the_same(tmp_path, acme):
+    acme.address = "Järnvägsgatan 12\n262 32 Ängelholm\nSweden"
+    acme.save()
+    ProcessingActivityFactory(organisations=[acme], name="Tax returns")
+    path = export_command(acme.slug, tmp_path / "export.xlsx")
+
+    plan = _plan(path)
+
+    assert not plan.errors
+    assert not [note for note in plan.notes if "other contact details" in note]
 
 
 def test_ico_review_headings_repeated_below_are_skipped(tmp_path, acme):
