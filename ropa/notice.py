@@ -25,6 +25,21 @@ What the notice shows:
   (Art. 14(2)(f)), the rights available and the essence of a joint controller
   arrangement (Art. 26(2)).
 
+- per purpose the recipients that are joint controllers with us for part of
+  the processing (a platform whose targeting tools we use: CJEU C-40/17
+  Fashion ID), named with the scope of that arrangement (Art. 26(2));
+- the opt-out information (where it states the right to object to direct
+  marketing, Art. 21(4) asks for it to be shown clearly and apart from the
+  rest) under a heading of its own.
+
+Sample values never pass for facts. A value is a sample when its row is
+marked ``is_sample`` (categories, lawful bases, retention rules) or, in a model
+without that field (organisations, officers, recipients, arrangements, the
+source of the data), when its text holds a note starting "Sample value"
+(``SAMPLE_NOTE``). The notice drops the note, marks the value, and says once,
+at the top, that it shows sample values (``Notice.sample_values``);
+``render_notice --check`` refuses a notice that holds any.
+
 The group's name completes the joint controllership statements ("companies
 within the Infobric group"). It is ``settings.ROPA_GROUP_NAME`` when set;
 otherwise it is derived from the register: the one group company without a
@@ -33,6 +48,7 @@ company, or several, the statements speak of "the group".
 """
 
 import re
+from collections import Counter
 from dataclasses import dataclass, fields, is_dataclass, replace
 
 from django.conf import settings
@@ -41,7 +57,7 @@ from django.template.loader import render_to_string
 from django.utils.text import slugify
 
 from controllers.enums import JointScope
-from controllers.models import Organisation
+from controllers.models import JointControllerArrangement, Organisation
 from ropa.enums import LawfulBasisChoice, Profiling, RecipientType
 from ropa.models import (
     InternationalTransfer,
@@ -110,6 +126,34 @@ RECIPIENT_KINDS = {
 
 ALL_DATA = "All personal data"
 
+# A recipient that is a joint controller with us for one step of the processing
+# (Art. 26), and an independent controller for the rest.
+JOINT_RECIPIENT_KIND = (
+    "independent controller, jointly responsible with us for part of the processing"
+)
+JOINT_RECIPIENT_STATEMENT = (
+    "{recipient} and we are jointly responsible for part of this processing "
+    "(Art. 26 GDPR): {scope}"
+)
+
+# The note by which a value of a model without an ``is_sample`` field says it
+# is a sample: from "Sample value" to the end of its line.
+SAMPLE_NOTE = re.compile(r"[ \t]*\(?\bSample value\b[^\n]*", re.IGNORECASE)
+
+# The parts of the notice that can hold sample values, in the order the
+# ``--check`` message names them.
+SAMPLE_PARTS = (
+    "company details",
+    "data protection officer",
+    "categories of personal data",
+    "legal bases",
+    "retention periods",
+    "recipients",
+    "joint controller arrangements",
+    "sources of the data",
+    "rights",
+)
+
 # Legal forms stripped from the parent company's name to name the group.
 LEGAL_FORM = re.compile(
     r"[\s,]+(?:AB(?: \(publ\))?|ASA|AS|A/S|ApS|Oyj|Oy|GmbH|AG|Ltd\.?|Limited|plc|"
@@ -132,6 +176,9 @@ class Company:
     dpo_name: str = ""
     dpo_email: str = ""
     dpo_phone: str = ""
+    # The registration number, address and phone are sample values.
+    is_sample: bool = False
+    dpo_is_sample: bool = False
 
     @property
     def address_inline(self):
@@ -146,6 +193,22 @@ class NoticeRecipient:
     description: str = ""
     # An independent controller (Art. 4(7)), not a group company or processor.
     independent: bool = False
+    is_sample: bool = False
+
+
+@dataclass(frozen=True)
+class JointRecipient:
+    """A recipient that is a joint controller with us for part of a purpose."""
+
+    statement: str
+    essence: str = ""
+    is_sample: bool = False
+
+
+@dataclass(frozen=True)
+class CategoryEntry:
+    name: str
+    is_sample: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,12 +218,14 @@ class LawfulBasisEntry:
     legitimate_interest: str = ""
     special_category_condition: str = ""
     criminal_data_authority: str = ""
+    is_sample: bool = False
 
 
 @dataclass(frozen=True)
 class RetentionEntry:
     data: str
     period: str
+    is_sample: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,7 +239,7 @@ class Details:
     """The detailed information of one purpose."""
 
     controllers: tuple[str, ...]
-    personal_data_categories: tuple[str, ...]
+    personal_data_categories: tuple[CategoryEntry, ...]
     lawful_bases: tuple[LawfulBasisEntry, ...]
     recipients: tuple[NoticeRecipient, ...]
     retention: tuple[RetentionEntry, ...]
@@ -184,6 +249,9 @@ class Details:
     transfers: tuple[TransferEntry, ...] = ()
     data_source: str = ""
     rights: str = ""
+    data_source_is_sample: bool = False
+    # The rights follow from the lawful bases: samples when a basis is one.
+    rights_is_sample: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,6 +267,7 @@ class Section:
     details: Details
     # Joint controllers (Art. 26) for this purpose, on this notice.
     is_joint: bool = False
+    joint_recipients: tuple[JointRecipient, ...] = ()
 
     @property
     def shared_with(self):
@@ -218,6 +287,43 @@ class Notice:
     controller: Company | None
     companies: tuple[Company, ...]
     sections: tuple[Section, ...]
+
+    @property
+    def sample_values(self):
+        """Each sample value the notice shows, as (part, where) pairs."""
+        found = []
+        for company in self.companies:
+            if company.is_sample:
+                found.append(("company details", company.name))
+            if company.dpo_is_sample:
+                found.append(("data protection officer", company.name))
+        for section in self.sections:
+            details = section.details
+            entries = (
+                ("categories of personal data", details.personal_data_categories),
+                ("legal bases", details.lawful_bases),
+                ("retention periods", details.retention),
+                ("recipients", details.recipients),
+                ("joint controller arrangements", section.joint_recipients),
+            )
+            found.extend(
+                (part, section.title)
+                for part, values in entries
+                for value in values
+                if value.is_sample
+            )
+            if details.data_source_is_sample:
+                found.append(("sources of the data", section.title))
+            if details.rights_is_sample:
+                found.append(("rights", section.title))
+        return tuple(found)
+
+    def sample_summary(self):
+        """The sample values counted by part: "26 legal bases, 5 recipients"."""
+        counts = Counter(part for part, _ in self.sample_values)
+        return ", ".join(
+            f"{counts[part]} in {part}" for part in SAMPLE_PARTS if counts[part]
+        )
 
     @property
     def publisher(self):
@@ -282,7 +388,19 @@ def _prefetched(activities):
             "joint_arrangement__parties",
             queryset=Organisation.objects.order_by("name"),
         ),
-        Prefetch("recipients", queryset=Recipient.objects.order_by("name")),
+        # The arrangements of a recipient's organisation: one query, and none
+        # when no recipient names an organisation.
+        Prefetch(
+            "recipients",
+            queryset=Recipient.objects.select_related("organisation")
+            .prefetch_related(
+                Prefetch(
+                    "organisation__joint_arrangements",
+                    queryset=JointControllerArrangement.objects.order_by("reference"),
+                )
+            )
+            .order_by("name"),
+        ),
         "personal_data_categories",
         Prefetch("lawful_bases", queryset=LawfulBasis.objects.order_by("pk")),
         Prefetch(
@@ -367,32 +485,80 @@ def _inline(text):
     return " ".join(text.split())
 
 
+def without_sample_note(text):
+    """``text`` without its sample note (``SAMPLE_NOTE``), and whether it had one."""
+    stripped = SAMPLE_NOTE.sub("", text)
+    return stripped.strip(), stripped != text
+
+
 def _company(organisation):
     dpo = organisation.dpo
+    address, is_sample = without_sample_note(organisation.address)
+    _, dpo_is_sample = without_sample_note(dpo.address) if dpo else ("", False)
     return Company(
         name=organisation.name,
         slug=organisation.slug,
         registration_number=organisation.registration_number,
-        address=organisation.address.strip(),
+        address=address,
         email=organisation.email,
         phone=organisation.phone,
         website=organisation.website,
         dpo_name=dpo.name if dpo else "",
         dpo_email=dpo.email if dpo else "",
         dpo_phone=dpo.phone if dpo else "",
+        is_sample=is_sample,
+        dpo_is_sample=dpo_is_sample,
     )
+
+
+def _joint_arrangements(recipient, activity):
+    """The arrangements that make ``recipient`` a joint controller of part of it."""
+    if recipient.organisation is None:
+        return []
+    return [
+        arrangement
+        for arrangement in recipient.organisation.joint_arrangements.all()
+        if arrangement.pk != activity.joint_arrangement_id
+    ]
 
 
 def _recipients(activity):
-    return tuple(
-        NoticeRecipient(
-            name=recipient.name,
-            kind=RECIPIENT_KINDS.get(recipient.recipient_type, ""),
-            description=_inline(recipient.description),
-            independent=recipient.recipient_type == RecipientType.EXTERNAL,
+    entries = []
+    for recipient in activity.recipients.all():
+        description, is_sample = without_sample_note(recipient.description)
+        joint = _joint_arrangements(recipient, activity)
+        entries.append(
+            NoticeRecipient(
+                name=recipient.name,
+                kind=JOINT_RECIPIENT_KIND
+                if joint
+                else RECIPIENT_KINDS.get(recipient.recipient_type, ""),
+                description=_inline(description),
+                independent=recipient.recipient_type == RecipientType.EXTERNAL,
+                is_sample=is_sample,
+            )
         )
-        for recipient in activity.recipients.all()
-    )
+    return tuple(entries)
+
+
+def _joint_recipients(activity):
+    entries = []
+    for recipient in activity.recipients.all():
+        for arrangement in _joint_arrangements(recipient, activity):
+            scope, scope_sample = without_sample_note(arrangement.scope)
+            essence, essence_sample = ("", False)
+            if arrangement.essence_published:
+                essence, essence_sample = without_sample_note(arrangement.essence)
+            entries.append(
+                JointRecipient(
+                    statement=JOINT_RECIPIENT_STATEMENT.format(
+                        recipient=recipient.name, scope=_inline(scope)
+                    ),
+                    essence=_inline(essence),
+                    is_sample=scope_sample or essence_sample,
+                )
+            )
+    return tuple(entries)
 
 
 _BASIS_ORDER = {value: index for index, value in enumerate(LawfulBasisChoice.values)}
@@ -409,6 +575,7 @@ def _lawful_bases(activity):
             if basis.special_category_condition
             else "",
             criminal_data_authority=_inline(basis.criminal_data_authority),
+            is_sample=basis.is_sample,
         )
         for basis in bases
     )
@@ -429,6 +596,7 @@ def _retention(activity):
             if rule.personal_data_category
             else ALL_DATA,
             period=_inline(rule.period_text),
+            is_sample=rule.is_sample,
         )
         for rule in rules
     )
@@ -443,12 +611,15 @@ def _details(activity, *, arrangement):
         if arrangement.essence_published:
             essence = arrangement.essence.strip()
         contact_point = arrangement.contact_point.strip()
+    data_source, data_source_is_sample = without_sample_note(activity.data_source)
+    lawful_bases = _lawful_bases(activity)
     return Details(
         controllers=tuple(org.name for org in activity.organisations.all()),
         personal_data_categories=tuple(
-            category.name for category in activity.personal_data_categories.all()
+            CategoryEntry(category.name, is_sample=category.is_sample)
+            for category in activity.personal_data_categories.all()
         ),
-        lawful_bases=_lawful_bases(activity),
+        lawful_bases=lawful_bases,
         recipients=_recipients(activity),
         retention=_retention(activity),
         joint_controllers=joint_controllers,
@@ -461,8 +632,11 @@ def _details(activity, *, arrangement):
             )
             for transfer in activity.transfers.all()
         ),
-        data_source=activity.data_source.strip(),
+        data_source=data_source,
         rights=activity.rights_information.strip(),
+        data_source_is_sample=data_source_is_sample,
+        rights_is_sample=bool(activity.rights_information.strip())
+        and any(basis.is_sample for basis in lawful_bases),
     )
 
 
@@ -479,6 +653,7 @@ def _section(activity, *, group, controller):
         ),
         details=_details(activity, arrangement=arrangement),
         is_joint=arrangement is not None,
+        joint_recipients=_joint_recipients(activity),
     )
 
 

@@ -14,14 +14,18 @@ social networking platforms is a recipient.
 Where the notice is silent (data subjects, data categories, lawful bases,
 retention, security measures, recipients, the companies' contact details),
 the values below are plausible ones; ``ropa.sample.loader`` marks them as
-samples when it writes them. This module holds plain values only and touches
-no database, so it can be read, and tested, without one.
+samples when it writes them: with ``is_sample`` where the model has it, and
+otherwise with a note in the text that starts with ``SAMPLE_VALUE`` (the mark
+``ropa.notice`` reads, see ``ropa.notice.SAMPLE_NOTE``). This module holds
+plain values only and touches no database, so it can be read, and tested,
+without one.
 """
 
 from dataclasses import dataclass
 
 from controllers.enums import DPOEngagement, JointScope
 from ropa.enums import (
+    DPIAStatus,
     LawfulBasisChoice,
     MeasureArea,
     MeasureType,
@@ -29,8 +33,13 @@ from ropa.enums import (
     RecipientType,
     RetentionAction,
     RetentionUnit,
+    SpecialCategoryCondition,
 )
-from subjects.enums import CnilGroup
+from subjects.enums import CnilGroup, Sensitivity, SpecialCategory
+
+# How a value of a model without an ``is_sample`` field says it is a sample: a
+# sentence or line of its text starting with these words.
+SAMPLE_VALUE = "Sample value"
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class Arrangement:
     responsibilities: str
     contact_point: str
     essence: str
+    # Parties besides the group companies (``EXTERNAL_ORGANISATIONS`` names).
+    other_parties: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,8 @@ class DataCategory:
     examples: str
     # The group of the CNIL's model register (``subjects.enums.CnilGroup``).
     cnil_group: str
+    sensitivity: str = Sensitivity.ORDINARY
+    special_category: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,7 @@ class RecipientEntry:
     recipient_type: str
     country: str
     description: str
+    organisation: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,7 @@ class Basis:
     basis: str
     explanation: str
     legitimate_interest: str = ""
+    special_category_condition: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,6 +158,19 @@ class Activity:
     profiling_in_notice: bool = False
     opt_out: str = ""
     data_source: str = ""
+    # Art. 21(2)-(4): the notice states the right to object to direct marketing.
+    direct_marketing: bool = False
+    # Art. 35: the DPIA screening of a purpose with profiling, as
+    # (required, status, reference).
+    dpia: tuple[bool, str, str] = (False, "", "")
+
+    @property
+    def opt_out_information(self):
+        """The opt-out statement, and for direct marketing the Art. 21(2) right."""
+        statements = [self.opt_out]
+        if self.direct_marketing:
+            statements.append(DIRECT_MARKETING_OBJECTION)
+        return "\n\n".join(statement for statement in statements if statement)
 
     @property
     def description(self):
@@ -161,10 +189,24 @@ def always_joint_statement(processing):
     )
 
 
-# The group's data protection officer and companies. The notice names none of
-# them: the registration numbers, addresses and phone numbers are samples.
+# Art. 21(2)-(4): the right to object to direct marketing, including profiling,
+# stated clearly and separately from any other information. The seed notice
+# only offers the unsubscribe link; the register adds the statement.
+DIRECT_MARKETING_OBJECTION = (
+    "You have the right to object at any time to the processing of your "
+    "personal data for direct marketing, including profiling to the extent "
+    "that it is related to direct marketing. If you object, we will no longer "
+    "process your personal data for this purpose (Art. 21(2) and (3) GDPR)."
+)
 
-SAMPLE_ADDRESS_NOTE = "(sample address, to be confirmed)"
+# The group's data protection officer and companies. The notice names none of
+# them: the registration numbers, addresses and phone numbers are samples, as
+# the last line of each address says.
+
+SAMPLE_ADDRESS_NOTE = (
+    f"{SAMPLE_VALUE}: the registration number, address and phone number are to "
+    "be confirmed."
+)
 
 OFFICER = Officer(
     name="Infobric group data protection officer",
@@ -229,6 +271,24 @@ COMPANIES = (
 
 SHARED_REGISTER = "JCA-0001"
 GROUP_JOINT = "JCA-0002"
+PLATFORM_TARGETING = "JCA-0003"
+
+# The social networking platforms the notice shares data with. Where the
+# companies use a platform's targeting tools (its pixel, matched audiences),
+# the platform and the company are joint controllers for collecting the data
+# and transmitting it to the platform (CJEU C-40/17 Fashion ID, paras 76-85;
+# EDPB Guidelines 8/2020 on the targeting of social media users): one
+# organisation stands for the platforms, which the notice does not name.
+PLATFORMS = Company(
+    name="Social networking platforms",
+    registration_number="",
+    country="IE",
+    address=f"Dublin\nIreland\n{SAMPLE_VALUE}: the notice names neither the "
+    "platforms nor their European establishments.",
+    email="",
+    phone="",
+)
+EXTERNAL_ORGANISATIONS = (PLATFORMS,)
 
 SAMPLE_SHARED_DUTIES = (
     "each company keeps the data of its own customers and contacts correct and "
@@ -267,6 +327,29 @@ ARRANGEMENTS = (
         "of your personal data where the companies jointly carry out the "
         "processing, as stated for each purpose.",
     ),
+    Arrangement(
+        reference=PLATFORM_TARGETING,
+        name="Targeted advertising on social networking platforms",
+        joint_scope=JointScope.WHEN_JOINT,
+        scope="Collecting personal data about your use of our websites and "
+        "digital channels with the platforms' targeting tools, and transmitting "
+        "it to the platforms, to show you our offers on the platforms. Not the "
+        "platforms' own processing after the transmission, for which each "
+        "platform alone is responsible.",
+        responsibilities=f"{SAMPLE_VALUE}, to be confirmed against the "
+        "platforms' controller addenda: the group company that uses the "
+        "targeting tool informs the data subjects and obtains any consent "
+        "needed; the platform secures the data it receives and answers "
+        "requests about its own processing.",
+        contact_point=f"{OFFICER.name}, {OFFICER.email}",
+        essence="We inform you and ask for any consent needed before the "
+        "platforms' tools collect your data on our websites; the platforms "
+        "answer for the security of the data they receive and for their own use "
+        "of it. You can exercise your rights with us or with the platform. "
+        f"{SAMPLE_VALUE}: the terms of the platforms' controller addenda are "
+        "to be confirmed.",
+        other_parties=(PLATFORMS.name,),
+    ),
 )
 
 ALWAYS_JOINT_ARRANGEMENTS = frozenset(
@@ -288,6 +371,7 @@ PARTICIPANTS = "Participants in training, events and webinars"
 ENQUIRERS = "People who contact us"
 RESPONDENTS = "Survey respondents"
 RELATIVES = "Relatives of employees and hired staff"
+EMPLOYEES = "Employees and hired staff"
 LEGAL_PARTIES = "Parties to disputes and legal processes"
 
 SUBJECT_CATEGORIES = (
@@ -334,15 +418,21 @@ SUBJECT_CATEGORIES = (
         vulnerable=True,
     ),
     SubjectCategory(
+        EMPLOYEES,
+        "Employees of a group company and staff hired by it, whose accident or "
+        "illness is communicated to their relatives.",
+        vulnerable=True,
+    ),
+    SubjectCategory(
         LEGAL_PARTIES,
         "Counterparties, their representatives and witnesses in a dispute or "
         "legal process.",
     ),
 )
 
-# Categories of personal data (Art. 30(1)(c)): all samples, none of them a
-# special category (Art. 9) or criminal data (Art. 10), each in the group the
-# CNIL's model register lists such data under.
+# Categories of personal data (Art. 30(1)(c)): all samples, each in the group
+# the CNIL's model register lists such data under. One is a special category
+# (Art. 9(1), health); none is criminal data (Art. 10).
 
 CONTACT_DETAILS = "Contact details"
 PROFESSIONAL_DETAILS = "Employer and role"
@@ -362,6 +452,7 @@ LOGS = "Technical log data"
 RELATIONSHIP = "Relationship to the employee"
 LEGAL_MATTERS = "Dispute and legal process details"
 RIGHTS_REQUESTS = "Data protection requests"
+HEALTH_EVENT = "Accident or illness of the employee"
 
 DATA_CATEGORIES = (
     DataCategory(
@@ -474,6 +565,18 @@ DATA_CATEGORIES = (
         "The request, its date, the identity check, the answer",
         CnilGroup.IDENTITY,
     ),
+    DataCategory(
+        HEALTH_EVENT,
+        "That an employee has had an accident or fallen ill, and where they "
+        "are cared for: data concerning health (Art. 9(1)).",
+        "The accident or illness, the hospital, the employee's condition as "
+        "far as the relatives are told",
+        # The CNIL layout lists it as sensitive from its sensitivity; the group
+        # keeps it out of "other data" there.
+        CnilGroup.PERSONAL_LIFE,
+        sensitivity=Sensitivity.SPECIAL,
+        special_category=SpecialCategory.HEALTH,
+    ),
 )
 
 # Recipients (Art. 30(1)(d)). The notice names social networking platforms
@@ -496,7 +599,8 @@ RECIPIENTS = (
     RecipientEntry(
         GROUP_COMPANIES,
         RecipientType.INTERNAL,
-        "",
+        # The parent's country: all the companies are in the EEA.
+        "SE",
         "The other companies of the Infobric group, in Sweden, Norway and "
         f"Finland (all in the EEA). {SAMPLE_NOTE}",
     ),
@@ -532,8 +636,10 @@ RECIPIENTS = (
         RecipientType.EXTERNAL,
         "IE",
         "Social networks on which we market our offers, through their European "
-        "establishments in Ireland. Sample value: the notice names neither the "
-        "platforms nor their country.",
+        "establishments in Ireland; jointly responsible with us where we use "
+        f"their targeting tools. {SAMPLE_VALUE}: the notice "
+        "names neither the platforms nor their country.",
+        organisation=PLATFORMS.name,
     ),
     RecipientEntry(
         AUTHORITIES,
@@ -626,15 +732,42 @@ MEASURES = (
 
 # Retention periods the activities share.
 
-BOOKKEEPING_ACT = "Swedish Bookkeeping Act (1999:1078), ch. 7 s. 2"
-LIMITATION_ACT = "Swedish Limitation Act (1981:130), s. 2"
+# Accounting records are kept as the law of the company that keeps them says.
+# A retention rule belongs to an activity (one per data category), and every
+# activity here is carried out by all five companies, so the rule states the
+# period of each company in its criteria rather than one period for all.
+SWEDISH_BOOKKEEPING_ACT = "Swedish Bookkeeping Act (1999:1078), ch. 7 s. 2"
+NORWEGIAN_BOOKKEEPING_ACT = "Norwegian Bookkeeping Act (bokføringsloven), § 13"
+FINNISH_ACCOUNTING_ACT = (
+    "Finnish Accounting Act (kirjanpitolaki 1336/1997), ch. 2 s. 10"
+)
+BOOKKEEPING_ACT = (
+    f"{SWEDISH_BOOKKEEPING_ACT}; {NORWEGIAN_BOOKKEEPING_ACT}; {FINNISH_ACCOUNTING_ACT}"
+)
+SWEDISH_ACCOUNTING_PERIOD = (
+    "Infobric AB, Infobric Ease AB and Infobric Fleet AB: 7 years after the end "
+    "of the calendar year in which the financial year ended "
+    f"({SWEDISH_BOOKKEEPING_ACT})."
+)
+NORWEGIAN_ACCOUNTING_PERIOD = (
+    "Infobric Norge AS: 5 years after the end of the financial year "
+    f"({NORWEGIAN_BOOKKEEPING_ACT})."
+)
+FINNISH_ACCOUNTING_PERIOD = (
+    "Infobric Finland Oy: vouchers and other accounting records 6 years after "
+    "the end of the year in which the financial year ended; the financial "
+    "statements and the books 10 years after the end of the financial year "
+    f"({FINNISH_ACCOUNTING_ACT})."
+)
+ACCOUNTING_CRITERIA = " ".join(
+    (SWEDISH_ACCOUNTING_PERIOD, NORWEGIAN_ACCOUNTING_PERIOD, FINNISH_ACCOUNTING_PERIOD)
+)
 KEEP_ACCOUNTING_RECORDS = Retention(
-    7,
-    RetentionUnit.YEARS,
-    "after the end of the calendar year of the financial year",
     data=INVOICING,
+    criteria=ACCOUNTING_CRITERIA,
     legal_reference=BOOKKEEPING_ACT,
 )
+LIMITATION_ACT = "Swedish Limitation Act (1981:130), s. 2"
 AFTER_RELATIONSHIP = "after the end of the customer, supplier or partner relationship"
 
 # Lawful bases the activities share.
@@ -810,6 +943,13 @@ ACTIVITIES = (
         ),
         profiling_in_notice=True,
         data_source="The order and purchase records of the group companies.",
+        dpia=(
+            False,
+            "",
+            f"{SAMPLE_VALUE}: screening SCR-0005 met one criterion of WP248 "
+            "rev.01 (profiling of business contacts, no automated decisions): "
+            "no DPIA required.",
+        ),
     ),
     Activity(
         title="To communicate about us and our business",
@@ -841,6 +981,7 @@ ACTIVITIES = (
             "You can unsubscribe from mailings at any time by clicking on the "
             "unsubscribe link in these mailings or by contacting us."
         ),
+        direct_marketing=True,
     ),
     Activity(
         title="To enable communication between employees and external parties",
@@ -918,6 +1059,14 @@ ACTIVITIES = (
             "You can unsubscribe from mailings at any time by clicking on the "
             "unsubscribe link in these mailings."
         ),
+        direct_marketing=True,
+        dpia=(
+            True,
+            DPIAStatus.COMPLETED,
+            f"{SAMPLE_VALUE}: screening SCR-0008 met two criteria of WP248 "
+            "rev.01 (profiling; data combined with the platforms'): DPIA "
+            "DPIA-0001 carried out.",
+        ),
     ),
     Activity(
         title="Conduct sales meetings",
@@ -964,6 +1113,7 @@ ACTIVITIES = (
             "You can unsubscribe from mailings at any time by clicking on the "
             "unsubscribe link in the newsletter."
         ),
+        direct_marketing=True,
     ),
     Activity(
         title="To follow up on and evaluate the business",
@@ -1323,9 +1473,15 @@ ACTIVITIES = (
             "things, register your information in our relatives register."
         ),
         business_function="Human resources",
-        subjects=(RELATIVES,),
-        data=(CONTACT_DETAILS, RELATIONSHIP),
+        subjects=(RELATIVES, EMPLOYEES),
+        data=(CONTACT_DETAILS, RELATIONSHIP, HEALTH_EVENT),
         bases=(
+            Basis(
+                LawfulBasisChoice.VITAL_INTERESTS,
+                "Telling the relatives of an employee who has had an accident or "
+                "fallen ill, when the employee cannot tell them.",
+                special_category_condition=SpecialCategoryCondition.VITAL_INTERESTS,
+            ),
             _interests(
                 "Reaching an employee's relatives quickly in an emergency.",
                 "The employee chooses whom to name.",
@@ -1389,12 +1545,7 @@ ACTIVITIES = (
             ),
         ),
         retention=(
-            Retention(
-                7,
-                RetentionUnit.YEARS,
-                "after the end of the calendar year of the financial year",
-                legal_reference=BOOKKEEPING_ACT,
-            ),
+            Retention(criteria=ACCOUNTING_CRITERIA, legal_reference=BOOKKEEPING_ACT),
             Retention(
                 3,
                 RetentionUnit.YEARS,

@@ -6,7 +6,8 @@ their natural key and saved only when they differ, so a second run writes
 nothing, not even history. Every write goes through ``save()`` or a
 many-to-many manager, so simple-history records it with the change reason and
 the user. Models with an ``is_sample`` field are marked with it; the others
-say so in their address or description (see ``ropa.sample.data``).
+say so in their text, in a note starting with ``SAMPLE_VALUE`` (see
+``ropa.sample.data``).
 """
 
 from collections import Counter
@@ -36,16 +37,20 @@ from ropa.sample.data import (
     ARRANGEMENTS,
     COMPANIES,
     DATA_CATEGORIES,
+    EXTERNAL_ORGANISATIONS,
     MEASURES,
     OFFICER,
     RECIPIENTS,
+    SAMPLE_VALUE,
     SUBJECT_CATEGORIES,
     reference_for,
 )
-from subjects.enums import Sensitivity
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
 SAMPLE_REASON = "Loaded the sample register"
+
+# The notice is silent on where the data comes from: every source is a guess.
+SAMPLE_SOURCE_NOTE = f"{SAMPLE_VALUE}: the source is to be confirmed."
 
 CREATED = "created"
 UPDATED = "updated"
@@ -222,6 +227,23 @@ def _load(loader):
             },
         )
     group = list(companies.values())
+    for organisation in EXTERNAL_ORGANISATIONS:
+        companies[organisation.name] = loader.upsert(
+            Organisation,
+            {"name": organisation.name},
+            {
+                "registration_number": organisation.registration_number,
+                "country": organisation.country,
+                "address": organisation.address,
+                "email": organisation.email,
+                "phone": organisation.phone,
+                "website": organisation.website,
+                "is_group_company": False,
+                "parent": None,
+                "dpo": None,
+                "representative": None,
+            },
+        )
 
     arrangements = {
         arrangement.reference: loader.upsert(
@@ -236,7 +258,10 @@ def _load(loader):
                 "essence": arrangement.essence,
                 "essence_published": True,
             },
-            links={"parties": group},
+            links={
+                "parties": group
+                + [companies[name] for name in arrangement.other_parties]
+            },
         )
         for arrangement in ARRANGEMENTS
     }
@@ -260,8 +285,8 @@ def _load(loader):
             {
                 "description": category.description,
                 "examples": category.examples,
-                "sensitivity": Sensitivity.ORDINARY,
-                "special_category": "",
+                "sensitivity": category.sensitivity,
+                "special_category": category.special_category,
                 "cnil_group": category.cnil_group,
                 "is_sample": True,
             },
@@ -275,7 +300,9 @@ def _load(loader):
             {
                 "recipient_type": entry.recipient_type,
                 "country": entry.country,
-                "organisation": None,
+                "organisation": companies[entry.organisation]
+                if entry.organisation
+                else None,
                 "description": entry.description,
             },
         )
@@ -309,14 +336,19 @@ def _load(loader):
                 if activity.arrangement
                 else None,
                 "joint_processing": activity.joint_processing,
-                "data_source": activity.data_source,
+                "data_source": f"{activity.data_source} {SAMPLE_SOURCE_NOTE}"
+                if activity.data_source
+                else "",
                 "profiling": activity.profiling,
                 "profiling_description": activity.profiling_description,
                 "profiling_in_notice": activity.profiling_in_notice,
+                "dpia_required": activity.dpia[0],
+                "dpia_status": activity.dpia[1],
+                "dpia_reference": activity.dpia[2],
                 "rights_information": rights_information(
                     basis.basis for basis in activity.bases
                 ),
-                "opt_out_information": activity.opt_out,
+                "opt_out_information": activity.opt_out_information,
                 "in_notice": True,
                 "notice_order": position,
                 "notice_title": activity.title,
@@ -341,6 +373,7 @@ def _load(loader):
                 {
                     "explanation": basis.explanation,
                     "legitimate_interest": basis.legitimate_interest,
+                    "special_category_condition": basis.special_category_condition,
                     "is_sample": True,
                 },
             )

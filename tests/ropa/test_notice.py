@@ -567,7 +567,10 @@ def test_build_notice_details_list_data_bases_retention_and_transfers():
     details = _sections()["Analyses"].details
 
     assert details.controllers == ("Infobric AB",)
-    assert details.personal_data_categories == ("Contact details", "Usage data")
+    assert details.personal_data_categories == (
+        notice.CategoryEntry("Contact details"),
+        notice.CategoryEntry("Usage data"),
+    )
     assert [basis.basis for basis in details.lawful_bases] == [
         LawfulBasisChoice.CONSENT.label,
         LawfulBasisChoice.LEGITIMATE_INTERESTS.label,
@@ -990,3 +993,108 @@ def _seed_titles_with(*words):
             word in sentence for word in words for sentence in _sentences(*paragraphs)
         )
     }
+
+
+# ---------------------------------------------------------------------------
+# Sample values: marked, announced once, refused by --check
+# ---------------------------------------------------------------------------
+
+SAMPLE_STATEMENT = "This notice shows sample values."
+
+
+def _sample_activity():
+    """An activity with one sample category and one recipient with a sample note."""
+    return ProcessingActivityFactory(
+        name="Orders",
+        personal_data_categories=[
+            PersonalDataCategoryFactory(name="Order data", is_sample=True)
+        ],
+        recipients=[
+            RecipientFactory(
+                name="Carriers",
+                description="Deliver the goods.\nSample value: to be confirmed.",
+            )
+        ],
+    )
+
+
+def test_build_notice_drops_a_sample_note_and_marks_the_value():
+    _sample_activity()
+
+    built = notice.build_notice()
+    details = built.sections[0].details
+
+    assert details.recipients[0].description == "Deliver the goods."
+    assert details.recipients[0].is_sample
+    assert details.personal_data_categories == (
+        notice.CategoryEntry("Order data", is_sample=True),
+    )
+    assert built.sample_values == (
+        ("categories of personal data", "Orders"),
+        ("recipients", "Orders"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hosting. Sample value: the notice names none.", ("Hosting.", True)),
+        ("Oslo\nNorway\n(sample value, to be confirmed)", ("Oslo\nNorway", True)),
+        ("Hosting in Sweden.", ("Hosting in Sweden.", False)),
+    ],
+)
+def test_without_sample_note(text, expected):
+    assert notice.without_sample_note(text) == expected
+
+
+def test_page_states_sample_values_once_at_the_top(client):
+    _sample_activity()
+
+    page = client.get(reverse("privacy-notice")).text
+
+    assert page.count(SAMPLE_STATEMENT) == 1
+    assert page.index(SAMPLE_STATEMENT) < page.index('class="purpose"')
+    assert page.lower().count("sample value") == 1
+    assert 'Deliver the goods.<sup class="sample-mark">*</sup>' in page
+    assert html_problems(page) == []
+
+
+def test_page_without_sample_values_makes_no_sample_statement(client):
+    ProcessingActivityFactory(name="Orders")
+
+    page = client.get(reverse("privacy-notice")).text
+
+    assert "sample" not in page.lower()
+
+
+def test_render_notice_markdown_states_sample_values_once():
+    _sample_activity()
+
+    text = _markdown()
+
+    assert text.count(SAMPLE_STATEMENT) == 1
+    assert text.lower().count("sample value") == 1
+    assert "- Order data\\*\n" in text
+
+
+def test_render_notice_check_refuses_sample_values_naming_count_and_parts():
+    _sample_activity()
+    out = StringIO()
+
+    with pytest.raises(
+        CommandError,
+        match=r"shows 2 sample values: 1 in categories of personal data, "
+        r"1 in recipients \(under 1 heading\)",
+    ):
+        call_command("render_notice", "--check", stdout=out)
+
+    assert out.getvalue() == ""
+
+
+def test_render_notice_check_passes_without_sample_values():
+    ProcessingActivityFactory(name="Orders")
+    out = StringIO()
+
+    call_command("render_notice", "--check", stdout=out)
+
+    assert out.getvalue() == "The privacy notice shows no sample value.\n"

@@ -26,10 +26,19 @@ class Command(BaseCommand):
             metavar="PATH",
             help="Write to this file instead of standard output.",
         )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Render nothing; exit non-zero while the notice shows a sample "
+            "value, so that a deployment can refuse to publish it.",
+        )
 
     def handle(self, *args, **options):
         controller = self._controller(options["controller"])
         built = notice.build_notice(controller=controller)
+        if options["check"]:
+            self._check(built)
+            return
         text = notice.render_notice(
             built, fmt=options["format"], notice_url=self._notice_url()
         )
@@ -47,6 +56,22 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Wrote the privacy notice ({count} {purposes}) to {path}."
             )
+        )
+
+    def _check(self, built):
+        samples = built.sample_values
+        if samples:
+            purposes = len({where for _, where in samples})
+            raise CommandError(
+                f"The privacy notice shows {len(samples)} sample "
+                f"value{'s' if len(samples) != 1 else ''}: "
+                f"{built.sample_summary()} (under {purposes} heading"
+                f"{'s' if purposes != 1 else ''}). Before publishing, confirm "
+                "or replace each, then untick 'sample value' or delete its "
+                "'Sample value' note."
+            )
+        self.stdout.write(
+            self.style.SUCCESS("The privacy notice shows no sample value.")
         )
 
     def _controller(self, slug):

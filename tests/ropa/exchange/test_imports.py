@@ -1284,7 +1284,10 @@ def test_import_queries_per_changed_row_stay_few(sample_register, exported):
 
     # Per extra row at most the owner and the joint arrangement, checked to
     # exist when written (about 1.5 queries a row); row by row it was over 40.
-    assert many - few <= 2 * (24 - 2)
+    # Besides, the database's verdict on a check constraint is asked once per
+    # combination of the values it reads (ConstraintChecks): the sample's
+    # DPIA screenings and profiling bring a few more combinations.
+    assert many - few <= 2 * (24 - 2) + 6
 
 
 def test_import_batch_refused_by_the_database_names_the_row(sample_register, exported):

@@ -17,7 +17,15 @@ from django.core.management import call_command
 import ropa
 from controllers.enums import JointScope
 from controllers.models import JointControllerArrangement, Organisation
-from ropa.enums import ActivityRole, ActivityStatus, Profiling, RecipientType
+from ropa.enums import (
+    ActivityRole,
+    ActivityStatus,
+    DPIAStatus,
+    LawfulBasisChoice,
+    Profiling,
+    RecipientType,
+    SpecialCategoryCondition,
+)
 from ropa.geography import in_eea
 from ropa.models import (
     LawfulBasis,
@@ -28,6 +36,8 @@ from ropa.models import (
 )
 from ropa.rights import rights_information
 from ropa.sample import SAMPLE_REASON
+from ropa.sample.data import DIRECT_MARKETING_OBJECTION
+from subjects.enums import Sensitivity, SpecialCategory
 from subjects.models import DataSubjectCategory, PersonalDataCategory
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +94,11 @@ OPT_OUT_WORDS = ("unsubscribe", "opt out")
 PROFILING_WORDS = ("profiling",)
 JOINT_WORDS = ("jointly responsible",)
 SOCIAL_NETWORKS = "Social networking platforms"
+DIRECT_MARKETING = {
+    "To communicate about us and our business",
+    "To communicate offers and marketing via various channels",
+    "To manage our newsletters",
+}
 
 
 def _repair(text):
@@ -298,10 +313,24 @@ def test_load_sample_register_keeps_opt_out_sentences(loaded):
         title: _statements(paragraphs, *OPT_OUT_WORDS) for title, paragraphs in SECTIONS
     }
 
+    # The seed's sentence first; the Art. 21(2) statement follows it apart.
     assert {
-        a.name: a.opt_out_information for a in ProcessingActivity.objects.all()
+        a.name: a.opt_out_information.split("\n\n")[0]
+        for a in ProcessingActivity.objects.all()
     } == expected
     assert sum(1 for text in expected.values() if text) == 4
+
+
+def test_load_sample_register_states_the_right_to_object_to_direct_marketing(
+    loaded,
+):
+    stated = {
+        a.name
+        for a in ProcessingActivity.objects.all()
+        if a.opt_out_information.endswith(f"\n\n{DIRECT_MARKETING_OBJECTION}")
+    }
+
+    assert stated == DIRECT_MARKETING
 
 
 def test_load_sample_register_states_the_rights_its_lawful_bases_open(loaded):
@@ -387,3 +416,86 @@ def test_load_sample_register_restores_a_changed_activity(loaded):
     assert activity.recipients.exists()
     assert "processing activities: 0 created, 1 updated, 25 unchanged" in output
     assert activity.history.latest().history_change_reason == SAMPLE_REASON
+
+
+EMERGENCY = "To communicate in the event of an accident, illness, or similar event"
+
+
+def test_load_sample_register_treats_emergency_health_data_as_special(loaded):
+    activity = ProcessingActivity.objects.get(name=EMERGENCY)
+    special = activity.personal_data_categories.filter(sensitivity=Sensitivity.SPECIAL)
+    conditions = {
+        basis.basis: basis.special_category_condition
+        for basis in activity.lawful_bases.all()
+    }
+
+    assert [(c.special_category, c.is_sample) for c in special] == [
+        (SpecialCategory.HEALTH, True)
+    ]
+    assert conditions[LawfulBasisChoice.VITAL_INTERESTS] == (
+        SpecialCategoryCondition.VITAL_INTERESTS
+    )
+    assert activity.lawful_bases.filter(is_sample=False).count() == 0
+
+
+def test_load_sample_register_keeps_accounting_records_by_each_company_law(loaded):
+    rules = RetentionRule.objects.filter(
+        personal_data_category__name="Invoicing details"
+    )
+    shown = {rule.period_text for rule in rules}
+
+    assert rules.count() == 2
+    [text] = shown
+    assert (
+        "Infobric Norge AS: 5 years after the end of the financial year "
+        "(Norwegian Bookkeeping Act (bokføringsloven), § 13)."
+    ) in text
+    assert (
+        "Infobric Finland Oy: vouchers and other accounting records 6 years after "
+        "the end of the year in which the financial year ended; the financial "
+        "statements and the books 10 years after the end of the financial year "
+        "(Finnish Accounting Act (kirjanpitolaki 1336/1997), ch. 2 s. 10)."
+    ) in text
+    assert "Infobric AB, Infobric Ease AB and Infobric Fleet AB: 7 years" in text
+    assert {rule.period for rule in rules} == {None}
+    legal = RetentionRule.objects.get(
+        activity__name="To fulfil legal obligations", personal_data_category=None
+    )
+    assert legal.period_text == text
+
+
+def test_load_sample_register_makes_the_platforms_joint_controllers_for_targeting(
+    loaded,
+):
+    platforms = Organisation.objects.get(name=SOCIAL_NETWORKS)
+    [arrangement] = platforms.joint_arrangements.all()
+    recipient = Recipient.objects.get(name=SOCIAL_NETWORKS)
+
+    assert not platforms.is_group_company
+    assert recipient.organisation == platforms
+    assert set(arrangement.parties.all()) == {
+        platforms,
+        *Organisation.objects.group_companies(),
+    }
+    assert "targeting tools" in arrangement.scope
+    assert "Not the platforms' own processing" in arrangement.scope
+    assert arrangement.essence_published
+    assert "Sample value" in arrangement.essence
+    assert "Sample value" in arrangement.responsibilities
+
+
+def test_load_sample_register_records_a_dpia_screening_where_it_profiles(loaded):
+    profiling = ProcessingActivity.objects.exclude(profiling=Profiling.NONE)
+
+    assert profiling.count() == 2
+    assert {(a.name, a.dpia_required, a.dpia_status) for a in profiling} == {
+        ("To conduct analyses to produce customer insights", False, ""),
+        (
+            "To communicate offers and marketing via various channels",
+            True,
+            DPIAStatus.COMPLETED,
+        ),
+    }
+    assert all(
+        a.dpia_reference.startswith("Sample value: screening SCR-") for a in profiling
+    )
