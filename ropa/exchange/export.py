@@ -19,11 +19,16 @@ Which records a sheet holds:
 - Activities and their lawful bases, transfers and retention rules: every
   activity, whatever its status (the status is a column), or, for one
   controller, those naming it among their responsible organisations.
-- Controller: the responsible organisations of the exported activities (and
-  the chosen controller), with their DPO and representative.
+- Controller: the organisations of the exported activities (and the chosen
+  controller), with their DPO and representative and their roles: the
+  responsible organisations, the parties of the activities' joint
+  arrangements, the client controllers of the processor records.
 - Processors and Joint arrangements: every agreement and arrangement, or, for
   one controller, those it is party to (as controller, processor or party)
   and those its activities use.
+- Data categories and Recipients: those the exported activities name (in
+  their lists, retention rules and transfers), as the catalogue holds them
+  (as of the date, for an as-of export).
 - The ICO template (format ``ico``, a workbook of that one sheet): the
   activities not retired, since the template documents current processing;
   its choices are written as labels, for readers.
@@ -40,11 +45,13 @@ texts) makes the XLSX export fail with an ``ExportError`` naming it, rather
 than be cut as openpyxl would. A CSV cell has no limit.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
 from ropa.core.progress import no_progress
+from ropa.enums import ActivityRole
 from ropa.exchange import layout
 from ropa.exchange.books import (
     CsvBook,
@@ -60,6 +67,8 @@ from ropa.exchange.cnil import CNIL, write_cnil
 from ropa.exchange.ico_export import write_ico
 from ropa.exchange.processor_record import write_processor_record
 from ropa.exchange.snapshot import Gaps, Register, RegisterSnapshot, existed_then
+from ropa.models import Recipient
+from subjects.models import PersonalDataCategory
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -109,7 +118,12 @@ def _write_register(book, register, summary, exported_at, bar):
     (activities, bases, transfers, retention, processors, arrangements) = sheets = [
         Rows(sheet, book.sheet(sheet), names) for sheet in ROW_SHEETS
     ]
-    organisation_ids = set()
+    # Lists of the catalogue, not of the register's records: not counted.
+    categories = Rows(layout.DATA_CATEGORIES, book.sheet(layout.DATA_CATEGORIES), names)
+    recipients = Rows(layout.RECIPIENTS, book.sheet(layout.RECIPIENTS), names)
+    # Organisation id -> its roles (``layout.CONTROLLER_ROLES``).
+    roles = defaultdict(set)
+    category_ids, recipient_ids = set(), set()
     agreement_users = names.agreement_users
     arrangement_users = names.arrangement_users
 
@@ -123,14 +137,29 @@ def _write_register(book, register, summary, exported_at, bar):
                 bases.write(basis)
             for transfer in sorted(activity["transfers"], key=transfer_order):
                 transfers.write(transfer)
+                recipient_ids.add(transfer["recipient_id"])
             for rule in names.sorted_rules(activity["retention_rules"]):
                 retention.write(rule)
-            organisation_ids.update(activity["organisations"])
+                category_ids.add(rule["personal_data_category_id"])
+            category_ids.update(activity["personal_data_categories"])
+            recipient_ids.update(activity["recipients"])
+            for pk in activity["organisations"]:
+                roles[pk].add(layout.RESPONSIBLE)
+            # Art. 30(2)(a): the controllers a processor acts for.
+            if activity["role"] == ActivityRole.PROCESSOR:
+                for pk in activity["client_controllers"]:
+                    roles[pk].add(layout.CLIENT_CONTROLLER)
             for agreement_id in activity["processor_agreements"]:
                 agreement_users[agreement_id].append(reference)
             if activity["joint_arrangement_id"] is not None:
                 arrangement_users[activity["joint_arrangement_id"]].append(reference)
 
+    # Art. 30(1)(a): the joint controllers, the parties of the arrangements
+    # the exported activities are under (before the Joint arrangements sheet
+    # adds the arrangements no activity uses to ``arrangement_users``).
+    for arrangement_id in arrangement_users:
+        for pk in catalogue.arrangements[arrangement_id]["parties"]:
+            roles[pk].add(layout.JOINT_CONTROLLER)
     controller = register.controller
     for agreement in _listed(
         catalogue.agreements,
@@ -147,11 +176,14 @@ def _write_register(book, register, summary, exported_at, bar):
     ):
         arrangements.write(arrangement)
 
+    for pk in _by_name(catalogue.details[PersonalDataCategory], category_ids):
+        categories.write(catalogue.details[PersonalDataCategory][pk])
+    for pk in _by_name(catalogue.details[Recipient], recipient_ids):
+        recipients.write(catalogue.details[Recipient][pk])
+
     if controller is not None:
-        organisation_ids.add(controller.pk)
-    _write_controller_sheet(
-        controller_sheet, register, organisation_ids, names, exported_at
-    )
+        roles[controller.pk].add(layout.RESPONSIBLE)
+    _write_controller_sheet(controller_sheet, register, roles, names, exported_at)
     _write_for_the_import(book, exported_at)
     summary.rows = {
         sheet.name: rows.count for sheet, rows in zip(ROW_SHEETS, sheets, strict=True)
@@ -168,7 +200,12 @@ def _listed(rows, used, controller, is_party):
     return sorted(listed, key=lambda row: row["reference"])
 
 
-def _write_controller_sheet(sheet, register, organisation_ids, names, moment):
+def _by_name(rows, ids):
+    """The ids of ``rows`` among ``ids`` (None aside), in the order of their names."""
+    return sorted((pk for pk in ids if pk is not None), key=lambda pk: rows[pk]["name"])
+
+
+def _write_controller_sheet(sheet, register, roles, names, moment):
     controller = register.controller
     catalogue = names.catalogue
     title, *labels = layout.HEADER_BLOCK
@@ -182,12 +219,8 @@ def _write_controller_sheet(sheet, register, organisation_ids, names, moment):
         sheet.append(line)
     sheet.append(())
     rows = Rows(layout.CONTROLLER, sheet, names)
-    organisations = sorted(
-        (catalogue.organisations[pk] for pk in organisation_ids),
-        key=lambda row: row["name"],
-    )
-    for organisation in organisations:
-        rows.write(organisation)
+    for pk in _by_name(catalogue.organisations, roles):
+        rows.write({**catalogue.organisations[pk], "roles": roles[pk]})
 
 
 def _write_for_the_import(book, moment):

@@ -15,10 +15,14 @@ Sheets
     ``Controller`` first: a header block, then a table of the controllers (see
     below). Then ``Activities`` (one row per processing activity), ``Lawful
     bases``, ``Transfers``, ``Retention rules``, ``Processors`` (one row per
-    Art. 28 agreement) and ``Joint arrangements`` (one row per Art. 26
-    arrangement). Every sheet but ``Controller`` has its column headers in row
-    1 and one record per row below. Child rows name their activity by its
-    ``Reference``.
+    Art. 28 agreement), ``Joint arrangements`` (one row per Art. 26
+    arrangement), ``Data categories`` (each personal data category the
+    activities name: its sensitivity, Art. 9(1) category and CNIL group) and
+    ``Recipients`` (each recipient the activities name: its type,
+    organisation, country and whether that is outside the EEA on the
+    export's date). Every sheet but ``Controller`` has its column headers in
+    row 1 and one record per row below. Child rows name their activity by
+    its ``Reference``.
 
 The ``Controller`` sheet
     Rows 1 to 4 are the header block, a label in column A and its value in
@@ -27,8 +31,11 @@ The ``Controller`` sheet
     ``CURRENT`` for the register as it stands) and ``Exported at`` (the moment
     the export began, to the minute, in the project's time zone). Row 5 is
     empty. Row 6 holds ``CONTROLLER_COLUMNS`` and each row below one
-    responsible organisation of the exported activities (Art. 30(1)(a) and
-    30(2)(a)): name, contact details, DPO and Art. 27 representative.
+    organisation of the exported activities (Art. 30(1)(a) and 30(2)(a)): a
+    responsible organisation, a party of their joint arrangements or a
+    client controller of the processor records, its roles
+    (``CONTROLLER_ROLES``), name, contact details, DPO and Art. 27
+    representative.
 
 The ``For the import`` sheet (``FOR_THE_IMPORT``, hidden in the workbook)
     What the import of the file needs and a reader does not: row 1 a note
@@ -111,7 +118,7 @@ their exports.
 import datetime
 
 from controllers.enums import DPOEngagement, JointScope
-from ropa.core.cells import join_list
+from ropa.core.cells import join_list, yes_no
 from ropa.core.spreadsheet import needs_quote_prefix
 from ropa.enums import (
     ActivityRole,
@@ -119,6 +126,7 @@ from ropa.enums import (
     DPIAStatus,
     LawfulBasisChoice,
     Profiling,
+    RecipientType,
     RetentionAction,
     RetentionUnit,
     SpecialCategoryCondition,
@@ -153,6 +161,7 @@ from ropa.models import (
     ProcessingActivity,
     RetentionRule,
 )
+from subjects.enums import CnilGroup, Sensitivity, SpecialCategory
 
 REGISTER_TITLE = "Record of processing activities (GDPR Art. 30)"
 ALL_CONTROLLERS = "All controllers"
@@ -214,8 +223,21 @@ def _representative(key):
     return write
 
 
+# The roles of an organisation of the Controller sheet in the exported
+# activities (Art. 30(1)(a), 30(2)(a)), in the order a cell lists them.
+RESPONSIBLE = "responsible"
+JOINT_CONTROLLER = "joint controller"
+CLIENT_CONTROLLER = "client controller"
+CONTROLLER_ROLES = (RESPONSIBLE, JOINT_CONTROLLER, CLIENT_CONTROLLER)
+
+
+def _roles(row, names):
+    return join_list(role for role in CONTROLLER_ROLES if role in row["roles"])
+
+
 CONTROLLER_COLUMNS = (
     written("Name", field_value("name"), key=True),
+    written("Role in the register", _roles),
     written("Registration number", field_value("registration_number")),
     written("Country", field_value("country")),
     written("Address", field_value("address")),
@@ -395,6 +417,7 @@ TRANSFER_COLUMNS = (
     ),
     text("Documentation of suitable safeguards", "safeguards_documentation"),
     text("Transfer impact assessment", "tia_reference"),
+    text("Scope of the adequacy decision", "adequacy_scope", optional=True),
     text("Notes", "notes"),
     version(),
 )
@@ -447,6 +470,39 @@ JOINT_ARRANGEMENT_COLUMNS = (
     summary("Activities", _used_by("arrangement_users")),
 )
 
+DATA_CATEGORY_COLUMNS = (
+    written("Name", field_value("name"), key=True),
+    written("Sensitivity", label_of("sensitivity", Sensitivity), choices=Sensitivity),
+    written(
+        "Art. 9(1) category",
+        label_of("special_category", SpecialCategory),
+        choices=SpecialCategory,
+    ),
+    written("CNIL group", label_of("cnil_group", CnilGroup), choices=CnilGroup),
+    written("Description", field_value("description")),
+)
+
+
+def _recipient_organisation(row, names):
+    pk = row["organisation_id"]
+    return "" if pk is None else names.organisation(pk)
+
+
+def _outside_eea(row, names):
+    # The EEA of the export's date, as the Art. 30 gaps read it; no country
+    # is unknown, an empty cell.
+    country = row["country"]
+    return yes_no(country not in names.gaps.eea) if country else ""
+
+
+RECIPIENT_COLUMNS = (
+    written("Name", field_value("name"), key=True),
+    written("Type", label_of("recipient_type", RecipientType), choices=RecipientType),
+    written("Organisation", _recipient_organisation),
+    written("Country", field_value("country")),
+    written("Outside the EEA", _outside_eea),
+)
+
 
 # The For the import sheet: its note, its rows and its table's columns.
 FOR_THE_IMPORT_NOTE = (
@@ -471,6 +527,8 @@ PROCESSORS = Sheet("Processors", "processors.csv", PROCESSOR_COLUMNS)
 JOINT_ARRANGEMENTS = Sheet(
     "Joint arrangements", "joint-arrangements.csv", JOINT_ARRANGEMENT_COLUMNS
 )
+DATA_CATEGORIES = Sheet("Data categories", "data-categories.csv", DATA_CATEGORY_COLUMNS)
+RECIPIENTS = Sheet("Recipients", "recipients.csv", RECIPIENT_COLUMNS)
 FOR_THE_IMPORT = Sheet("For the import", "for-the-import.csv", CODE_COLUMNS)
 
 # The register's sheets, in workbook order (the hidden FOR_THE_IMPORT last).
@@ -482,12 +540,20 @@ SHEETS = (
     RETENTION_RULES,
     PROCESSORS,
     JOINT_ARRANGEMENTS,
+    DATA_CATEGORIES,
+    RECIPIENTS,
 )
 # The sheets of each activity's rows, which the import replaces with it.
 CHILD_SHEETS = (LAWFUL_BASES, TRANSFERS, RETENTION_RULES)
 # The sheets the import reads, and those it leaves to the admin.
 IMPORTED_SHEETS = (ACTIVITIES, *CHILD_SHEETS)
-REFERENCE_SHEETS = (CONTROLLER, PROCESSORS, JOINT_ARRANGEMENTS)
+REFERENCE_SHEETS = (
+    CONTROLLER,
+    PROCESSORS,
+    JOINT_ARRANGEMENTS,
+    DATA_CATEGORIES,
+    RECIPIENTS,
+)
 
 # CSV files are UTF-8 with a byte order mark, which Excel needs to read them as
 # UTF-8; read them with the "utf-8-sig" codec.

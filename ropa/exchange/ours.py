@@ -62,7 +62,7 @@ READ_ONLY_COLUMNS = (
 )
 NOT_IMPORTED_SHEETS = (
     "The sheets {names} are not imported: edit organisations, processor "
-    "agreements and joint arrangements in the admin."
+    "agreements, joint arrangements, categories and recipients in the admin."
 )
 NO_VERSION_COLUMN = (
     "This file has no '{column}' column (sheets {names}): export the register "

@@ -492,7 +492,7 @@ def test_export_xlsx_orders_activities_by_reference():
 
 def test_export_xlsx_of_an_empty_register_has_headers_only():
     workbook = read_xlsx(export_bytes())
-    assert [len(workbook[sheet.name]) for sheet in layout.SHEETS[1:]] == [1] * 6
+    assert [len(workbook[sheet.name]) for sheet in layout.SHEETS[1:]] == [1] * 8
 
 
 def test_export_xlsx_strips_characters_xml_cannot_hold():
