@@ -59,7 +59,14 @@ class OrganisationAdmin(RegisterAdmin):
             {
                 "description": "Art. 30(1)(a): the DPO and, for an organisation "
                 "established outside the Union, its Art. 27 representative.",
-                "fields": ("is_group_company", "parent", "dpo", "representative"),
+                "fields": (
+                    "is_group_company",
+                    "parent",
+                    "dpo",
+                    "representative",
+                    "art27_exempt",
+                    "art27_exemption_reason",
+                ),
             },
         ),
     )

@@ -159,6 +159,20 @@ class Organisation(Versioned):
         help_text="Art. 27: the representative in the Union of a controller or "
         "processor established outside it.",
     )
+    art27_exempt = models.BooleanField(
+        "Art. 27(2) exemption",
+        default=False,
+        help_text="Art. 27(2): no representative is needed for occasional "
+        "processing that does not include large-scale special category or "
+        "criminal data and is unlikely to result in a risk, or for a public "
+        "authority or body.",
+    )
+    art27_exemption_reason = models.TextField(
+        "reason for the Art. 27(2) exemption",
+        blank=True,
+        help_text="Why the exemption applies; required when it is claimed.",
+        validators=[validate_cell_length],
+    )
 
     objects = OrganisationQuerySet.as_manager()
     history = history()
@@ -169,6 +183,12 @@ class Organisation(Versioned):
             models.CheckConstraint(
                 condition=~models.Q(parent=models.F("pk")),
                 name="controllers_organisation_not_own_parent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(art27_exempt=False)
+                | ~models.Q(art27_exemption_reason=""),
+                name="controllers_organisation_art27_reason_given",
+                violation_error_message="Give the reason for the Art. 27(2) exemption.",
             ),
         )
 

@@ -11,6 +11,12 @@ Conditional elements count only where they apply: transfers only where data
 leaves the EEA, the Art. 9(2) condition only for special category data, the
 Art. 10 authority only for criminal data, the legitimate interest only for
 basis (f).
+
+The lawful basis, the legitimate interest, the Art. 9(2) condition and the
+Art. 10 authority are no letter of Art. 30: they are what a controller keeps
+to demonstrate compliance (Art. 5(2)), and regulators' templates ask for them
+beside the record (the ICO's columns 12 to 15). Their gaps name their own
+article, and ``ART30_RULES`` leaves them out.
 """
 
 from dataclasses import dataclass
@@ -27,7 +33,13 @@ from django.db.models import (
 )
 
 from ropa.enums import ActivityRole, LawfulBasisChoice, TransferMechanism
-from ropa.geography import adequate_countries, eea_countries, in_force_since
+from ropa.geography import (
+    adequate_countries,
+    adequate_organisations,
+    eea_countries,
+    in_force_since,
+    scoped_countries,
+)
 from subjects.enums import Sensitivity
 
 CONTROLLER = ActivityRole.CONTROLLER
@@ -36,15 +48,21 @@ PROCESSOR = ActivityRole.PROCESSOR
 
 @dataclass(frozen=True)
 class Gap:
-    """One missing Art. 30 element of one record."""
+    """One missing element of one record: of Art. 30, or an accountability extra."""
 
     key: str
     element: str
     title: str
     reason: str
+    art30: bool = True
 
     def __str__(self):
         return f"Art. {self.element} {self.title}: {self.reason}"
+
+    @property
+    def label(self):
+        """The element, short: "30(1)(b)" for a letter of Art. 30, else "Art. 9(2)"."""
+        return self.element if self.art30 else f"Art. {self.element}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,8 @@ class Element:
     controller: str
     processor: str
     title: str
+    # False for what Art. 5(2) accountability asks beside the record.
+    art30: bool = True
 
 
 A = Element("30(1)(a)", "30(2)(a)", "controller, processor and contact details")
@@ -61,6 +81,14 @@ D = Element("30(1)(d)", "", "categories of recipients")
 E = Element("30(1)(e)", "30(2)(c)", "transfers to third countries")
 F = Element("30(1)(f)", "", "time limits for erasure")
 G = Element("30(1)(g)", "30(2)(d)", "security measures")
+# Asked of controllers only: a processor acts on its clients' bases.
+LAWFUL_BASIS = Element("6(1)", "", "lawful basis", art30=False)
+SPECIAL_CONDITION = Element(
+    "9(2)", "", "condition for special category data", art30=False
+)
+CRIMINAL_AUTHORITY = Element(
+    "10", "", "authority for criminal offence data", art30=False
+)
 
 
 def _model(name):
@@ -118,9 +146,38 @@ def _no_contact_details(on):
     return Exists(_orgs(email="", phone=""))
 
 
-def _no_representative(on):
+def _representative_without_contact_details(on):
+    return Exists(_orgs(representative__email="", representative__phone=""))
+
+
+def _joint_controller_without_contact_details(on):
+    responsible = _model("ropa.ProcessingActivity").organisations.through.objects
+    # A party that is also a responsible organisation is no_contact_details'.
     return Exists(
-        _orgs(representative__isnull=True).exclude(
+        _model("controllers.Organisation")
+        .objects.filter(
+            joint_arrangements=OuterRef("joint_arrangement_id"), email="", phone=""
+        )
+        .exclude(
+            pk__in=responsible.filter(
+                processingactivity=OuterRef(OuterRef("pk"))
+            ).values("organisation")
+        )
+    )
+
+
+def _client_controller_without_contact_details(on):
+    return Exists(
+        _model("controllers.Organisation").objects.filter(
+            processed_for_activities=_activity(), email="", phone=""
+        )
+    )
+
+
+def _no_representative(on):
+    # An organisation exempt under Art. 27(2) needs none.
+    return Exists(
+        _orgs(representative__isnull=True, art27_exempt=False).exclude(
             country__in=sorted(eea_countries(on))
         )
     )
@@ -193,10 +250,26 @@ def _transfer_not_recorded(on):
 
 
 def _adequacy_not_in_force(on):
+    covered = Q(country__in=sorted(adequate_countries(on)))
+    for name in sorted(adequate_organisations(on)):
+        # Named in any case; SQLite folds the case of ASCII letters only.
+        covered |= Q(country="", international_organisation__iexact=name)
+    return Exists(_transfers(mechanism=TransferMechanism.ADEQUACY).exclude(covered))
+
+
+def _adequacy_scope_unrecorded(on):
     return Exists(
-        _transfers(mechanism=TransferMechanism.ADEQUACY).exclude(
-            country__in=sorted(adequate_countries(on))
+        _transfers(
+            mechanism=TransferMechanism.ADEQUACY,
+            country__in=sorted(scoped_countries(on)),
+            adequacy_scope="",
         )
+    )
+
+
+def _recipient_location_unknown(on):
+    return Exists(
+        _model("ropa.Recipient").objects.filter(activities=_activity(), country="")
     )
 
 
@@ -245,6 +318,7 @@ class Rule:
             element=getattr(self.element, role),
             title=self.element.title,
             reason=self.reason,
+            art30=self.element.art30,
         )
 
 
@@ -260,8 +334,22 @@ RULES = (
         "no_representative",
         A,
         "an organisation established outside the EEA, or whose country is not "
-        "recorded, has no Art. 27 representative",
+        "recorded, has no Art. 27 representative and no Art. 27(2) exemption",
         _no_representative,
+    ),
+    Rule(
+        "representative_without_contact_details",
+        A,
+        "the Art. 27 representative of a responsible organisation has no e-mail "
+        "or phone",
+        _representative_without_contact_details,
+    ),
+    Rule(
+        "joint_controller_without_contact_details",
+        A,
+        "a joint controller of the arrangement has no e-mail or phone",
+        _joint_controller_without_contact_details,
+        roles=(CONTROLLER,),
     ),
     Rule(
         "joint_without_parties",
@@ -278,31 +366,38 @@ RULES = (
         _no_client_controller,
         roles=(PROCESSOR,),
     ),
+    Rule(
+        "client_controller_without_contact_details",
+        A,
+        "a controller on whose behalf the processor acts has no e-mail or phone",
+        _client_controller_without_contact_details,
+        roles=(PROCESSOR,),
+    ),
     Rule("no_purpose", B, "the purpose is not described", _no_purpose),
     Rule(
         "no_lawful_basis",
-        B,
+        LAWFUL_BASIS,
         "no Art. 6(1) lawful basis is recorded",
         _no_lawful_basis,
         roles=(CONTROLLER,),
     ),
     Rule(
         "legitimate_interest_unstated",
-        B,
+        LAWFUL_BASIS,
         "a legitimate interests basis does not state the interest pursued",
         _legitimate_interest_unstated,
         roles=(CONTROLLER,),
     ),
     Rule(
         "special_without_condition",
-        B,
+        SPECIAL_CONDITION,
         "special category data is processed without an Art. 9(2) condition",
         _special_without_condition,
         roles=(CONTROLLER,),
     ),
     Rule(
         "criminal_without_authority",
-        B,
+        CRIMINAL_AUTHORITY,
         "criminal offence data is processed without an Art. 10 authority",
         _criminal_without_authority,
         roles=(CONTROLLER,),
@@ -341,6 +436,23 @@ RULES = (
         _adequacy_not_in_force,
     ),
     Rule(
+        "adequacy_scope_unrecorded",
+        E,
+        "a transfer relies on an adequacy decision limited to some recipients "
+        "without recording that the recipient is covered",
+        _adequacy_scope_unrecorded,
+    ),
+    # Art. 30(1)(d) names the recipients; what a recipient of unknown location
+    # leaves open is (e): whether data leaves the EEA and needs a transfer
+    # recorded. So it is asked of processor records too (30(2)(c)).
+    Rule(
+        "recipient_location_unknown",
+        E,
+        "a recipient's country is not recorded, so whether a transfer must be "
+        "recorded cannot be told",
+        _recipient_location_unknown,
+    ),
+    Rule(
         "safeguards_undocumented",
         E,
         "a transfer on compelling legitimate interests (Art. 49(1) second "
@@ -370,6 +482,8 @@ RULES = (
 )
 
 RULES_BY_KEY = {rule.key: rule for rule in RULES}
+# The rules of the letters of Art. 30, without the accountability extras.
+ART30_RULES = tuple(rule for rule in RULES if rule.element.art30)
 
 
 def column(rule):
@@ -386,9 +500,10 @@ def annotations(on=None):
     }
 
 
-def incomplete_q(on=None):
+def incomplete_q(on=None, rules=RULES):
     """
-    Matches records that lack any element that applies to them, on a date.
+    Matches records that lack any element that applies to them, on a date
+    (of ``rules``: ``ART30_RULES`` leaves the accountability extras out).
 
     Each rule becomes one subquery of the records lacking that element,
     independent of the outer row, so the database evaluates it once for the
@@ -400,7 +515,7 @@ def incomplete_q(on=None):
     """
     activities = _model("ropa.ProcessingActivity")._default_manager
     condition = Q(pk__in=[])
-    for rule in RULES:
+    for rule in rules:
         lacking = activities.filter(role__in=rule.roles).filter(rule.expression(on))
         condition |= Q(pk__in=lacking.values("pk"))
     return condition

@@ -55,7 +55,7 @@ CHUNK = 500
 PARTS = (LawfulBasis, InternationalTransfer, RetentionRule)
 # Shared records whose fields the rules read, and the activity's links to them.
 SHARED = {
-    Organisation: ("organisations",),
+    Organisation: ("organisations", "client_controllers"),
     PersonalDataCategory: ("personal_data_categories",),
     Recipient: ("recipients",),
 }
@@ -87,6 +87,21 @@ def _linked_to(name, target_pks):
     return Q(pk__in=rows.values(field.m2m_field_name()))
 
 
+def _party_or_representative_of(pks):
+    """
+    The activities whose arrangement has any of organisations ``pks`` as a
+    party, or one of whose organisations has one of them as its representative:
+    the rules read their contact details.
+    """
+    parties = JointControllerArrangement.parties.through._base_manager.filter(
+        organisation__in=pks
+    )
+    represented = Organisation._base_manager.filter(representative__in=pks)
+    return Q(
+        joint_arrangement__in=parties.values("jointcontrollerarrangement")
+    ) | _linked_to("organisations", represented.values("pk"))
+
+
 def affected(model, pks):
     """The activities whose gaps may change when rows ``pks`` of ``model`` do."""
     pks = list(pks)
@@ -98,6 +113,8 @@ def affected(model, pks):
         condition = Q(pk__in=[])
         for name in SHARED[model]:
             condition |= _linked_to(name, pks)
+        if model is Organisation:
+            condition |= _party_or_representative_of(pks)
     elif model in PARTS:
         condition = Q(
             pk__in=model._base_manager.filter(pk__in=pks).values("activity_id")

@@ -100,6 +100,7 @@ class InternationalTransferInline(ActivityPartInlineMixin, admin.StackedInline):
     fields = (
         ("country", "international_organisation"),
         ("recipient", "mechanism"),
+        "adequacy_scope",
         "safeguards_documentation",
         "tia_reference",
         "notes",
@@ -707,7 +708,7 @@ class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
         gaps = obj.missing_elements()
         if not gaps:
             return format_html('<span title="{}">✔</span>', "Complete")
-        elements = dict.fromkeys(gap.element for gap in gaps)
+        elements = dict.fromkeys(gap.label for gap in gaps)
         return format_html(
             '<span title="{}">{}</span>',
             "; ".join(str(gap) for gap in gaps),

@@ -1,12 +1,14 @@
 """The filters of the activity list and of the review list."""
 
+from itertools import combinations
+
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from controllers.models import Organisation
-from ropa import stored_completeness
+from ropa import completeness, stored_completeness
 from ropa.core.admin_forms import holds
 from ropa.enums import ActivityStatus, DPIAStatus
 from ropa.models import InternationalTransfer, ProcessingActivity
@@ -47,21 +49,66 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset.filter(status=self.value())
 
 
+def _extras_only():
+    """
+    Every stored ``gaps`` value made only of gaps that are no letter of
+    Art. 30, as ``stored_completeness`` writes them: keys in the rules' order.
+    """
+    extras = [rule.key for rule in completeness.RULES if not rule.element.art30]
+    return [
+        " ".join(keys)
+        for size in range(1, len(extras) + 1)
+        for keys in combinations(extras, size)
+    ]
+
+
+def art30_incomplete_q(*, current=False):
+    """
+    Matches activities that lack a letter of Art. 30, whatever the
+    accountability extras (lawful basis, Art. 9(2), Art. 10) they lack besides:
+    by their stored gaps where current, by the Art. 30 rules where not.
+    """
+    prefix = "stored_completeness__"
+    stored = stored_completeness.incomplete_q(current=True) & ~Q(
+        **{f"{prefix}gaps__in": _extras_only()}
+    )
+    if current:
+        return stored
+    return stored | (
+        stored_completeness.stale_q(prefix=prefix)
+        & completeness.incomplete_q(rules=completeness.ART30_RULES)
+    )
+
+
 class CompletenessFilter(admin.SimpleListFilter):
-    title = "Art. 30 completeness"
+    """
+    Gaps in Art. 30 and in what accountability adds to it (Art. 5(2)): the
+    lawful basis, the Art. 9(2) condition and the Art. 10 authority.
+    """
+
+    title = "completeness"
     parameter_name = "completeness"
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"
+    ART30 = "art30"
 
     def lookups(self, request, model_admin):
-        return (("complete", "Complete"), ("incomplete", "Incomplete"))
+        return (
+            (self.COMPLETE, "Complete"),
+            (self.INCOMPLETE, "Incomplete"),
+            (self.ART30, "Incomplete (Art. 30 only)"),
+        )
 
     def queryset(self, request, queryset):
         # The stored gaps, which the activity list (ActivityChangeList) has
         # brought up to date.
         current = getattr(request, "stored_completeness_current", False)
-        if self.value() == "complete":
+        if self.value() == self.COMPLETE:
             return queryset.filter(stored_completeness.complete_q(current=current))
-        if self.value() == "incomplete":
+        if self.value() == self.INCOMPLETE:
             return queryset.filter(stored_completeness.incomplete_q(current=current))
+        if self.value() == self.ART30:
+            return queryset.filter(art30_incomplete_q(current=current))
         return queryset
 
 

@@ -59,7 +59,7 @@ from controllers.models import (
 from ropa.completeness import CONTROLLER, PROCESSOR, RULES_BY_KEY
 from ropa.enums import LawfulBasisChoice, TransferMechanism
 from ropa.exchange import layout
-from ropa.geography import adequate_countries, eea_countries
+from ropa.geography import adequacy_in_force, eea_countries
 from ropa.models import ProcessingActivity, Recipient, SecurityMeasure
 from subjects.enums import Sensitivity
 from subjects.models import DataSubjectCategory, PersonalDataCategory
@@ -96,6 +96,7 @@ ORGANISATION_FIELDS = (
     "website",
     "dpo_id",
     "representative_id",
+    "art27_exempt",
 )
 OFFICER_FIELDS = ("id", "name", "email", "phone", "engagement", "address")
 AGREEMENT_FIELDS = (
@@ -124,11 +125,17 @@ ARRANGEMENT_FIELDS = (
     "review_on",
 )
 # Catalogues the activities name by their ``name`` field, and the fields the
-# completeness rules read besides (``Catalogue.details``).
+# completeness rules and the register's catalogue sheets read besides
+# (``Catalogue.details``).
 NAMED_MODELS = {
     DataSubjectCategory: (),
-    PersonalDataCategory: ("sensitivity", "special_category", "cnil_group"),
-    Recipient: ("country", "recipient_type"),
+    PersonalDataCategory: (
+        "sensitivity",
+        "special_category",
+        "cnil_group",
+        "description",
+    ),
+    Recipient: ("country", "recipient_type", "organisation_id"),
     SecurityMeasure: ("area",),
 }
 
@@ -530,6 +537,39 @@ def _joint_without_parties(facts):
     return len(arrangement["parties"]) < 2 or not arrangement["responsibilities"]
 
 
+def _without_contact_details(rows):
+    return any(not row["email"] and not row["phone"] for row in rows)
+
+
+def _representative_without_contact_details(facts):
+    organisations = facts.catalogue.organisations
+    return _without_contact_details(
+        organisations[row["representative_id"]]
+        for row in facts.organisations
+        if row["representative_id"] is not None
+    )
+
+
+def _joint_controller_without_contact_details(facts):
+    arrangement_id = facts.activity["joint_arrangement_id"]
+    if arrangement_id is None:
+        return False
+    responsible = set(facts.activity["organisations"])
+    organisations = facts.catalogue.organisations
+    return _without_contact_details(
+        organisations[pk]
+        for pk in facts.catalogue.arrangements[arrangement_id]["parties"]
+        if pk not in responsible
+    )
+
+
+def _client_controller_without_contact_details(facts):
+    organisations = facts.catalogue.organisations
+    return _without_contact_details(
+        organisations[pk] for pk in facts.activity["client_controllers"]
+    )
+
+
 def _transfer_not_recorded(facts):
     recorded = {transfer["country"] for transfer in facts.transfers}
     return any(
@@ -551,15 +591,22 @@ def _category_without_retention(facts):
 # as there (a test checks that both hold the same keys and agree).
 GAP_TESTS = {
     "no_organisation": lambda facts: not facts.organisations,
-    "no_contact_details": lambda facts: any(
-        not row["email"] and not row["phone"] for row in facts.organisations
-    ),
+    "no_contact_details": lambda facts: _without_contact_details(facts.organisations),
     "no_representative": lambda facts: any(
-        row["representative_id"] is None and row["country"] not in facts.eea
+        row["representative_id"] is None
+        and not row["art27_exempt"]
+        and row["country"] not in facts.eea
         for row in facts.organisations
     ),
+    "representative_without_contact_details": _representative_without_contact_details,
     "joint_without_parties": _joint_without_parties,
+    "joint_controller_without_contact_details": (
+        _joint_controller_without_contact_details
+    ),
     "no_client_controller": lambda facts: not facts.activity["client_controllers"],
+    "client_controller_without_contact_details": (
+        _client_controller_without_contact_details
+    ),
     "no_purpose": lambda facts: not facts.activity["purpose"],
     "no_lawful_basis": lambda facts: not facts.bases,
     "legitimate_interest_unstated": lambda facts: any(
@@ -581,8 +628,19 @@ GAP_TESTS = {
     "transfer_not_recorded": _transfer_not_recorded,
     "adequacy_not_in_force": lambda facts: any(
         transfer["mechanism"] == TransferMechanism.ADEQUACY
-        and transfer["country"] not in facts.adequate
+        and not facts.adequate.covers(
+            transfer["country"], transfer["international_organisation"]
+        )
         for transfer in facts.transfers
+    ),
+    "adequacy_scope_unrecorded": lambda facts: any(
+        transfer["mechanism"] == TransferMechanism.ADEQUACY
+        and facts.adequate.limited(transfer["country"])
+        and not transfer["adequacy_scope"]
+        for transfer in facts.transfers
+    ),
+    "recipient_location_unknown": lambda facts: any(
+        not country for country in facts.recipient_countries
     ),
     "safeguards_undocumented": lambda facts: any(
         transfer["mechanism"] == TransferMechanism.COMPELLING_INTERESTS
@@ -603,9 +661,9 @@ class Gaps:
 
     def __init__(self, catalogue, on=None):
         self.catalogue = catalogue
-        # Which countries are in the EEA or adequate on the date: once.
+        # Which countries are in the EEA, which destinations adequate: once.
         self.eea = eea_countries(on)
-        self.adequate = adequate_countries(on)
+        self.adequate = adequacy_in_force(on)
 
     def of(self, activity):
         """

@@ -143,6 +143,13 @@ class InternationalTransfer(Versioned):
     tia_reference = models.CharField(
         "transfer impact assessment", max_length=255, blank=True
     )
+    adequacy_scope = models.CharField(
+        "scope of the adequacy decision",
+        max_length=255,
+        blank=True,
+        help_text="e.g. the recipient's entry in the Data Privacy Framework list. "
+        "Required where the decision covers only some recipients of the country.",
+    )
     notes = models.TextField(blank=True, validators=[validate_cell_length])
 
     history = history()
@@ -175,13 +182,16 @@ class InternationalTransfer(Versioned):
 
     def clean(self):
         if (
-            self.country
+            (self.country or self.international_organisation)
             and self.mechanism == TransferMechanism.ADEQUACY
-            and adequacy_decision(self.country) is None
+            and adequacy_decision(
+                self.country, organisation=self.international_organisation
+            )
+            is None
         ):
             raise ValidationError(
                 {
-                    "mechanism": f"{self.country.name} has no adequacy decision in "
+                    "mechanism": f"{self.destination} has no adequacy decision in "
                     "force: choose another Chapter V mechanism."
                 }
             )

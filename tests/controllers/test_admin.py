@@ -11,6 +11,7 @@ from tests.factories import (
     GroupCompanyFactory,
     JointControllerArrangementFactory,
     OrganisationFactory,
+    ProcessingActivityFactory,
     ProcessorAgreementFactory,
 )
 
@@ -156,3 +157,45 @@ def test_arrangement_an_import_left_without_responsibilities_is_completed_in_the
     assert saved.status_code == 302
     arrangement.refresh_from_db()
     assert arrangement.responsibilities == "Each party answers its own customers."
+
+
+def test_organisation_art27_exemption_is_claimed_in_the_admin_with_its_reason(
+    dpo_client,
+):
+    organisation = OrganisationFactory(name="Partner Inc", outside_eea=True)
+    activity = ProcessingActivityFactory(organisations=[organisation])
+    assert [gap.key for gap in activity.missing_elements()] == ["no_representative"]
+    change = reverse("admin:controllers_organisation_change", args=[organisation.pk])
+    page = dpo_client.get(change)
+    data = form_data(page)
+    # Rendered in the "Group and representation" fieldset: unchecked, empty.
+    (fieldset,) = [
+        fieldset
+        for fieldset in page.context["adminform"]
+        if fieldset.name == "Group and representation"
+    ]
+    assert {"art27_exempt", "art27_exemption_reason"} <= set(fieldset.fields)
+    assert "art27_exempt" not in data
+    assert data["art27_exemption_reason"] == ""
+
+    refused = dpo_client.post(change, {**data, "art27_exempt": "on"})
+    saved = dpo_client.post(
+        change,
+        {
+            **data,
+            "art27_exempt": "on",
+            "art27_exemption_reason": "Occasional orders, no special category data.",
+        },
+    )
+
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.non_field_errors() == [
+        "Give the reason for the Art. 27(2) exemption."
+    ]
+    assert saved.status_code == 302
+    organisation.refresh_from_db()
+    assert organisation.art27_exempt
+    assert organisation.art27_exemption_reason == (
+        "Occasional orders, no special category data."
+    )
+    assert activity.missing_elements() == []

@@ -52,6 +52,12 @@ def _organisation_its_own_parent():
     return organisation
 
 
+def _organisation_exempt_without_reason():
+    return OrganisationFactory.build(
+        outside_eea=True, art27_exempt=True, art27_exemption_reason=""
+    )
+
+
 def _agreement_with_itself():
     agreement = ProcessorAgreementFactory()
     agreement.processor = agreement.controller
@@ -82,6 +88,13 @@ RULE_VIOLATIONS = [
         NON_FIELD_ERRORS,
         "Constraint “controllers_organisation_not_own_parent” is violated.",
         id="organisation-not-own-parent",
+    ),
+    pytest.param(
+        "controllers_organisation_art27_reason_given",
+        _organisation_exempt_without_reason,
+        NON_FIELD_ERRORS,
+        "Give the reason for the Art. 27(2) exemption.",
+        id="organisation-art27-reason-given",
     ),
     pytest.param(
         "controllers_processoragreement_distinct_parties",
@@ -369,3 +382,16 @@ def test_organisation_slug_left_empty_is_saved_with_update_fields():
 
     organisation.refresh_from_db()
     assert organisation.slug == "acme-ab"
+
+
+def test_organisation_art27_exemption_with_its_reason_is_accepted():
+    organisation = OrganisationFactory.build(
+        outside_eea=True,
+        art27_exempt=True,
+        art27_exemption_reason="Occasional orders; no special category data.",
+    )
+
+    organisation.full_clean()
+    organisation.save()
+
+    assert Organisation.objects.get().art27_exempt

@@ -207,7 +207,12 @@ class InternationalTransferFactory(factory.django.DjangoModelFactory):
         model = InternationalTransfer
 
     class Params:
-        adequacy = factory.Trait(country="JP", mechanism=TransferMechanism.ADEQUACY)
+        # Japan's decision covers the private sector only: the scope is recorded.
+        adequacy = factory.Trait(
+            country="JP",
+            mechanism=TransferMechanism.ADEQUACY,
+            adequacy_scope="A private company subject to the APPI.",
+        )
         to_international_organisation = factory.Trait(
             country="", international_organisation="World Health Organization"
         )

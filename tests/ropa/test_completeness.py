@@ -27,6 +27,17 @@ AFTER_DPF = datetime.date(2024, 1, 1)
 # Before and after the end of the Brexit transition period.
 GB_IN_EEA = datetime.date(2020, 6, 1)
 GB_OUTSIDE_EEA = datetime.date(2021, 6, 1)
+# The UK after Brexit: the EU-UK Trade and Cooperation Agreement's bridge, the
+# renewal of the adequacy decision, and the day after the renewal's end.
+TCA_BRIDGE = datetime.date(2021, 3, 15)
+GB_RENEWED = datetime.date(2026, 6, 1)
+GB_RENEWAL_LAPSED = datetime.date(2031, 12, 28)
+# Brazil's decision, adopted on 2026-01-26 and published on 2026-01-28.
+BR_ADOPTED = datetime.date(2026, 1, 26)
+BR_PUBLISHED = datetime.date(2026, 1, 28)
+# The European Patent Organisation's decision of July 2025.
+BEFORE_EPO = datetime.date(2025, 7, 1)
+AFTER_EPO = datetime.date(2025, 8, 1)
 
 
 def _keys(gaps):
@@ -49,6 +60,32 @@ def _no_contact_details(**kwargs):
 def _no_representative(**kwargs):
     return ProcessingActivityFactory(
         organisations=[OrganisationFactory(outside_eea=True)], **kwargs
+    )
+
+
+def _representative_without_contact_details(**kwargs):
+    representative = OrganisationFactory(no_contact_details=True)
+    return ProcessingActivityFactory(
+        organisations=[
+            OrganisationFactory(outside_eea=True, representative=representative)
+        ],
+        **kwargs,
+    )
+
+
+def _joint_controller_without_contact_details(**kwargs):
+    company = GroupCompanyFactory()
+    partner = OrganisationFactory(no_contact_details=True)
+    return ProcessingActivityFactory(
+        organisations=[company],
+        joint_arrangement=JointControllerArrangementFactory(parties=[company, partner]),
+        **kwargs,
+    )
+
+
+def _client_controller_without_contact_details(**kwargs):
+    return ProcessingActivityFactory(
+        client_controllers=[OrganisationFactory(no_contact_details=True)], **kwargs
     )
 
 
@@ -123,6 +160,24 @@ def _adequacy_not_in_force(**kwargs):
     return activity
 
 
+def _adequacy_scope_unrecorded(**kwargs):
+    activity = ProcessingActivityFactory(**kwargs)
+    # The EU-US Data Privacy Framework covers certified organisations only.
+    InternationalTransferFactory(
+        activity=activity,
+        country="US",
+        mechanism=TransferMechanism.ADEQUACY,
+        adequacy_scope="",
+    )
+    return activity
+
+
+def _recipient_location_unknown(**kwargs):
+    return ProcessingActivityFactory(
+        recipients=[RecipientFactory(country="")], **kwargs
+    )
+
+
 def _safeguards_undocumented(**kwargs):
     activity = ProcessingActivityFactory(**kwargs)
     InternationalTransferFactory(
@@ -158,22 +213,44 @@ RULE_CASES = {
     "no_organisation": (_no_organisation, "30(1)(a)", "30(2)(a)"),
     "no_contact_details": (_no_contact_details, "30(1)(a)", "30(2)(a)"),
     "no_representative": (_no_representative, "30(1)(a)", "30(2)(a)"),
+    "representative_without_contact_details": (
+        _representative_without_contact_details,
+        "30(1)(a)",
+        "30(2)(a)",
+    ),
     "joint_without_parties": (_joint_without_parties, "30(1)(a)", None),
-    "no_client_controller": (_no_client_controller, None, "30(2)(a)"),
-    "no_purpose": (_no_purpose, "30(1)(b)", "30(2)(b)"),
-    "no_lawful_basis": (_no_lawful_basis, "30(1)(b)", None),
-    "legitimate_interest_unstated": (
-        _legitimate_interest_unstated,
-        "30(1)(b)",
+    "joint_controller_without_contact_details": (
+        _joint_controller_without_contact_details,
+        "30(1)(a)",
         None,
     ),
-    "special_without_condition": (_special_without_condition, "30(1)(b)", None),
-    "criminal_without_authority": (_criminal_without_authority, "30(1)(b)", None),
+    "no_client_controller": (_no_client_controller, None, "30(2)(a)"),
+    "client_controller_without_contact_details": (
+        _client_controller_without_contact_details,
+        None,
+        "30(2)(a)",
+    ),
+    "no_purpose": (_no_purpose, "30(1)(b)", "30(2)(b)"),
+    # Accountability (Art. 5(2)) beside the record: no letter of Art. 30.
+    "no_lawful_basis": (_no_lawful_basis, "6(1)", None),
+    "legitimate_interest_unstated": (_legitimate_interest_unstated, "6(1)", None),
+    "special_without_condition": (_special_without_condition, "9(2)", None),
+    "criminal_without_authority": (_criminal_without_authority, "10", None),
     "no_data_subjects": (_no_data_subjects, "30(1)(c)", None),
     "no_data_categories": (_no_data_categories, "30(1)(c)", None),
     "no_recipients": (_no_recipients, "30(1)(d)", None),
     "transfer_not_recorded": (_transfer_not_recorded, "30(1)(e)", "30(2)(c)"),
     "adequacy_not_in_force": (_adequacy_not_in_force, "30(1)(e)", "30(2)(c)"),
+    "adequacy_scope_unrecorded": (
+        _adequacy_scope_unrecorded,
+        "30(1)(e)",
+        "30(2)(c)",
+    ),
+    "recipient_location_unknown": (
+        _recipient_location_unknown,
+        "30(1)(e)",
+        "30(2)(c)",
+    ),
     "safeguards_undocumented": (_safeguards_undocumented, "30(1)(e)", "30(2)(c)"),
     "no_retention": (_no_retention, "30(1)(f)", None),
     "category_without_retention": (_category_without_retention, "30(1)(f)", None),
@@ -268,6 +345,40 @@ COMPLETE_CASES = [
     ),
     pytest.param(
         lambda: ProcessingActivityFactory(
+            organisations=[
+                OrganisationFactory(
+                    outside_eea=True,
+                    representative=OrganisationFactory(
+                        no_contact_details=True, phone="+49 30 1"
+                    ),
+                )
+            ]
+        ),
+        id="representative-reached-by-phone",
+    ),
+    pytest.param(
+        lambda: ProcessingActivityFactory(
+            organisations=[
+                OrganisationFactory(
+                    outside_eea=True,
+                    art27_exempt=True,
+                    art27_exemption_reason="A public authority (Art. 27(2)(b)).",
+                )
+            ]
+        ),
+        id="outside-eea-exempt-under-art27-2",
+    ),
+    pytest.param(
+        lambda: ProcessingActivityFactory(
+            processor_record=True,
+            client_controllers=[
+                OrganisationFactory(no_contact_details=True, phone="+46 8 2")
+            ],
+        ),
+        id="client-controller-reached-by-phone",
+    ),
+    pytest.param(
+        lambda: ProcessingActivityFactory(
             joint_arrangement=JointControllerArrangementFactory()
         ),
         id="joint-arrangement-with-two-parties",
@@ -296,14 +407,30 @@ COMPLETE_CASES = [
         id="recipient-outside-eea-with-transfer",
     ),
     pytest.param(
-        lambda: ProcessingActivityFactory(recipients=[RecipientFactory(country="")]),
-        id="recipient-without-country",
-    ),
-    pytest.param(
         lambda: ProcessingActivityFactory(recipients=[RecipientFactory(country="NO")]),
         id="recipient-in-eea",
     ),
     pytest.param(_with_transfer(adequacy=True), id="adequacy-in-force"),
+    pytest.param(
+        _with_transfer(
+            country="US",
+            mechanism=TransferMechanism.ADEQUACY,
+            adequacy_scope="Listed in the Data Privacy Framework list.",
+        ),
+        id="scoped-adequacy-with-scope",
+    ),
+    pytest.param(
+        _with_transfer(country="CH", mechanism=TransferMechanism.ADEQUACY),
+        id="adequacy-for-the-whole-country-needs-no-scope",
+    ),
+    pytest.param(
+        _with_transfer(
+            country="",
+            international_organisation="european patent ORGANISATION",
+            mechanism=TransferMechanism.ADEQUACY,
+        ),
+        id="adequacy-for-an-international-organisation",
+    ),
     pytest.param(
         _with_transfer(
             mechanism=TransferMechanism.COMPELLING_INTERESTS,
@@ -430,7 +557,7 @@ def test_missing_elements_bare_controller_record_lists_every_element():
     assert [gap.element for gap in gaps] == [
         "30(1)(a)",
         "30(1)(b)",
-        "30(1)(b)",
+        "6(1)",
         "30(1)(c)",
         "30(1)(c)",
         "30(1)(d)",
@@ -474,9 +601,31 @@ def test_rules_have_unique_keys_and_elements_for_their_roles():
 def _us_transfer_on_adequacy(**kwargs):
     activity = ProcessingActivityFactory(**kwargs)
     InternationalTransferFactory(
-        activity=activity, country="US", mechanism=TransferMechanism.ADEQUACY
+        activity=activity,
+        country="US",
+        mechanism=TransferMechanism.ADEQUACY,
+        adequacy_scope="Listed in the Data Privacy Framework list.",
     )
     return activity
+
+
+def _on_adequacy(country="", organisation=""):
+    def build(**kwargs):
+        activity = ProcessingActivityFactory(**kwargs)
+        InternationalTransferFactory(
+            activity=activity,
+            country=country,
+            international_organisation=organisation,
+            mechanism=TransferMechanism.ADEQUACY,
+        )
+        return activity
+
+    return build
+
+
+_gb_transfer_on_adequacy = _on_adequacy("GB")
+_br_transfer_on_adequacy = _on_adequacy("BR")
+_epo_transfer_on_adequacy = _on_adequacy(organisation="European Patent Organisation")
 
 
 def _gb_recipient_without_transfer(**kwargs):
@@ -499,6 +648,33 @@ DATED_CASES = [
         ["adequacy_not_in_force"],
         id="us-adequacy-2023",
     ),
+    # The Trade and Cooperation Agreement's bridge, then the 2021 decision,
+    # then its renewal to 2031-12-27.
+    pytest.param(_gb_transfer_on_adequacy, TCA_BRIDGE, [], id="gb-adequacy-tca-bridge"),
+    pytest.param(_gb_transfer_on_adequacy, GB_OUTSIDE_EEA, [], id="gb-adequacy-2021"),
+    pytest.param(
+        _gb_transfer_on_adequacy, GB_RENEWED, [], id="gb-adequacy-renewed-2026"
+    ),
+    pytest.param(
+        _gb_transfer_on_adequacy,
+        GB_RENEWAL_LAPSED,
+        ["adequacy_not_in_force"],
+        id="gb-adequacy-lapsed-2032",
+    ),
+    pytest.param(
+        _br_transfer_on_adequacy,
+        BR_ADOPTED,
+        ["adequacy_not_in_force"],
+        id="br-adequacy-before-publication",
+    ),
+    pytest.param(_br_transfer_on_adequacy, BR_PUBLISHED, [], id="br-adequacy-2026"),
+    pytest.param(
+        _epo_transfer_on_adequacy,
+        BEFORE_EPO,
+        ["adequacy_not_in_force"],
+        id="epo-adequacy-before-decision",
+    ),
+    pytest.param(_epo_transfer_on_adequacy, AFTER_EPO, [], id="epo-adequacy-2025"),
     pytest.param(_gb_recipient_without_transfer, GB_IN_EEA, [], id="gb-recipient-2020"),
     pytest.param(
         _gb_recipient_without_transfer,
@@ -551,6 +727,16 @@ def test_missing_elements_on_date_in_processor_record(build, on, expected):
     activity = build(processor_record=True)
 
     assert _keys(activity.missing_elements(on=on)) == expected
+
+
+@pytest.mark.parametrize(("build", "on", "expected"), DATED_CASES)
+def test_snapshot_gaps_on_date(build, on, expected):
+    build()
+    register = Register()
+
+    [[row]] = list(register.activities())
+
+    assert _keys(Gaps(register.catalogue(), on=on).of(row)) == expected
 
 
 # The querysets and the per-record method agree.

@@ -70,7 +70,10 @@ def test_missing_elements_of_a_record_changed_since_come_from_the_rules(unlink):
 def test_missing_elements_on_a_day_of_other_adequacy_decisions_come_from_the_rules():
     activity = ProcessingActivityFactory()
     InternationalTransferFactory(
-        activity=activity, country="US", mechanism=TransferMechanism.ADEQUACY
+        activity=activity,
+        country="US",
+        mechanism=TransferMechanism.ADEQUACY,
+        adequacy_scope="Listed in the Data Privacy Framework list.",
     )
     stored_completeness.refresh(AFTER_DPF)
     record = ProcessingActivity.objects.get(pk=activity.pk)

@@ -75,6 +75,31 @@ def _give_representative(activity):
     organisation.save()
 
 
+def _claim_art27_exemption(activity):
+    organisation = activity.organisations.get()
+    organisation.art27_exempt = True
+    organisation.art27_exemption_reason = "Occasional processing, no risk."
+    organisation.save()
+
+
+def _give_representative_a_phone(activity):
+    representative = activity.organisations.get().representative
+    representative.phone = "+49 30 123"
+    representative.save()
+
+
+def _give_partner_contact_details(activity):
+    partner = activity.joint_arrangement.parties.get(email="", phone="")
+    partner.email = "privacy@partner.example"
+    partner.save()
+
+
+def _give_client_contact_details(activity):
+    client = activity.client_controllers.get()
+    client.email = "privacy@client.example"
+    client.save()
+
+
 def _add_party(activity):
     activity.joint_arrangement.parties.add(OrganisationFactory())
 
@@ -137,6 +162,18 @@ def _delete_transfer(activity):
     activity.transfers.get(mechanism=TransferMechanism.ADEQUACY).delete()
 
 
+def _record_adequacy_scope(activity):
+    transfer = activity.transfers.get(mechanism=TransferMechanism.ADEQUACY)
+    transfer.adequacy_scope = "Listed in the Data Privacy Framework list."
+    transfer.save()
+
+
+def _record_recipient_country(activity):
+    recipient = activity.recipients.get()
+    recipient.country = "SE"
+    recipient.save()
+
+
 def _document_safeguards(activity):
     transfer = activity.transfers.get(mechanism=TransferMechanism.COMPELLING_INTERESTS)
     transfer.safeguards_documentation = "Assessment ref. 12"
@@ -162,9 +199,12 @@ def _describe_security(activity):
 FIXES = {
     "no_organisation": [_add_organisation],
     "no_contact_details": [_give_contact_details],
-    "no_representative": [_give_representative],
+    "no_representative": [_give_representative, _claim_art27_exemption],
+    "representative_without_contact_details": [_give_representative_a_phone],
     "joint_without_parties": [_add_party, _add_party_from_the_organisation],
+    "joint_controller_without_contact_details": [_give_partner_contact_details],
     "no_client_controller": [_add_client_controller],
+    "client_controller_without_contact_details": [_give_client_contact_details],
     "no_purpose": [_describe_purpose],
     "no_lawful_basis": [_add_basis],
     "legitimate_interest_unstated": [_state_interest],
@@ -175,6 +215,8 @@ FIXES = {
     "no_recipients": [_add_recipient],
     "transfer_not_recorded": [_move_recipient_into_the_eea],
     "adequacy_not_in_force": [_delete_transfer],
+    "adequacy_scope_unrecorded": [_record_adequacy_scope],
+    "recipient_location_unknown": [_record_recipient_country],
     "safeguards_undocumented": [_document_safeguards],
     "no_retention": [_add_retention],
     "category_without_retention": [_remove_uncovered_category],
@@ -196,7 +238,8 @@ def test_every_rule_has_a_fix():
 )
 def test_a_change_that_closes_a_gap_makes_the_stored_gaps_out_of_date(key, fix):
     build = RULE_CASES[key][0]
-    role = {"processor_record": True} if key == "no_client_controller" else {}
+    # A rule asked of processor records only is built as one.
+    role = {"processor_record": True} if RULE_CASES[key][1] is None else {}
     activity = build(**role)
     stored_completeness.refresh()
     assert stored(activity).gaps.split() == [key]
@@ -278,7 +321,10 @@ def test_a_change_committed_while_gaps_are_computed_leaves_them_out_of_date():
 def test_gaps_computed_under_other_adequacy_decisions_are_recomputed():
     activity = ProcessingActivityFactory()
     InternationalTransferFactory(
-        activity=activity, country="US", mechanism=TransferMechanism.ADEQUACY
+        activity=activity,
+        country="US",
+        mechanism=TransferMechanism.ADEQUACY,
+        adequacy_scope="Listed in the Data Privacy Framework list.",
     )
 
     stored_completeness.refresh(BEFORE_DPF)
@@ -534,3 +580,31 @@ def test_refresh_for_reading_says_whether_rows_were_left_out_of_date(monkeypatch
     ProcessingActivityFactory()
     monkeypatch.setattr(stored_completeness, "_compute", lambda pks, on: {})
     assert stored_completeness.refresh_for_reading() is False
+
+
+@pytest.mark.parametrize("current", [True, False], ids=["stored", "by-the-rules"])
+def test_art30_only_filter_leaves_out_records_lacking_only_accountability_extras(
+    superuser_client, monkeypatch, current
+):
+    # Lawful basis and Art. 9(2) condition missing: no letter of Art. 30.
+    extras_only = ProcessingActivityFactory(
+        lawful_basis=False,
+        personal_data_categories=[PersonalDataCategoryFactory(special=True)],
+    )
+    both = ProcessingActivityFactory(lawful_basis=False, recipients=[])
+    art30 = ProcessingActivityFactory(recipients=[])
+    ProcessingActivityFactory()
+    if not current:
+        # As when a colleague's transaction holds the rows: none is current.
+        monkeypatch.setattr(
+            stored_completeness, "refresh_for_reading", lambda on=None: False
+        )
+
+    art30_list = changelist(superuser_client, completeness="art30")
+    incomplete = changelist(superuser_client, completeness="incomplete")
+
+    assert set(art30_list.context["cl"].result_list) == {both, art30}
+    assert set(incomplete.context["cl"].result_list) == {extras_only, both, art30}
+    assert keys(extras_only) == ["no_lawful_basis", "special_without_condition"]
+    assert "Art. 6(1), Art. 9(2)" in incomplete.content.decode()
+    assert "Incomplete (Art. 30 only)" in incomplete.content.decode()

@@ -109,7 +109,7 @@ def test_changelist_shows_gaps_and_filters_on_completeness(dpo_client):
 
     response = dpo_client.get(CHANGELIST)
     content = response.content.decode()
-    assert "30(1)(b), 30(1)(f)" in content
+    assert "Art. 6(1), 30(1)(f)" in content
     assert "no Art. 6(1) lawful basis is recorded" in content
 
     incomplete_list = dpo_client.get(CHANGELIST, {"completeness": "incomplete"})

@@ -549,7 +549,8 @@ def _country_outcome(country, organisation, mechanism):
     if code and in_eea(code):
         return False
     return not (
-        code and mechanism == TransferMechanism.ADEQUACY and not adequacy_decision(code)
+        mechanism == TransferMechanism.ADEQUACY
+        and not adequacy_decision(code or "", organisation=org)
     )
 
 

@@ -353,6 +353,29 @@ def register_with_every_gap():
         mechanism=TransferMechanism.COMPELLING_INTERESTS,
         safeguards_documentation="",
     )
+    # Canada's decision covers PIPEDA organisations only; no scope recorded.
+    InternationalTransferFactory(
+        activity=activity, country="CA", mechanism=TransferMechanism.ADEQUACY
+    )
+    activity.recipients.add(RecipientFactory(country=""))
+    unreachable = {"email": "", "phone": ""}
+    ProcessingActivityFactory(
+        reference="PA-0954",
+        organisations=[
+            OrganisationFactory(
+                outside_eea=True, representative=OrganisationFactory(**unreachable)
+            )
+        ],
+        joint_arrangement=JointControllerArrangementFactory(
+            reference="JCA-0952",
+            parties=[GroupCompanyFactory(), OrganisationFactory(**unreachable)],
+        ),
+    )
+    ProcessingActivityFactory(
+        reference="PA-0955",
+        processor_record=True,
+        client_controllers=[OrganisationFactory(**unreachable)],
+    )
     SecurityMeasureFactory()
 
 

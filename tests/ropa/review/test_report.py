@@ -95,7 +95,7 @@ def test_report_names_the_missing_art30_elements():
     assert row.reference == incomplete.reference
     assert all(isinstance(gap, Gap) for gap in row.missing)
     assert {(gap.element, gap.reason) for gap in row.missing} == {
-        ("30(1)(b)", "no Art. 6(1) lawful basis is recorded"),
+        ("6(1)", "no Art. 6(1) lawful basis is recorded"),
         ("30(1)(d)", "no recipient is recorded"),
     }
     assert report.check.failures == ("1 activity with Art. 30 gaps",)
