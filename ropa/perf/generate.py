@@ -39,6 +39,7 @@ from ropa.enums import (
     SpecialCategoryCondition,
     TransferMechanism,
 )
+from ropa.geography import scoped_countries
 from ropa.models import (
     InternationalTransfer,
     LawfulBasis,
@@ -456,7 +457,17 @@ class Generator:
             for country, mechanism in rng.sample(THIRD, s.transfers_per_activity):
                 transfers.append(
                     InternationalTransfer(
-                        activity=activity, country=country, mechanism=mechanism
+                        activity=activity,
+                        country=country,
+                        mechanism=mechanism,
+                        # A decision limited to some recipients (Japan's private
+                        # sector) records that the recipient is covered.
+                        adequacy_scope=(
+                            "Generated: the recipient is covered."
+                            if mechanism == TransferMechanism.ADEQUACY
+                            and country in scoped_countries()
+                            else ""
+                        ),
                     )
                 )
             categories = rng.sample(
