@@ -39,12 +39,6 @@ from ropa.exchange.validation import assign, validation_errors
 from ropa.geography import adequacy_decision, in_eea
 from ropa.models import InternationalTransfer, LawfulBasis, RetentionRule
 
-# Adequacy decisions that cover only some recipients in the country.
-SCOPED_ADEQUACY = {
-    "US": "organisations certified under the EU-US Data Privacy Framework",
-    "CA": "commercial organisations subject to PIPEDA",
-    "JP": "the private sector, under the Act on the Protection of Personal Information",
-}
 SCOPED = (
     "Sheet '{sheet}', row {row}: the transfer to {country} is recorded on the "
     "adequacy decision, which covers only {scope}: check that the recipient is "
@@ -289,13 +283,18 @@ class ChildRows:
                 mechanism = self.mechanism(row, THIRD_COUNTRIES, stated, code)
             else:
                 mechanism = self.mechanism(row, SAFEGUARDS, documentation, code)
-            if mechanism == TransferMechanism.ADEQUACY and code in SCOPED_ADEQUACY:
+            decision = (
+                adequacy_decision(code)
+                if code and mechanism == TransferMechanism.ADEQUACY
+                else None
+            )
+            if decision is not None and decision.scoped:
                 self.plan.notes.append(
                     SCOPED.format(
                         sheet=row.sheet,
                         row=row.row,
                         country=countries.name(code),
-                        scope=SCOPED_ADEQUACY[code],
+                        scope=decision.note,
                     )
                 )
             if mechanism:
