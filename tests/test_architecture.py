@@ -161,10 +161,13 @@ def test_lower_layers_import_only_what_is_below_them(layer, allowed):
 
 
 def test_no_module_passes_the_line_limit_except_data():
+    # The load script's modules (bench/) too, though no app imports them.
+    scripts = {_module_name(path): path for path in (ROOT / "bench").glob("*.py")}
     too_long = {
         module: count
-        for module, path in MODULES.items()
+        for module, path in {**MODULES, **scripts}.items()
         if module not in DATA_MODULES
         and (count := len(path.read_text().splitlines())) > MAX_LINES
     }
+    assert len(scripts) >= 4
     assert too_long == {}
