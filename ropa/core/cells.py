@@ -12,7 +12,10 @@ text
     Without the whitespace around it, as the admin's forms read a field; a
     cell of whitespace only is empty. A number cell reads as the number ("3",
     not "3.0"), a date cell as its ISO date, TRUE / FALSE as yes / no. NUL,
-    which PostgreSQL cannot store, is refused, as the admin's forms refuse it.
+    which PostgreSQL cannot store, is refused, as the admin's forms refuse it;
+    so are the other control characters but tab, line feed and carriage
+    return, which no spreadsheet cell can hold (XML 1.0 has no place for
+    them): the register's XLSX exports could not write them back.
 yes / no
     ``YES_WORDS`` and ``NO_WORDS`` in any case, TRUE / FALSE cells and number
     cells holding 1 or 0. Empty is unknown where the column allows it, else
@@ -56,6 +59,13 @@ EXCERPT = 60
 
 REQUIRED = "Required."
 NUL_REFUSED = "Null characters are not allowed."
+CONTROL_REFUSED = (
+    "The text holds the invisible control character U+{code:04X}, which a "
+    "spreadsheet cell cannot hold: delete it, or retype the text."
+)
+# What XML 1.0, and so an XLSX cell, cannot hold: the C0 controls but tab,
+# line feed and carriage return (openpyxl refuses the same).
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 NOT_YES_OR_NO = "'{text}' is not yes or no."
 YES_OR_NO_REQUIRED = f"{REQUIRED} Write {YES} or {NO}."
 NOT_A_WHOLE_NUMBER = "'{text}' is not a whole number: write digits only, such as 3."
@@ -112,12 +122,19 @@ def cell_text(value):
     return str(value)
 
 
+def refuse_control_characters(text):
+    """``text``, unless it holds a character no cell can hold (``CellError``)."""
+    found = CONTROL_CHARACTERS.search(text)
+    if found is None:
+        return text
+    if found[0] == "\x00":
+        raise CellError(NUL_REFUSED)
+    raise CellError(CONTROL_REFUSED.format(code=ord(found[0])))
+
+
 def read_text(value):
     """The cell's text without the whitespace around it; "" when empty."""
-    text = cell_text(value)
-    if "\x00" in text:
-        raise CellError(NUL_REFUSED)
-    return text.strip()
+    return refuse_control_characters(cell_text(value)).strip()
 
 
 def read_boolean(value, *, nullable=False):
@@ -276,9 +293,7 @@ def split_list(text):
 
 def read_names(value):
     """The names of a list cell, each once, in the order written."""
-    text = cell_text(value)
-    if "\x00" in text:
-        raise CellError(NUL_REFUSED)
+    text = refuse_control_characters(cell_text(value))
     return list(dict.fromkeys(split_list(text)))
 
 

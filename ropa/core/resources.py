@@ -19,6 +19,9 @@ in ``RegisterResource``:
 - a related record is written as its name or reference, many-to-many columns
   as names joined with "; "; an unknown name is an error on its row and field,
   never silently dropped;
+- a file of more rows or cells than an import reads (``ropa.core.rows``)
+  is refused before any row is read against the register: an XLSX file as
+  it is read, a CSV file once the library has read it;
 - an import applies whole or changes nothing, runs each model's
   ``full_clean()``, saves row by row so that history is written (never bulk),
   and records who imported from which file;
@@ -31,9 +34,12 @@ in ``RegisterResource``:
   the number of rows.
 """
 
+import csv
 import io
 import warnings
+import zipfile
 
+import tablib
 from django.contrib.auth import get_user_model
 from django.core.exceptions import (
     FieldDoesNotExist,
@@ -45,9 +51,11 @@ from django.db.models.fields import NOT_PROVIDED
 from django_countries.fields import CountryField
 from import_export import fields, resources, widgets
 from import_export.formats import base_formats
+from import_export.results import Error
 from openpyxl import load_workbook
 
 from ropa.core.cells import (
+    CONTROL_CHARACTERS,
     CellError,
     join_list,
     read_boolean,
@@ -58,6 +66,7 @@ from ropa.core.cells import (
     read_whole_number,
     unknown_names,
 )
+from ropa.core.rows import ReadLimits, TooLarge, check_package, check_table
 from ropa.core.spreadsheet import needs_quote_prefix, neutralise, restore
 from ropa.core.staleness import saved_meanwhile, stale_reason
 from ropa.core.versioning import StaleRecordError
@@ -206,6 +215,12 @@ class NamedManyToManyWidget(widgets.ManyToManyWidget):
         return join_list(str(getattr(item, self.field)) for item in value.all())
 
 
+class Refusal(Error):
+    """A file's refusal, as the import page lists it: its reason, no traceback."""
+
+    traceback = ""
+
+
 class RegisterResource(resources.ModelResource):
     """
     What every register resource shares; see the module docstring.
@@ -298,6 +313,19 @@ class RegisterResource(resources.ModelResource):
         # An import applies whole or changes nothing: a row that fails
         # validation rolls back the valid ones too.
         kwargs["rollback_on_validation_errors"] = True
+        refusal = getattr(dataset, "refusal", None)
+        if refusal is None:
+            # A CSV file is read whole by the library before it comes here.
+            try:
+                check_table(len(dataset) + 1, dataset.width, kwargs.get("file_name"))
+            except TooLarge as error:
+                refusal = str(error)
+        if refusal is not None:
+            # Before any row is read against the register.
+            result = self.get_result_class()()
+            result.diff_headers = self.get_diff_headers()
+            result.append_base_error(Refusal(TooLarge(refusal)))
+            return result
         return super().import_data(dataset, **kwargs)
 
     def before_import_row(self, row, **kwargs):
@@ -403,6 +431,14 @@ class XLSX(base_formats.XLSX):
     """
 
     def export_data(self, dataset, **kwargs):
+        # A control character no cell can hold (stored before the imports
+        # refused it, or typed in a form) is left out, as the register's
+        # export leaves it out, rather than fail the whole export.
+        for index, row in enumerate(dataset):
+            dataset[index] = [
+                CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
+                for value in row
+            ]
         data = super().export_data(dataset, **kwargs)
         with warnings.catch_warnings():
             # The library silences openpyxl's deprecation warnings likewise.
@@ -420,3 +456,100 @@ class XLSX(base_formats.XLSX):
         out = io.BytesIO()
         workbook.save(out)
         return out.getvalue()
+
+    def create_dataset(self, in_stream):
+        # A workbook's text is as typed, with no apostrophe added: "'=1" is
+        # that text. Marked as its CSV cell would be, so that the apostrophe
+        # every imported row has removed (``before_import_row``) is that mark.
+        dataset = read_first_sheet(in_stream)
+        for index, row in enumerate(dataset):
+            dataset[index] = [neutralise(value) for value in row]
+        return dataset
+
+
+class CSV(base_formats.CSV):
+    """
+    The library's CSV format, read row by row within the limits of
+    ``ropa.core.rows``: tablib reads the whole file into a table before a
+    single row is counted, so a file of a million rows took its time and
+    memory before it could be refused.
+    """
+
+    def create_dataset(self, in_stream, **kwargs):
+        if isinstance(in_stream, bytes) and self.encoding:
+            in_stream = in_stream.decode(self.encoding)
+        return read_csv(in_stream)
+
+
+def read_csv(text):
+    """
+    The table of the CSV ``text`` as tablib reads it (its first row the
+    headers, blank lines skipped, a short row padded, a long one refused as
+    tablib refuses it), counted row by row; past the limits, a
+    ``RefusedDataset``.
+    """
+    limits = ReadLimits()
+    rows = csv.reader(io.StringIO(text))
+    try:
+        headers = next(rows, [])
+        limits.row(1, len(headers))
+        dataset = tablib.Dataset(headers=headers)
+        for number, values in enumerate(rows, start=2):
+            limits.row(number, len(values))
+            if values:
+                dataset.append([*values, *[""] * (len(headers) - len(values))])
+    except TooLarge as error:
+        return RefusedDataset(str(error))
+    return dataset
+
+
+class RefusedDataset(tablib.Dataset):
+    """
+    A file the import does not read, for ``refusal``: no rows, yet true, so
+    that the admin's import passes it to the resource, which reports why
+    (``RegisterResource.import_data``) rather than "no data to import".
+    """
+
+    def __init__(self, refusal):
+        super().__init__()
+        self.refusal = refusal
+
+    def __bool__(self):
+        return True
+
+
+def read_first_sheet(data):
+    """
+    The first sheet of the workbook ``data`` (bytes) as the library reads it
+    (its first row the headers), within the limits of ``ropa.core.rows``;
+    past them, a ``RefusedDataset``.
+
+    The library reads every row to the size the sheet declares, padding each
+    to its width: a sheet that declares 1,048,576 rows of 16,384 columns is
+    read as that. Here each row is as wide as the cells it has, and counted
+    before it is kept.
+    """
+    limits = ReadLimits()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_package(archive, None)
+        book = load_workbook(
+            io.BytesIO(data), read_only=True, data_only=True, keep_links=False
+        )
+        try:
+            sheet = book.active
+            sheet.reset_dimensions()
+            rows = sheet.iter_rows(values_only=True)
+            headers = list(next(rows, ()))
+            limits.row(1, len(headers), sheet=sheet.title)
+            dataset = tablib.Dataset(headers=headers)
+            for number, values in enumerate(rows, start=2):
+                limits.row(number, len(values), sheet=sheet.title)
+                # As wide as the headers: a cell under no heading is no field's.
+                values = values[: len(headers)]
+                dataset.append([*values, *[None] * (len(headers) - len(values))])
+        finally:
+            book.close()
+    except TooLarge as error:
+        return RefusedDataset(str(error))
+    return dataset

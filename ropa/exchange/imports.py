@@ -5,7 +5,9 @@ An import runs in three steps, and writes nothing until the last one:
 
 ``read_workbook``
     Opens the file, refusing one that cannot hold a register (not an XLSX
-    workbook, damaged, empty, over ``ROPA_IMPORT_MAX_BYTES``) with an
+    workbook, damaged, empty, over ``ROPA_IMPORT_MAX_BYTES``, a sheet of more
+    rows than ``ROPA_IMPORT_MAX_ROWS``, more cells than
+    ``ROPA_IMPORT_MAX_CELLS``: ``ropa.core.rows``) with an
     ``ImportFileError`` that says why. A cell holding a formula is read as
     the value the file saved for it; a formula saved without one (by a
     program that does not calculate) is an ``Uncalculated`` cell, which the
@@ -39,11 +41,14 @@ Our own export is keyed: activities by their
 Reference, child rows by their sheet's natural key. An activity on the
 Activities sheet is created or updated; its lawful bases, transfers and
 retention rules become exactly the rows of the child sheets (rows no longer
-in the file are deleted, with history). Activities absent from the file are
-left alone. Organisations, categories, recipients, security measures,
-processor agreements and joint arrangements are named, never created: an
-unknown name is an error. The Controller, Processors and Joint arrangements
-sheets are for readers; they are edited in the admin.
+in the file are deleted, with history; the preview lists them, and
+``manage.py import_register`` deletes only with ``--allow-deletes``). A child
+sheet without rows deletes nothing: it is taken as not in the file.
+Activities absent from the file are left alone. Organisations, categories,
+recipients, security measures, processor agreements and joint arrangements
+are named, never created: an unknown name is an error. The Controller,
+Processors and Joint arrangements sheets are for readers; they are edited in
+the admin.
 
 A file never overwrites a change made after it was exported (no lost
 updates, as in the admin: ``ropa.core.versioning``). Every row carries the

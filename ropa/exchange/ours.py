@@ -73,6 +73,11 @@ EXPORTED_AT_MISSING = (
     "The '{sheet}' sheet has no readable '{label}' line: "
     "export the register again and redo the edit in the new file."
 )
+EMPTY_CHILD_SHEET = (
+    "Sheet '{sheet}' has no rows below its column headers: the {records} of "
+    "the activities in this file are left as they are. A sheet without rows "
+    "deletes nothing; delete {records} in the admin."
+)
 
 
 def _find_table(tables, name):
@@ -459,8 +464,19 @@ def _report_validation(plan_row, instance, columns, values, exclude=(), checks=N
 def _plan_children(
     plan, child, table, headers, activities, lookups, exported_at, *, checks, bar
 ):
-    """Plan one child sheet: its rows replace the rows of each activity named."""
+    """
+    Plan one child sheet: its rows replace the rows of each activity named.
+    A sheet without rows is taken as not in the file: it deletes nothing.
+    """
     sheet = child.name
+    rows = _data_rows(table)
+    if not rows:
+        plan.notes.append(
+            EMPTY_CHILD_SHEET.format(
+                sheet=sheet, records=child.model._meta.verbose_name_plural
+            )
+        )
+        return
     stored = {
         reference: instance
         for reference, (instance, parent) in activities.items()
@@ -486,7 +502,7 @@ def _plan_children(
     # Activities with a row whose key could not be read: which of their rows
     # that row stands for is unknown, so none of them is taken as deleted.
     unkeyed = set()
-    for row_number, values in _data_rows(table):
+    for row_number, values in rows:
         bar.advance()
         cells = _cells(values, headers)
         reference = read_key(cells.get(REFERENCE), lookups)

@@ -207,6 +207,14 @@ class ImportPlan:
     def total(self, action):
         return sum(1 for row in self.rows if row.action == action)
 
+    def deletions(self):
+        """Per group (sheet) that has any, how many records the plan deletes."""
+        return {
+            group: counter[DELETED]
+            for group, counter in self.counts().items()
+            if counter[DELETED]
+        }
+
     @property
     def has_writes(self):
         return any(row.operation is not None for row in self.rows)

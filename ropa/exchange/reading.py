@@ -6,7 +6,8 @@ for a choice or a name of the catalogue, here. What it cannot read is a
 ``CellError`` that says why.
 
 A formula saved without its value (``Uncalculated``) is refused wherever it
-is read, never read as an empty cell.
+is read, never read as an empty cell; so is a control character no cell can
+hold (``ropa.core.cells.refuse_control_characters``).
 """
 
 from collections import defaultdict
@@ -40,8 +41,11 @@ def _calculated(value):
 
 
 def cell_text(value):
-    """``ropa.core.cells.cell_text``, refusing a formula without its value."""
-    return cells.cell_text(_calculated(value))
+    """
+    ``ropa.core.cells.cell_text``, refusing a formula without its value and
+    a control character no cell can hold.
+    """
+    return cells.refuse_control_characters(cells.cell_text(_calculated(value)))
 
 
 def read_text(value, lookups):
@@ -55,13 +59,15 @@ def read_key(value, lookups):
     """
     if isinstance(value, Uncalculated):
         return value.formula
-    return cell_text(value).strip()
+    return cells.cell_text(value).strip()
 
 
 def read_reference(value, lookups):
-    """The Reference column as a column: a formula without its value is refused."""
-    _calculated(value)
-    return read_key(value, lookups)
+    """
+    The Reference column as a column: a formula without its value, or a
+    control character, is refused.
+    """
+    return cell_text(value).strip()
 
 
 def heading_text(value):

@@ -1,7 +1,8 @@
 """
 Opening an uploaded workbook: refusing a file that cannot hold a register (not
-an XLSX workbook, damaged, empty, too large, a zip bomb) with an
-``ImportFileError`` that says why, and reading its sheets into ``Table`` rows.
+an XLSX workbook, damaged, empty, too large, a zip bomb, more rows or cells
+than an import reads: ``ropa.core.rows``) with an ``ImportFileError`` that
+says why, and reading its sheets into ``Table`` rows.
 
 A cell holding a formula is read as the value the file saved for it; a
 formula saved without one (by a program that does not calculate) is an
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
-from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from lxml import etree
 from openpyxl import load_workbook
@@ -28,10 +28,15 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 # The parser openpyxl reads sheets with (defusedxml's, when it is installed).
 from openpyxl.xml.functions import iterparse
 
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-# A workbook is a zip: refuse one that inflates beyond this many times the
-# size limit (a "zip bomb") before openpyxl reads it.
-MAX_INFLATION = 20
+from ropa.core.rows import (
+    FILE_TOO_LARGE,
+    ReadLimits,
+    TooLarge,
+    check_package,
+    is_utf8,
+    max_import_bytes,
+)
+
 NOT_A_WORKBOOK = (
     "'{file_name}' is not an Excel workbook (.xlsx). Save the register or the "
     "ICO template as an .xlsx workbook and import that."
@@ -54,18 +59,11 @@ FORMULA_WITHOUT_VALUE = (
 # The most characters of a formula an error message quotes.
 FORMULA_SHOWN = 60
 EMPTY_FILE = "'{file_name}' is empty."
-TOO_LARGE = "'{file_name}' is {size}; the largest file that can be imported is {limit}."
-TOO_LARGE_INFLATED = (
-    "'{file_name}' unpacks to more than {limit}: it cannot be a register."
-)
+TOO_LARGE = FILE_TOO_LARGE
 
 
 class ImportFileError(Exception):
     """The file cannot be imported at all; the message says why."""
-
-
-def max_import_bytes():
-    return getattr(settings, "ROPA_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
 
 
 @dataclass
@@ -142,13 +140,6 @@ def read_workbook(path, *, file_name):
     # Every Office Open XML package has this part; a zip of CSV files has not.
     if "[Content_Types].xml" not in {member.filename for member in members}:
         raise ImportFileError(ZIP_NOT_WORKBOOK.format(file_name=file_name))
-    inflated_limit = max_import_bytes() * MAX_INFLATION
-    if sum(member.file_size for member in members) > inflated_limit:
-        raise ImportFileError(
-            TOO_LARGE_INFLATED.format(
-                file_name=file_name, limit=filesizeformat(inflated_limit)
-            )
-        )
     try:
         with warnings.catch_warnings():
             # openpyxl warns about template features it does not read (data
@@ -159,19 +150,37 @@ def read_workbook(path, *, file_name):
             # Values are read as the file last calculated them (data_only);
             # a formula the file holds no value for is marked, not blanked.
             with path.open("rb") as handle, zipfile.ZipFile(path) as archive:
-                workbook = load_workbook(handle, read_only=True, data_only=True)
+                check_package(archive, file_name)
+                # Linked workbooks' cached values are not read (keep_links):
+                # the cells hold the values that count.
+                workbook = load_workbook(
+                    handle, read_only=True, data_only=True, keep_links=False
+                )
                 try:
-                    return {
-                        sheet.title: Table(
-                            sheet.title,
-                            _non_empty_rows(sheet, _uncalculated(archive, sheet)),
-                        )
-                        for sheet in workbook.worksheets
-                    }
+                    return _read_sheets(workbook, archive, file_name)
                 finally:
                     workbook.close()
+    except TooLarge as error:
+        raise ImportFileError(str(error)) from None
     except UNREADABLE_ERRORS as error:
         raise _unreadable(error, file_name) from error
+
+
+def _read_sheets(workbook, archive, file_name):
+    """
+    {title: Table} for the sheets of ``workbook``, each row counted as it is
+    read (``ropa.core.rows.ReadLimits``): the first past a limit stops it.
+    """
+    limits = ReadLimits(file_name)
+    tables = {}
+    for sheet in workbook.worksheets:
+        # openpyxl keeps where a sheet is in the package, but does not say it.
+        member = sheet._worksheet_path.lstrip("/")
+        uncalculated = _uncalculated(archive, member, limits)
+        tables[sheet.title] = Table(
+            sheet.title, _non_empty_rows(sheet, uncalculated, limits)
+        )
+    return tables
 
 
 @dataclass(frozen=True)
@@ -203,17 +212,17 @@ _NAME_END = re.compile(rb"[\s/>]")
 _CHUNK = 1024 * 1024
 
 
-def _uncalculated(archive, sheet):
+def _uncalculated(archive, member, limits):
     """
-    {row: {column: Uncalculated}} for the formula cells of ``sheet`` that
-    hold no value, both numbered from 1 as openpyxl numbers them.
+    {row: {column: Uncalculated}} for the formula cells of the sheet read
+    from ``member`` that hold no value, both numbered from 1 as openpyxl
+    numbers them; up to the rows and cells ``limits`` allow, past which the
+    sheet's reading refuses it.
     """
-    # openpyxl keeps where a sheet is in the package, but does not say it.
-    member = sheet._worksheet_path.lstrip("/")
     if not _has_formulas(archive, member):
         return {}
     found = defaultdict(dict)
-    row = column = 0
+    row = column = cells = 0
     with archive.open(member) as source:
         for event, element in iterparse(source, events=("start", "end")):
             if event == "start":
@@ -221,6 +230,8 @@ def _uncalculated(archive, sheet):
                     number = element.get("r")
                     row = int(number) if number else row + 1
                     column = 0
+                    if row > limits.max_rows:
+                        break
                 continue
             if element.tag == _CELL:
                 coordinate = element.get("r")
@@ -234,6 +245,9 @@ def _uncalculated(archive, sheet):
                     text = formula.text or "…"
                     found[cell_row][column] = Uncalculated(f"={text}")
                 element.clear()
+                cells += 1
+                if cells > limits.max_cells:
+                    break
             elif element.tag == _ROW:
                 element.clear()
     return found
@@ -258,7 +272,7 @@ def _has_formulas(archive, member):
     tail = b""
     with archive.open(member) as source:
         chunk = source.read(_CHUNK)
-        if not _is_utf8(chunk):
+        if not is_utf8(chunk):
             return True
         while chunk:
             text = tail + chunk
@@ -277,25 +291,16 @@ def _has_formulas(archive, member):
     return False
 
 
-def _is_utf8(start):
-    """Whether XML beginning with the bytes ``start`` says it is UTF-8."""
-    if b"\x00" in start[:4]:
-        return False
-    start = start.removeprefix(b"\xef\xbb\xbf")
-    declaration = re.match(rb"<\?xml[^>]*>", start)
-    if declaration is None:
-        return start.lstrip().startswith(b"<")
-    encoding = re.search(rb"encoding\s*=\s*[\"']([^\"']*)", declaration[0])
-    return encoding is None or encoding[1].lower() in (b"utf-8", b"utf8")
-
-
-def _non_empty_rows(sheet, uncalculated):
+def _non_empty_rows(sheet, uncalculated, limits):
     # Each row as wide as the cells it has: the size a sheet declares is not
     # trusted, since a smaller one would drop cells beyond it, and a larger
     # one pad every row to its width (up to 16,384 columns).
     sheet.reset_dimensions()
     rows = []
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        # Counted before anything is done with the row: the first row past a
+        # limit stops the reading.
+        limits.row(number, len(values), sheet=sheet.title)
         formulas = uncalculated.get(number)
         if formulas:
             values = list(values)

@@ -16,6 +16,11 @@ PURGE_STALE_GONE = (
     "--purge-stale is gone: run 'manage.py clear_import_files', which removes "
     "the abandoned uploads of every admin import."
 )
+DELETES_REFUSED = (
+    "The file would delete {counts}: rows of its activities that are no longer "
+    "in the file. Nothing was imported. To delete them, run the import again "
+    "with --allow-deletes; to keep them, put their rows back in the file."
+)
 
 
 class Command(BaseCommand):
@@ -37,6 +42,13 @@ class Command(BaseCommand):
             "--dry-run",
             action="store_true",
             help="Validate and report what would change; write nothing.",
+        )
+        parser.add_argument(
+            "--allow-deletes",
+            action="store_true",
+            help="Delete the lawful bases, transfers and retention rules of the "
+            "file's activities that are no longer in the file. Without it, an "
+            "import that would delete any is refused.",
         )
         parser.add_argument(
             "--controller",
@@ -82,6 +94,18 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(plan.errors)} error(s): nothing was imported. Correct the "
                 "file and import it again."
+            )
+        deletions = plan.deletions()
+        if deletions and not options["allow_deletes"]:
+            # Rows a file leaves out may have been cut by mistake: deleting
+            # them from cron, unseen, takes the operator's word for it.
+            raise CommandError(
+                DELETES_REFUSED.format(
+                    counts=", ".join(
+                        f"{count} row{'s' if count != 1 else ''} of '{sheet}'"
+                        for sheet, count in deletions.items()
+                    )
+                )
             )
         if options["dry_run"]:
             self.stdout.write(self.style.SUCCESS("Dry run: nothing was written."))
