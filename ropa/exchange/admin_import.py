@@ -10,8 +10,9 @@ writes it whole, recording the user and the reason "Imported from <file
 name>".
 
 Between the preview and the confirmation the file waits in the store of
-both admin imports, ``ropa.core.uploads``, and the session keeps its name
-there, never a path. It is deleted when the import is confirmed, cancelled
+both admin imports, ``ropa.core.uploads`` (a storage every app server
+reaches: the confirmation may reach another one), and the session keeps its
+name there, never a path. It is deleted when the import is confirmed, cancelled
 or fails, when another file is uploaded, and, once abandoned at the preview,
 by the purge every request to these pages runs (files older than an hour) or
 by ``manage.py clear_import_files``.
@@ -36,7 +37,13 @@ from django.urls import path, reverse
 from controllers.models import Organisation
 from ropa.core.rows import ACTIONS, INVALID, UNCHANGED
 from ropa.core.text_diff import diff_html
-from ropa.core.uploads import discard_upload, purge, save_upload, upload_path
+from ropa.core.uploads import (
+    discard_upload,
+    local_upload,
+    purge,
+    save_upload,
+    upload_exists,
+)
 from ropa.exchange.apply import apply_plan
 from ropa.exchange.imports import plan_import
 from ropa.exchange.plan import ICO, IMPORT_FORMATS, OURS, ImportAborted, import_reason
@@ -179,6 +186,18 @@ def _preview(request, admin_site, plan, *, can_confirm):
     return TemplateResponse(request, PREVIEW_TEMPLATE, context)
 
 
+def plan_upload(name, **options):
+    """
+    The plan (``plan_import`` with ``options``) for the waiting file ``name``,
+    read from the import store, wherever it keeps the file.
+    """
+    with local_upload(name) as path:
+        if path is None:
+            # Purged, or removed by another request, since it was looked for.
+            raise ImportFileError(UPLOAD_GONE)
+        return plan_import(path, **options)
+
+
 def _forget_pending(request):
     """Delete the upload waiting for this session's confirmation, if any."""
     pending = request.session.pop(SESSION_KEY, None) or {}
@@ -196,10 +215,10 @@ def import_register_view(request, admin_site):
         upload = form.cleaned_data["file"]
         fmt = form.cleaned_data["format"]
         controller = form.cleaned_data["controller"] if fmt == ICO else None
-        name = save_upload(upload.chunks())
+        name = save_upload(upload)
         try:
-            plan = plan_import(
-                upload_path(name),
+            plan = plan_upload(
+                name,
                 file_name=upload.name,
                 format=fmt,
                 controller=controller,
@@ -238,11 +257,11 @@ def confirm_import_view(request, admin_site):
     pending = request.session.pop(SESSION_KEY, None) or {}
     name = pending.get("upload")
     try:
-        path = upload_path(name)
+        waiting = upload_exists(name)
         if "cancel" in request.POST:
             messages.info(request, CANCELLED)
             return redirect(import_url)
-        if path is None:
+        if not waiting:
             messages.error(request, UPLOAD_GONE)
             return redirect(import_url)
         controller = None
@@ -254,8 +273,8 @@ def confirm_import_view(request, admin_site):
                 messages.error(request, CONTROLLER_GONE)
                 return redirect(import_url)
         try:
-            plan = plan_import(
-                path,
+            plan = plan_upload(
+                name,
                 file_name=pending["file_name"],
                 format=pending.get("format", OURS),
                 controller=controller,

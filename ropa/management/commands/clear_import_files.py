@@ -3,7 +3,7 @@ import datetime
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from ropa.core.uploads import MAX_AGE, folder, purge
+from ropa.core.uploads import MAX_AGE, describe_storage, purge
 
 
 class Command(BaseCommand):
@@ -26,9 +26,10 @@ class Command(BaseCommand):
             raise CommandError("--max-age cannot be negative.")
         try:
             removed = purge(datetime.timedelta(minutes=max_age))
+            where = describe_storage()
         except ImproperlyConfigured as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
             f"Removed {removed} import file(s) older than {max_age} minutes "
-            f"from {folder()}."
+            f"from {where}."
         )

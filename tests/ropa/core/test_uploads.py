@@ -1,7 +1,13 @@
-"""The one store of files waiting between an import's preview and its confirmation."""
+"""
+The one store of files waiting between an import's preview and its confirmation,
+in its default storage: a private folder of the application's own
+(``ROPA_IMPORT_UPLOAD_DIR``). tests/ropa/core/test_upload_storage.py covers
+the other storages and the settings.
+"""
 
 import datetime
 import os
+import stat
 import tempfile
 import time
 from io import StringIO
@@ -35,6 +41,9 @@ THREE_HOURS = 3 * 60 * 60
 EDITED, CHANGED_FUNCTION = "PA-0003", "Customer care"
 # A name of the shape the store gives.
 UPLOAD = "0123456789abcdef0123456789abcdef"
+# The folders of the system's temporary folder that uploads waited in by
+# default before: both imports', and earlier the register import's own.
+FORMER_FOLDERS = ("ropa-imports", "ropa-register-imports")
 
 
 @pytest.fixture(autouse=True)
@@ -138,18 +147,40 @@ def test_list_upload_waits_privately_in_the_one_folder(dpo_client):
     assert path.stat().st_mode & 0o777 == 0o600
 
 
-def test_folder_defaults_to_one_in_the_system_temporary_folder(settings, server):
-    settings.ROPA_IMPORT_UPLOAD_DIR = ""
+def test_folder_is_made_private_with_its_missing_parents(server):
+    uploads.save_upload(b"personal data")
 
-    assert uploads.folder() == server / "tmp" / uploads.FOLDER_NAME
+    assert stat.S_IMODE(uploads.folder().stat().st_mode) == 0o700
+    assert uploads.folder().parent == server
 
 
 def test_save_refuses_a_folder_every_user_may_write_to(server):
+    # Made beforehand, as anyone could in a shared temporary folder.
     uploads.folder().mkdir()
     uploads.folder().chmod(0o777)
 
-    with pytest.raises(ImproperlyConfigured, match="ROPA_IMPORT_UPLOAD_DIR"):
-        uploads.save_upload([b"personal data"])
+    with pytest.raises(ImproperlyConfigured) as refused:
+        uploads.save_upload(b"personal data")
+
+    folder = uploads.folder()
+    assert str(refused.value) == (
+        f"Import uploads (personal data) cannot wait in {folder}: its mode is "
+        "777, which lets other users in. Make it a folder of this user's own "
+        f"that no other user may open (chmod 700 {folder}), or set "
+        "ROPA_IMPORT_UPLOAD_DIR to such a folder."
+    )
+    assert on_disk(server) == []
+    # Refused, not repaired: whoever made it so may have been in it.
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777
+
+
+@pytest.mark.parametrize("mode", [0o750, 0o755, 0o705, 0o701, 0o710], ids=oct)
+def test_save_refuses_a_folder_others_may_read_or_enter(server, mode):
+    uploads.folder().mkdir()
+    uploads.folder().chmod(mode)
+
+    with pytest.raises(ImproperlyConfigured, match=f"its mode is {mode:03o}"):
+        uploads.save_upload(b"personal data")
 
     assert on_disk(server) == []
 
@@ -159,8 +190,8 @@ def test_save_refuses_a_folder_another_user_owns(server, monkeypatch):
     someone_else = os.getuid() + 1
     monkeypatch.setattr(os, "getuid", lambda: someone_else)
 
-    with pytest.raises(ImproperlyConfigured, match="ROPA_IMPORT_UPLOAD_DIR"):
-        uploads.save_upload([b"personal data"])
+    with pytest.raises(ImproperlyConfigured, match="belongs to another user"):
+        uploads.save_upload(b"personal data")
 
     assert on_disk(server) == []
 
@@ -180,7 +211,7 @@ def test_save_refuses_a_folder_another_user_owns(server, monkeypatch):
         "import-abc123.xlsx",
     ],
 )
-def test_upload_path_is_none_for_a_name_the_store_does_not_give(server, name):
+def test_no_file_is_read_for_a_name_the_store_does_not_give(server, name):
     # Each name leads to a file, none of them an upload.
     folder = uploads.folder()
     (folder / UPLOAD).mkdir(parents=True)
@@ -192,16 +223,21 @@ def test_upload_path_is_none_for_a_name_the_store_does_not_give(server, name):
     ):
         path.write_bytes(b"not an upload")
 
-    assert uploads.upload_path(name) is None
+    with uploads.local_upload(name) as path:
+        assert path is None
+    with pytest.raises(uploads.ImportFileExpired):
+        uploads.ImportFileStorage(name=name).read()
+    assert not uploads.upload_exists(name)
 
 
-def test_upload_path_is_none_for_a_link_under_an_upload_name(server, tmp_path):
+def test_no_file_is_read_through_a_link_under_an_upload_name(server, tmp_path):
     outside = tmp_path / "outside.xlsx"
     outside.write_bytes(b"not yours")
     uploads.folder().mkdir(mode=0o700)
     (uploads.folder() / UPLOAD).symlink_to(outside)
 
-    assert uploads.upload_path(UPLOAD) is None
+    with uploads.local_upload(UPLOAD) as path:
+        assert path is None
     with pytest.raises(uploads.ImportFileExpired):
         uploads.ImportFileStorage(name=UPLOAD).read()
     clear_import_files("--max-age", "0")
@@ -297,21 +333,20 @@ def test_clear_import_files_leaves_what_is_not_an_upload(server):
     assert output.startswith("Removed 0 import file(s)")
 
 
-@pytest.mark.parametrize("where", ["configured folder", "former default folder"])
-def test_clear_import_files_removes_what_the_former_register_store_left(server, where):
+@pytest.mark.parametrize("left_name", ["import-k2j4_x9.xlsx", UPLOAD])
+@pytest.mark.parametrize("where", [None, *FORMER_FOLDERS])
+def test_clear_import_files_removes_what_former_versions_left(server, where, left_name):
     # Before both imports shared one store, the register import named its
-    # uploads "import-<random>.xlsx", by default in a folder of its own.
-    folder = (
-        uploads.folder()
-        if where == "configured folder"
-        else Path(tempfile.gettempdir()) / uploads.LEGACY_FOLDER_NAME
-    )
-    folder.mkdir(mode=0o700)
-    left = folder / "import-k2j4_x9.xlsx"
+    # uploads "import-<random>.xlsx", by default in a folder of its own; then
+    # both imports kept theirs in the system's temporary folder by default.
+    folder = uploads.folder() if where is None else Path(tempfile.gettempdir()) / where
+    folder.mkdir(mode=0o755)
+    left = folder / left_name
     left.write_bytes(b"personal data")
     age(left, THREE_HOURS)
     fresh = folder / "import-a8b7.xlsx"
     fresh.write_bytes(b"personal data")
+    folder.chmod(0o700)
 
     output = clear_import_files()
 
@@ -319,12 +354,41 @@ def test_clear_import_files_removes_what_the_former_register_store_left(server, 
     assert output.startswith("Removed 1 import file(s)")
 
 
-@pytest.mark.parametrize("mode", [0o770, 0o730, 0o777])
+@pytest.mark.parametrize("where", FORMER_FOLDERS)
+def test_clear_import_files_removes_an_emptied_former_folder(server, where):
+    folder = Path(tempfile.gettempdir()) / where
+    folder.mkdir(mode=0o755)
+    left = folder / UPLOAD
+    left.write_bytes(b"personal data")
+    age(left, THREE_HOURS)
+
+    clear_import_files()
+
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize("where", FORMER_FOLDERS)
+def test_clear_import_files_leaves_a_former_folder_others_may_write_in(server, where):
+    # Not ours to empty: another user may have made it, or planted files in it.
+    folder = Path(tempfile.gettempdir()) / where
+    folder.mkdir()
+    folder.chmod(0o777)
+    planted = folder / UPLOAD
+    planted.write_bytes(b"someone else's file")
+    age(planted, THREE_HOURS)
+
+    output = clear_import_files()
+
+    assert planted.exists()
+    assert output.startswith("Removed 0 import file(s)")
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o730, 0o777, 0o750], ids=oct)
 def test_clear_import_files_refuses_a_folder_others_may_write_in(server, mode):
     uploads.folder().mkdir()
     uploads.folder().chmod(mode)
 
-    with pytest.raises(CommandError, match="ROPA_IMPORT_UPLOAD_DIR"):
+    with pytest.raises(CommandError, match=f"its mode is {mode:03o}"):
         clear_import_files()
 
 
@@ -338,9 +402,12 @@ def test_uploads_never_wait_behind_a_link(server, dpo_client):
     uploads.folder().parent.mkdir(parents=True, exist_ok=True)
     uploads.folder().symlink_to(elsewhere, target_is_directory=True)
 
-    with pytest.raises(CommandError, match="ROPA_IMPORT_UPLOAD_DIR"):
+    with pytest.raises(CommandError, match="it is a link, not a folder"):
         clear_import_files()
+    with pytest.raises(ImproperlyConfigured, match="it is a link, not a folder"):
+        uploads.save_upload(b"personal data")
     assert victim.exists()
+    assert [path.name for path in elsewhere.iterdir()] == [UPLOAD]
 
 
 def test_clear_import_files_with_no_age_removes_every_upload(
