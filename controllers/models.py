@@ -4,6 +4,7 @@ from django.utils.text import slugify
 from django_countries.fields import CountryField
 
 from ropa.core.constraints import choice_constraint
+from ropa.core.dates import validate_past_date, validate_register_date
 from ropa.core.history import history
 from ropa.core.spreadsheet import validate_cell_length
 from ropa.core.versioning import Versioned
@@ -96,6 +97,12 @@ def _free_numbered(base, others, taken):
             if candidate not in taken:
                 return candidate
         start += SLUG_CANDIDATES
+
+
+PARENT_CYCLE = (
+    "An organisation cannot be its own parent company, directly or through "
+    "others: {chain}."
+)
 
 
 class OrganisationQuerySet(models.QuerySet):
@@ -207,6 +214,33 @@ class Organisation(Versioned):
         # so that they check the slug that will be saved.
         super().clean()
         self._fill_slug()
+        self._refuse_parent_cycle()
+
+    def _refuse_parent_cycle(self):
+        """
+        Refuse a parent that makes the group hierarchy loop: the organisation
+        its own parent, or its parent's parent, and so on up the chain.
+        """
+        chain = [self]
+        seen = {self.pk} if self.pk is not None else set()
+        parent = self.parent
+        while parent is not None:
+            chain.append(parent)
+            if parent.pk in seen:
+                names = " → ".join(organisation.name for organisation in chain)
+                error = ValidationError(
+                    PARENT_CYCLE.format(chain=names), code="parent_cycle"
+                )
+                raise ValidationError({"parent": error})
+            seen.add(parent.pk)
+            if parent.parent_id is None:
+                return
+            # One query per level: a group is a few levels deep.
+            parent = (
+                Organisation._base_manager.filter(pk=parent.parent_id)
+                .only("pk", "name", "parent_id")
+                .first()
+            )
 
     def _fill_slug(self):
         """Derive the slug from the name when it is empty; return whether it did."""
@@ -221,6 +255,10 @@ class Organisation(Versioned):
     @property
     def has_contact_details(self):
         return bool(self.email or self.phone)
+
+
+REVIEW_BEFORE_SIGNED = "The next review cannot be before the arrangement was signed."
+EXPIRES_BEFORE_SIGNED = "The agreement cannot expire before it was signed."
 
 
 class JointControllerArrangement(Versioned):
@@ -271,8 +309,10 @@ class JointControllerArrangement(Versioned):
         help_text="Art. 26(2): the essence is made available to data subjects.",
     )
     document_reference = models.CharField(max_length=255, blank=True)
-    signed_on = models.DateField(null=True, blank=True)
-    review_on = models.DateField("next review", null=True, blank=True)
+    signed_on = models.DateField(null=True, blank=True, validators=[validate_past_date])
+    review_on = models.DateField(
+        "next review", null=True, blank=True, validators=[validate_register_date]
+    )
 
     history = history(m2m_fields=("parties",))
 
@@ -285,10 +325,21 @@ class JointControllerArrangement(Versioned):
                 JointScope,
                 name="controllers_jointcontrollerarrangement_joint_scope_valid",
             ),
+            models.CheckConstraint(
+                condition=models.Q(review_on__isnull=True)
+                | models.Q(signed_on__isnull=True)
+                | models.Q(review_on__gte=models.F("signed_on")),
+                name="controllers_jointcontrollerarrangement_review_after_signed",
+                violation_error_message=REVIEW_BEFORE_SIGNED,
+            ),
         )
 
     def __str__(self):
         return f"{self.reference} {self.name}"
+
+    def clean(self):
+        super().clean()
+        _refuse_before_signed(self, "review_on", REVIEW_BEFORE_SIGNED)
 
 
 class ProcessorAgreement(Versioned):
@@ -309,8 +360,10 @@ class ProcessorAgreement(Versioned):
         validators=[validate_cell_length],
     )
     document_reference = models.CharField(max_length=255, blank=True)
-    signed_on = models.DateField(null=True, blank=True)
-    expires_on = models.DateField(null=True, blank=True)
+    signed_on = models.DateField(null=True, blank=True, validators=[validate_past_date])
+    expires_on = models.DateField(
+        null=True, blank=True, validators=[validate_register_date]
+    )
     sub_processors = models.ManyToManyField(
         Organisation,
         blank=True,
@@ -350,3 +403,24 @@ class ProcessorAgreement(Versioned):
             raise ValidationError(
                 {"processor": "A processor cannot act on its own behalf."}
             )
+        _refuse_before_signed(self, "expires_on", EXPIRES_BEFORE_SIGNED)
+
+
+def _refuse_before_signed(agreement, name, message):
+    """Refuse ``agreement``'s date ``name`` when it is before its signing date."""
+    value, signed_on = getattr(agreement, name), agreement.signed_on
+    if value is None or signed_on is None or not (_holds(value) and _holds(signed_on)):
+        # A date the register cannot hold has its own error.
+        return
+    if value < signed_on:
+        message = f"{message} It was signed on {signed_on.isoformat()}."
+        raise ValidationError({name: ValidationError(message, code="before_signed")})
+
+
+def _holds(value):
+    """Whether ``value`` is a date the register can hold."""
+    try:
+        validate_register_date(value)
+    except ValidationError:
+        return False
+    return True

@@ -18,6 +18,26 @@ from ropa.resources import (
 from ropa.roles import CONTRIBUTOR_STATUSES, contributor_functions
 
 
+def lock_activities(pks):
+    """
+    Lock the rows of activities ``pks`` until the request's transaction ends.
+
+    A row of an activity saved from its own list locks the activity first,
+    as the activity's page does when it saves the activity and then its
+    rows. Otherwise the two would deadlock: the page holding the activity's
+    stored gaps (``ropa.stored_completeness``) and waiting for the row, the
+    row's save holding the row and waiting for the gaps.
+    """
+    pks = [pk for pk in pks if pk is not None]
+    if pks:
+        list(
+            ProcessingActivity._base_manager.order_by("pk")
+            .select_for_update()
+            .filter(pk__in=pks)
+            .values_list("pk", flat=True)
+        )
+
+
 class ActivityChildAdmin(FunctionScopedMixin, RegisterAdmin):
     """Lawful bases, transfers and retention rules, listed across activities."""
 
@@ -33,6 +53,12 @@ class ActivityChildAdmin(FunctionScopedMixin, RegisterAdmin):
                 business_function__in=functions, status__in=CONTRIBUTOR_STATUSES
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # The activity the row belongs to, and the one it leaves, if it moves.
+        moved_from = form.initial.get("activity") if change else None
+        lock_activities({obj.activity_id, moved_from})
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="activity", ordering="activity__reference")
     def activity_reference(self, obj):

@@ -16,12 +16,37 @@ from ropa.admin.sign_off import (
     complete_reviews,
     report_completed,
 )
+from ropa.core.admin_base import RegisterForm
 from ropa.models import Review
+from ropa.models.reviews import OPEN_REVIEW_EXISTS
 from ropa.resources import ReviewResource
+
+
+class ReviewForm(RegisterForm):
+    """
+    A review's form, which refuses a second open review of an activity.
+
+    The database refuses it too (``ropa_review_one_open_per_activity``), but
+    Django checks a constraint in a form only when the form has every field
+    it names, and the sign-off fields are read-only here.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        activity = cleaned.get("activity")
+        if activity is None or self.instance.completed_on is not None:
+            return cleaned
+        others = activity.reviews.open()
+        if self.instance.pk is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            self.add_error("activity", OPEN_REVIEW_EXISTS)
+        return cleaned
 
 
 @admin.register(Review)
 class ReviewAdmin(ActivityChildAdmin):
+    form = ReviewForm
     list_display = (
         "activity_reference",
         "activity_name",

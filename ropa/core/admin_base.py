@@ -4,6 +4,7 @@ and import and export of its list.
 """
 
 import contextlib
+import logging
 
 from django import forms
 from django.contrib import messages
@@ -16,22 +17,26 @@ from django.core.exceptions import (
     PermissionDenied,
     ValidationError,
 )
-from django.db import models
+from django.db import OperationalError, models
 from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from import_export.admin import ExportActionMixin, ImportExportMixin
-from import_export.formats import base_formats
-from import_export.forms import ConfirmImportForm
+from import_export.forms import ConfirmImportForm, ImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
 from ropa.core.admin_forms import CheckedInputMixin, holds
 from ropa.core.history_view import register_history_view
 from ropa.core.import_preview import preview
+from ropa.core.resources import CSV as BoundedCSV
 from ropa.core.resources import XLSX as QuotePrefixXLSX
+from ropa.core.rows import FILE_TOO_LARGE, max_import_bytes
 from ropa.core.uploads import ImportFileExpired, ImportFileStorage
-from ropa.core.versioning import VersionCheckedForm
+from ropa.core.versioning import StaleRecordError, VersionCheckedForm, lost_a_race
+
+logger = logging.getLogger(__name__)
 
 NO_RESOURCE = (
     "{admin} imports and exports {model}: declare its resource in resource_classes."
@@ -59,6 +64,12 @@ IMPORT_FAILED = (
     "checks its preview did (the register may have changed since). "
     "{problems} Upload the file again to preview what it would change now."
 )
+SAVED_AT_THE_SAME_TIME = (
+    "Someone else saved this {model} at the same moment, several times over. "
+    "Nothing was saved: make your change again on the record as it is now."
+)
+#: How often a save that lost a race to another save is checked again.
+SAVE_ATTEMPTS = 3
 #: The problems an import's failure message names; it counts the others.
 SHOWN_PROBLEMS = 5
 CHANGE_REASON = "change_reason"
@@ -97,6 +108,27 @@ def change_reason(form, change):
     if not changed:
         return "Saved in the admin"
     return f"Changed in the admin: {', '.join(changed)}"
+
+
+class RegisterImportForm(ImportForm):
+    """
+    A list's import form, refusing a file over ``ROPA_IMPORT_MAX_BYTES``
+    before it is read, as the register's import does.
+    """
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        limit = max_import_bytes()
+        if upload.size > limit:
+            raise ValidationError(
+                FILE_TOO_LARGE.format(
+                    file_name=upload.name,
+                    size=filesizeformat(upload.size),
+                    limit=filesizeformat(limit),
+                ),
+                code="too_large",
+            )
+        return upload
 
 
 class RegisterConfirmImportForm(ConfirmImportForm):
@@ -171,8 +203,9 @@ class RegisterAdmin(
     # Django 6 assumes https for URLs typed without a scheme; so do we, now.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     # Spreadsheets only: the formats whose cells the resources neutralise.
-    formats = (base_formats.CSV, QuotePrefixXLSX)
+    formats = (BoundedCSV, QuotePrefixXLSX)
     tmp_storage_class = ImportFileStorage
+    import_form_class = RegisterImportForm
     confirm_form_class = RegisterConfirmImportForm
     # The change form's export button saves the record before exporting it.
     show_change_form_export = False
@@ -331,6 +364,49 @@ class RegisterAdmin(
         )
 
     # -- history and saving ---------------------------------------------------
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """
+        Django's add and change page, whose save never ends in a server error
+        for having lost a race to another save.
+
+        Two forms posted at the same moment from the same version both pass
+        the form's version check; the row lock of ``Versioned.save`` lets one
+        save, and the other raises ``StaleRecordError`` (or
+        ``RecordDeletedError``) on the record or on one of its inline rows,
+        or the database breaks a deadlock between two saves by failing one.
+        Django runs each save, its inlines and its log entry in a transaction
+        of their own (a savepoint of the request's), so the failure rolls all
+        of it back; the post is then checked again, as if posted just after
+        the other save, and shown again with the message that a stale form
+        gets (or, if the record is gone, Django's "does not exist"), or saved
+        if the other save changed nothing it shows. Only a post that loses
+        every one of ``SAVE_ATTEMPTS`` races gets a message of its own.
+        """
+        for _attempt in range(SAVE_ATTEMPTS):
+            try:
+                return super().changeform_view(
+                    request, object_id, form_url, extra_context
+                )
+            except (StaleRecordError, OperationalError) as error:
+                if not lost_a_race(error):
+                    raise
+                last = error
+        # Three races lost in a row is no longer a coincidence: say so in the
+        # log, with what failed.
+        logger.warning(
+            "%s of %s lost %d races in a row: %s",
+            request.method,
+            request.path,
+            SAVE_ATTEMPTS,
+            last,
+        )
+        self.message_user(
+            request,
+            SAVED_AT_THE_SAME_TIME.format(model=self.opts.verbose_name),
+            messages.ERROR,
+        )
+        return redirect(request.get_full_path())
 
     def history_view(self, request, object_id, extra_context=None):
         # One entry per save, with its inline rows' changes, full values and

@@ -12,7 +12,7 @@ from the history, instead of silently overwriting the first.
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import models, router, transaction
+from django.db import OperationalError, models, router, transaction
 from django.utils import timezone
 
 STALE = (
@@ -52,6 +52,25 @@ class RecordDeletedError(StaleRecordError):
             f"{instance._meta.verbose_name} {instance.pk} was deleted since this "
             "copy was read: refusing to bring it back.",
         )
+
+
+#: PostgreSQL's codes for a transaction that lost to a concurrent one: a
+#: deadlock and a serialization failure. Run again, it may pass.
+CONCURRENCY_FAILURES = frozenset({"40P01", "40001"})
+
+
+def lost_a_race(error):
+    """
+    Whether ``error`` ended a write because another write got there first:
+    the record was saved or deleted since it was read, or the database broke
+    a deadlock between the two. Checked and written again from the start, the
+    write either passes or meets the version check of its form.
+    """
+    if isinstance(error, StaleRecordError):
+        return True
+    cause = error.__cause__
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return isinstance(error, OperationalError) and code in CONCURRENCY_FAILURES
 
 
 class Versioned(models.Model):

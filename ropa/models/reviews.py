@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ropa.core.constraints import choice_constraint
+from ropa.core.dates import validate_past_date, validate_register_date
 from ropa.core.history import history
 from ropa.core.spreadsheet import validate_cell_length
 from ropa.core.versioning import Versioned
@@ -14,6 +15,10 @@ from ropa.enums import (
     ReviewOutcome,
 )
 from ropa.models.activities import ProcessingActivity
+
+OPEN_REVIEW_EXISTS = (
+    "This activity already has an open review: mark it reviewed before opening another."
+)
 
 
 class ReviewQuerySet(models.QuerySet):
@@ -37,8 +42,10 @@ class Review(Versioned):
         validators=[MinValueValidator(2000), MaxValueValidator(2999)],
         help_text="The review cycle, by year.",
     )
-    due_on = models.DateField()
-    completed_on = models.DateField(null=True, blank=True)
+    due_on = models.DateField(validators=[validate_register_date])
+    completed_on = models.DateField(
+        null=True, blank=True, validators=[validate_past_date]
+    )
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -63,6 +70,15 @@ class Review(Versioned):
             ),
             models.UniqueConstraint(
                 fields=("activity", "cycle"), name="ropa_review_one_per_cycle"
+            ),
+            # The schedule reads an activity's open review as the one it is
+            # due for: two runs of the yearly review at once, for two cycles,
+            # must not leave it two.
+            models.UniqueConstraint(
+                fields=("activity",),
+                condition=Q(completed_on__isnull=True),
+                name="ropa_review_one_open_per_activity",
+                violation_error_message=OPEN_REVIEW_EXISTS,
             ),
             # A completed review has an outcome and a reviewer; an open one neither.
             models.CheckConstraint(

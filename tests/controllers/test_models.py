@@ -47,7 +47,7 @@ def _dpo_with_same_name_and_email():
 
 
 def _organisation_its_own_parent():
-    organisation = OrganisationFactory()
+    organisation = OrganisationFactory(name="Acme AB")
     organisation.parent = organisation
     return organisation
 
@@ -73,6 +73,12 @@ def _agreement_expiring_before_signature():
     )
 
 
+def _arrangement_reviewed_before_signature():
+    return JointControllerArrangementFactory.build(
+        signed_on=datetime.date(2024, 6, 1), review_on=datetime.date(2024, 5, 31)
+    )
+
+
 # (constraint, a row violating it, the field full_clean() reports, its message)
 RULE_VIOLATIONS = [
     pytest.param(
@@ -85,8 +91,9 @@ RULE_VIOLATIONS = [
     pytest.param(
         "controllers_organisation_not_own_parent",
         _organisation_its_own_parent,
-        NON_FIELD_ERRORS,
-        "Constraint “controllers_organisation_not_own_parent” is violated.",
+        "parent",
+        "An organisation cannot be its own parent company, directly or through "
+        "others: Acme AB → Acme AB.",
         id="organisation-not-own-parent",
     ),
     pytest.param(
@@ -106,9 +113,18 @@ RULE_VIOLATIONS = [
     pytest.param(
         "controllers_processoragreement_expires_after_signed",
         _agreement_expiring_before_signature,
-        NON_FIELD_ERRORS,
-        "Constraint “controllers_processoragreement_expires_after_signed” is violated.",
+        "expires_on",
+        "The agreement cannot expire before it was signed. It was signed on "
+        "2024-06-01.",
         id="agreement-expires-after-signed",
+    ),
+    pytest.param(
+        "controllers_jointcontrollerarrangement_review_after_signed",
+        _arrangement_reviewed_before_signature,
+        "review_on",
+        "The next review cannot be before the arrangement was signed. It was "
+        "signed on 2024-06-01.",
+        id="arrangement-review-after-signed",
     ),
 ]
 

@@ -174,6 +174,11 @@ def _second_review_in_cycle():
     return Review(activity=first.activity, cycle=first.cycle, due_on=first.due_on)
 
 
+def _second_open_review():
+    first = ReviewFactory()
+    return Review(activity=first.activity, cycle=first.cycle + 1, due_on=first.due_on)
+
+
 # (constraint, a row violating it, the field full_clean() reports, its message).
 RULE_VIOLATIONS = [
     pytest.param(
@@ -268,6 +273,14 @@ RULE_VIOLATIONS = [
         id="review-one-per-cycle",
     ),
     pytest.param(
+        "ropa_review_one_open_per_activity",
+        _second_open_review,
+        NON_FIELD_ERRORS,
+        "This activity already has an open review: mark it reviewed before "
+        "opening another.",
+        id="review-one-open-per-activity",
+    ),
+    pytest.param(
         "ropa_review_completed_with_outcome",
         _changed(ReviewFactory, completed_on=datetime.date(2025, 11, 30)),
         NON_FIELD_ERRORS,
@@ -293,6 +306,7 @@ CHECK_CONSTRAINT_VIOLATIONS = [
         "ropa_retentionrule_unique_per_category",
         "ropa_retentionrule_one_rule_for_all_data",
         "ropa_review_one_per_cycle",
+        "ropa_review_one_open_per_activity",
     }
 ]
 

@@ -14,6 +14,7 @@ from ropa.review import (
     build_report,
     dpo_addresses,
     email_report,
+    hold_review_run_lock,
     open_reviews,
     review_cycle,
     system_user,
@@ -28,7 +29,8 @@ USAGE_ERROR = 2
 class Command(BaseCommand):
     help = (
         "Open the reviews that fall due in the review cycle and report what needs "
-        "the DPO's attention; safe to run again."
+        "the DPO's attention; safe to run again, and twice at once (on "
+        "PostgreSQL the second run waits for the first)."
     )
 
     def add_arguments(self, parser):
@@ -80,7 +82,12 @@ class Command(BaseCommand):
             cycle = review_cycle(on=on, year=options["year"])
             recipients = dpo_addresses() if options["email"] else []
             with transaction.atomic():
-                user = None if options["dry_run"] else self._system_user(options)
+                user = None
+                if not options["dry_run"]:
+                    # A second run at once waits here for the first to end,
+                    # then reports what the first opened (see the help).
+                    hold_review_run_lock()
+                    user = self._system_user(options)
                 opened = open_reviews(
                     on=on, user=user, dry_run=options["dry_run"], cycle=cycle
                 )

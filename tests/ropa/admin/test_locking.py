@@ -4,6 +4,8 @@ import lxml.html
 import pytest
 from django.urls import reverse
 
+from ropa.admin.activities import ProcessingActivityAdmin
+from ropa.core.admin_base import SAVE_ATTEMPTS, SAVED_AT_THE_SAME_TIME
 from ropa.core.admin_forms import ROWS_GONE
 from ropa.core.versioning import MISSING, RecordDeletedError, StaleRecordError
 from ropa.enums import LawfulBasisChoice
@@ -172,3 +174,31 @@ def test_every_register_change_form_carries_the_version(superuser_client, label)
     response = superuser_client.get(change_url(obj))
 
     assert f'name="seen_version" value="{obj.version}"' in response.content.decode()
+
+
+def test_admin_that_loses_every_race_says_so_and_saves_nothing(
+    dpo_client, monkeypatch, caplog
+):
+    activity = ProcessingActivityFactory(name="Orders")
+    data = form_data(dpo_client, activity, name="Renamed")
+    history = activity.history.count()
+    attempts = []
+
+    def always_second(model_admin, request, obj, form, change):
+        # Another save of the record commits before each of this one's.
+        attempts.append(obj.version)
+        raise StaleRecordError(obj, obj.version + 1)
+
+    monkeypatch.setattr(ProcessingActivityAdmin, "save_model", always_second)
+
+    response = dpo_client.post(change_url(activity), data, follow=True)
+
+    assert len(attempts) == SAVE_ATTEMPTS
+    assert response.redirect_chain == [(change_url(activity), 302)]
+    assert [str(message) for message in response.context["messages"]] == [
+        SAVED_AT_THE_SAME_TIME.format(model="processing activity")
+    ]
+    assert f"lost {SAVE_ATTEMPTS} races in a row" in caplog.text
+    activity.refresh_from_db()
+    assert activity.name == "Orders"
+    assert activity.history.count() == history
