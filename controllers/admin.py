@@ -1,3 +1,11 @@
+"""
+The parties of the register, in the admin.
+
+What a contributor may not do here (import, export, look through a record at
+another function's activities) is added by ``ropa.admin.catalogue``: the
+register's roles live above this app.
+"""
+
 from django.contrib import admin
 from django.db.models import Count
 

@@ -13,6 +13,7 @@ from ropa.core.admin_forms import holds
 from ropa.enums import ActivityStatus, DPIAStatus
 from ropa.models import InternationalTransfer, ProcessingActivity
 from ropa.review import review_overdue_q
+from ropa.roles import contributor_functions
 from subjects.enums import Sensitivity
 
 # ---------------------------------------------------------------------------
@@ -156,13 +157,15 @@ class ControllerFilter(admin.SimpleListFilter):
     parameter_name = "organisation"
 
     def lookups(self, request, model_admin):
-        organisations = Organisation.objects.filter(
-            Exists(
-                ProcessingActivity.organisations.through.objects.filter(
-                    organisation=OuterRef("pk")
-                )
-            )
+        # The organisations of the activities the list shows: a contributor's
+        # list names none that only another function's activities have.
+        links = ProcessingActivity.organisations.through.objects.filter(
+            organisation=OuterRef("pk")
         )
+        functions = contributor_functions(request.user)
+        if functions is not None:
+            links = links.filter(processingactivity__business_function__in=functions)
+        organisations = Organisation.objects.filter(Exists(links))
         return [(str(org.pk), org.name) for org in organisations]
 
     def queryset(self, request, queryset):

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Exists, OuterRef
 
-from ropa.admin.scoping import NoImportExportForContributorsMixin
+from ropa.admin.scoping import ContributorLimitsMixin
 from ropa.core.admin_base import RegisterAdmin
 from ropa.core.admin_forms import CheckedInputMixin
 from ropa.core.history import appears_in_history
@@ -22,7 +22,7 @@ FUNCTION_UNUSED = (
 
 
 @admin.register(FunctionMembership)
-class FunctionMembershipAdmin(NoImportExportForContributorsMixin, RegisterAdmin):
+class FunctionMembershipAdmin(ContributorLimitsMixin, RegisterAdmin):
     """The business functions whose activities each contributor edits."""
 
     list_display = ("business_function", "user", "user_name", "in_contributor_group")
