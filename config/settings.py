@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,7 +53,8 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with a site that asks for the second factor.
+    "ropa.login.apps.RegisterAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -62,6 +64,9 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "controllers",
     "subjects",
     "ropa",
@@ -69,11 +74,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # On every response, the refusals below included.
+    "ropa.core.middleware.ContentSecurityPolicyMiddleware",
+    # Before anything reads a parameter into a query: PostgreSQL refuses NUL.
+    "ropa.core.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether the user gave their second factor; until they do, the admin
+    # shows them the code step only (ropa.login).
+    "django_otp.middleware.OTPMiddleware",
+    "ropa.login.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records the acting user on every history row written during a request.
@@ -141,6 +154,12 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # "aaaaaaaaaaaa" and "Summer2024!!" pass the four above (ropa.login.passwords).
+    {
+        "NAME": "ropa.login.passwords.DistinctCharactersValidator",
+        "OPTIONS": {"min_distinct": 6},
+    },
+    {"NAME": "ropa.login.passwords.SeasonalPasswordValidator"},
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -158,10 +177,30 @@ AXES_COOLOFF_TIME = datetime.timedelta(
     minutes=env.int("AXES_COOLOFF_MINUTES", default=15)
 )
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# A username guessed from many addresses is locked everywhere after
+# ROPA_USERNAME_FAILURE_LIMIT failures within ROPA_USERNAME_COOLOFF_MINUTES,
+# briefly, so that nobody can keep a DPO out for long (ropa.login.lockout).
+AXES_HANDLER = "ropa.login.lockout.LockoutHandler"
+ROPA_USERNAME_FAILURE_LIMIT = env.int("ROPA_USERNAME_FAILURE_LIMIT", default=6)
+ROPA_USERNAME_COOLOFF_TIME = datetime.timedelta(
+    minutes=env.int("ROPA_USERNAME_COOLOFF_MINUTES", default=5)
+)
+# The handler forgets the failures once the whole login succeeded (the code
+# too, where one is asked): a known password must not reset wrong codes.
+AXES_RESET_ON_SUCCESS = False
+# Attempts refused during a lockout do not prolong it: the user retrying from
+# the office is not locked out longer than the attacker made them.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Lockouts are logged; the start-up banner would fill cron logs.
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "ropa.core.client_ip.client_ip"
+
+# Two-factor login (django-otp, ropa.login): required for superusers and DPOs,
+# optional for other staff. The name authenticator apps show for the account.
+OTP_TOTP_ISSUER = env.str("ROPA_TWO_FACTOR_ISSUER", default="RoPA")
+# The admin's device pages (superusers') show no secret or recovery code of a
+# device once it exists.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Admin sessions end after a working day, and when the browser closes.
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
@@ -190,6 +229,8 @@ STORAGES = {
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
+    # "imports": where import uploads wait for their confirmation; set with
+    # the register's settings below (ROPA_IMPORT_STORAGE).
 }
 
 # ---------------------------------------------------------------------------
@@ -221,6 +262,15 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Scripts, styles, images and fonts from this site only, no inline script or
+# style, no framing, forms posted to this site only
+# (ropa.core.middleware.ContentSecurityPolicyMiddleware); empty sends none.
+CONTENT_SECURITY_POLICY = env.str(
+    "DJANGO_CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
 BEHIND_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -274,10 +324,60 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 ROPA_REVIEW_INTERVAL_DAYS = env.int("ROPA_REVIEW_INTERVAL_DAYS", default=365)
 # The user the yearly review records its changes under (created, unable to log in).
 ROPA_SYSTEM_USERNAME = env.str("ROPA_SYSTEM_USERNAME", default="ropa-system")
-# Largest register file an import accepts, and where the uploads of every admin
-# import wait between the preview and the confirmation (default: a folder in the
-# system temp dir). It must be this user's own, not writable by every user.
+# Largest register file an import accepts.
 ROPA_IMPORT_MAX_BYTES = env.int("ROPA_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
-ROPA_IMPORT_UPLOAD_DIR = env.str("ROPA_IMPORT_UPLOAD_DIR", default="")
+# The most rows an import reads from a sheet (its heading row included), and
+# the most cells from a file, in both imports: counted as the file is read,
+# refused at the first row past either (ropa.core.rows).
+ROPA_IMPORT_MAX_ROWS = env.int("ROPA_IMPORT_MAX_ROWS", default=100_000)
+ROPA_IMPORT_MAX_CELLS = env.int("ROPA_IMPORT_MAX_CELLS", default=3_000_000)
+# Where the uploads of every admin import (personal data) wait between the
+# preview and the confirmation, which may reach another app server:
+# "filesystem", a private folder (created 0700; refused if it is a link, another
+# user's, or open to other users); or "s3", an S3-compatible bucket that every
+# app server reaches (django-storages). See README, "Operations".
+ROPA_IMPORT_STORAGE = env.str("ROPA_IMPORT_STORAGE", default="filesystem")
+ROPA_IMPORT_UPLOAD_DIR = env.str("ROPA_IMPORT_UPLOAD_DIR", default="") or str(
+    BASE_DIR / "var" / "ropa-imports"
+)
+if ROPA_IMPORT_STORAGE == "filesystem":
+    STORAGES["imports"] = {"BACKEND": "ropa.core.uploads.ImportUploadStorage"}
+elif ROPA_IMPORT_STORAGE == "s3":
+    _sse = env.str("ROPA_IMPORT_S3_SERVER_SIDE_ENCRYPTION", default="")
+    _kms_key = env.str("ROPA_IMPORT_S3_KMS_KEY_ID", default="")
+    STORAGES["imports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("ROPA_IMPORT_S3_BUCKET"),
+            # Keys under this prefix; the bucket may hold other things.
+            "location": env.str("ROPA_IMPORT_S3_PREFIX", default="ropa-imports"),
+            # Unset: AWS itself (with its region), else MinIO, Ceph, etc.
+            "endpoint_url": env.str("ROPA_IMPORT_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ROPA_IMPORT_S3_REGION", default="") or None,
+            # "path" for most S3-compatible servers; unset: boto3 chooses.
+            "addressing_style": env.str("ROPA_IMPORT_S3_ADDRESSING_STYLE", default="")
+            or None,
+            # Unset: boto3's own chain (AWS_ACCESS_KEY_ID..., an instance role).
+            "access_key": env.str("ROPA_IMPORT_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ROPA_IMPORT_S3_SECRET_ACCESS_KEY", default="")
+            or None,
+            # Objects inherit the bucket's (private) access; nothing is shared
+            # by URL, and an existing key is never overwritten.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # "AES256" or "aws:kms" (with ROPA_IMPORT_S3_KMS_KEY_ID, or the
+            # bucket's key); unset: the bucket's default encryption.
+            "object_parameters": {
+                **({"ServerSideEncryption": _sse} if _sse else {}),
+                **({"SSEKMSKeyId": _kms_key} if _kms_key else {}),
+            },
+        },
+    }
+else:
+    raise ImproperlyConfigured(
+        f"ROPA_IMPORT_STORAGE is {ROPA_IMPORT_STORAGE!r}: set it to "
+        "'filesystem' (the default) or 's3'."
+    )
 # The name shown as the controller group in the public privacy notice.
 ROPA_GROUP_NAME = env.str("ROPA_GROUP_NAME", default="")

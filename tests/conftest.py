@@ -5,10 +5,13 @@ from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from ropa import completeness, stored_completeness
 from ropa.models import ProcessingActivity
 from tests.factories import StaffUserFactory, SuperuserFactory
+from tests.factories.users import login_device
 
 REGISTER_APPS = ("controllers", "subjects", "ropa")
 
@@ -85,6 +88,28 @@ def superuser(db):
     return SuperuserFactory(username="admin")
 
 
+@pytest.fixture(autouse=True)
+def _force_login_gives_both_factors(monkeypatch):
+    """
+    ``client.force_login(user)`` stands for a finished login: where the
+    user's login asks for a code (superusers, DPOs, whoever set two factors
+    up), the session is also marked verified by their authenticator app, set
+    up now if they have none, as ``django_otp.login`` marks it. The code step
+    itself is tested through its pages (tests/test_two_factor.py).
+    """
+    force_login = Client.force_login
+
+    def force_login_with_code(self, user, backend=None):
+        force_login(self, user, backend)
+        device = login_device(user)
+        if device is not None:
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login_with_code)
+
+
 @pytest.fixture
 def dpo_client(client, dpo_user):
     client.force_login(dpo_user)
@@ -140,6 +165,16 @@ def _sample_register_once(django_db_setup, django_db_blocker):
 def sample_register(_sample_register_once, db):
     """The output of loading the sample register, which is in the database."""
     return _sample_register_once
+
+
+@pytest.fixture(autouse=True)
+def _import_uploads_in_tmp_path(settings, tmp_path):
+    """
+    Import uploads wait in a folder of each test's own (``ropa-imports`` in its
+    ``tmp_path``), never in the checkout's ``var/``: a test that overrides
+    ``ROPA_IMPORT_UPLOAD_DIR`` or ``STORAGES`` itself still wins.
+    """
+    settings.ROPA_IMPORT_UPLOAD_DIR = str(tmp_path / "ropa-imports")
 
 
 @pytest.fixture(autouse=True)

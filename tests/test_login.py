@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 LOGIN = reverse("admin:login")
 ATTACKER = "10.0.0.66"
+OFFICE = "203.0.113.9"
 
 
 def attempt(client, username, password, address=ATTACKER):
@@ -73,6 +74,74 @@ def test_lockout_ends_after_the_cool_off(client):
     )
 
     assert logged_in(attempt(client, user.username, PASSWORD))
+
+
+def fail_from_many_addresses(client, username, count):
+    """``count`` wrong passwords for ``username``, each from another address."""
+    for n in range(count):
+        attempt(client, username, "wrong password", address=f"198.51.100.{n + 1}")
+
+
+def test_a_username_guessed_from_many_addresses_is_locked(client):
+    user = StaffUserFactory()
+    fail_from_many_addresses(client, user.username, 6)
+
+    # The right password, from an address that never failed, is refused.
+    response = attempt(client, user.username, PASSWORD, address=OFFICE)
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_failure_that_reaches_the_username_limit_gets_the_lockout_page(client):
+    user = StaffUserFactory()
+    fail_from_many_addresses(client, user.username, 5)
+
+    response = attempt(client, user.username, "wrong", address="198.51.100.99")
+
+    assert response.status_code == 429
+
+
+def test_fewer_failures_from_many_addresses_do_not_lock(client):
+    user = StaffUserFactory()
+    fail_from_many_addresses(client, user.username, 5)
+
+    assert logged_in(attempt(client, user.username, PASSWORD, address=OFFICE))
+
+
+def test_the_username_lock_is_short(client):
+    user = StaffUserFactory()
+    fail_from_many_addresses(client, user.username, 6)
+    # Time passes: the cool-off of the username, not axes' longer one.
+    AccessAttempt.objects.update(
+        attempt_time=datetime.datetime.now(tz=datetime.UTC)
+        - settings.ROPA_USERNAME_COOLOFF_TIME
+        - datetime.timedelta(seconds=1)
+    )
+
+    assert settings.ROPA_USERNAME_COOLOFF_TIME < settings.AXES_COOLOFF_TIME
+    assert logged_in(attempt(client, user.username, PASSWORD, address=OFFICE))
+
+
+def test_attempts_during_the_username_lock_do_not_prolong_it(client):
+    user = StaffUserFactory()
+    fail_from_many_addresses(client, user.username, 6)
+    AccessAttempt.objects.update(
+        attempt_time=datetime.datetime.now(tz=datetime.UTC)
+        - settings.ROPA_USERNAME_COOLOFF_TIME
+        + datetime.timedelta(seconds=30)
+    )
+    # The user, still locked out, tries from the office again and again.
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        assert attempt(client, user.username, PASSWORD, OFFICE).status_code == 429
+    # The attacker's failures age out; the office's tries counted for nothing.
+    AccessAttempt.objects.exclude(ip_address=OFFICE).update(
+        attempt_time=datetime.datetime.now(tz=datetime.UTC)
+        - settings.ROPA_USERNAME_COOLOFF_TIME
+        - datetime.timedelta(seconds=1)
+    )
+
+    assert logged_in(attempt(client, user.username, PASSWORD, address=OFFICE))
 
 
 def test_success_resets_the_failure_count(client):

@@ -7,6 +7,7 @@ subprocess with its own environment.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -234,3 +235,19 @@ def test_the_jit_is_off_on_the_test_database():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+
+
+def test_every_variable_the_settings_read_is_listed_in_env_example():
+    """``.env.example`` is where an operator learns what can be set."""
+    source = (REPO_ROOT / "config" / "settings.py").read_text()
+    read = set(
+        re.findall(
+            r'(?:\benv(?:\.\w+)?|\benv_list|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]+)"',
+            source,
+        )
+    )
+    example = (REPO_ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
+
+    assert {"DJANGO_SECRET_KEY", "ROPA_IMPORT_MAX_ROWS", "EMAIL_URL"} <= read
+    assert read - listed == set()

@@ -14,6 +14,7 @@ import shutil
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
@@ -22,6 +23,7 @@ from openpyxl import load_workbook
 from ropa.exchange import layout
 from ropa.models import ProcessingActivity
 from tests.factories import FunctionMembershipFactory, StaffUserFactory
+from tests.factories.users import current_code, login_device
 
 CHROMIUM = os.environ.get("ROPA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -126,12 +128,26 @@ def fits_width(page):
     )
 
 
+TWO_FACTOR_STEP = "/admin/two-factor/verify/"
+
+
 def log_in(page, username, password):
+    """
+    Log in as a person does: the password, then, where the user's login asks
+    for one, the code their authenticator app shows (computed here from the
+    app's secret; the app is set up first if they have none).
+    """
+    device = login_device(get_user_model().objects.get_by_natural_key(username))
     page.goto("/admin/login/?next=/admin/")
     fits_width(page)
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("input[type=submit]")
+    if device is not None:
+        page.wait_for_url(at(TWO_FACTOR_STEP))
+        fits_width(page)
+        page.fill("#id_code", current_code(device))
+        page.click("#two-factor-form input[type=submit]")
     page.wait_for_url("**/admin/")
     fits_width(page)
 

@@ -53,13 +53,17 @@ def free_port():
 
 
 def prepare_database():
-    """Migrate, load the sample register, and return a DPO's password."""
+    """
+    Migrate, load the sample register, and return a DPO's password and the
+    secret of their authenticator app (a DPO's login asks for its code).
+    """
     from io import StringIO
 
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connections
 
+    from ropa.login.two_factor import issue_app_device
     from ropa.roles import DPO, assign_role, setup_roles
 
     call_command("migrate", verbosity=0)
@@ -70,9 +74,10 @@ def prepare_database():
         USERNAME, f"{USERNAME}@example.com", password, is_staff=True
     )
     assign_role(user, DPO)
+    device, _ = issue_app_device(user)
     # The server writes to the same SQLite file from another process.
     connections.close_all()
-    return password
+    return password, device.bin_key
 
 
 @contextmanager
@@ -139,8 +144,9 @@ def shoot(page, output, name):
     sys.stdout.write(f"{os.path.relpath(path)}{f' ({notes})' if notes else ''}\n")
 
 
-def take(url, password, output, downloads):
+def take(url, login, output, downloads):
     from django.db import connections
+    from django_otp.oath import totp
     from playwright.sync_api import sync_playwright
 
     from ropa.models import ProcessingActivity
@@ -160,8 +166,12 @@ def take(url, password, output, downloads):
         page = new_page(browser, url)
         page.goto("/admin/login/?next=/admin/")
         page.fill("#id_username", USERNAME)
+        password, key = login
         page.fill("#id_password", password)
         page.click("input[type=submit]")
+        page.wait_for_url("**/admin/two-factor/verify/**")
+        page.fill("#id_code", f"{totp(key):06d}")
+        page.click("#two-factor-form input[type=submit]")
         page.wait_for_url("**/admin/")
         shoot(page, output, "dashboard")
 
@@ -208,9 +218,9 @@ def main():
         import django
 
         django.setup()
-        password = prepare_database()
+        login = prepare_database()
         with server(env, folder / "server.log") as url:
-            take(url, password, output, folder)
+            take(url, login, output, folder)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ def demo(**options):
     return {
         line.split("username: ")[1].split()[0]: line.split("password: ")[1].strip()
         for line in out.getvalue().splitlines()
+        # The DPO's two-factor secret and codes follow their login line.
+        if "username: " in line
     }
 
 

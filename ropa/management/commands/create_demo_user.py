@@ -5,14 +5,15 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from ropa.login.two_factor import issue_app_device, must_use_two_factor, secret_text
 from ropa.roles import AUDITOR, DPO, assign_role, setup_roles
 
 
 class Command(BaseCommand):
     help = (
         "Create (or reset) the demo logins, a DPO and an auditor, with fresh "
-        "random passwords, and print them. Development only: refused unless "
-        "DEBUG is on."
+        "random passwords, and print them, with the DPO's two-factor secret "
+        "and recovery codes. Development only: refused unless DEBUG is on."
     )
 
     def add_arguments(self, parser):
@@ -43,3 +44,21 @@ class Command(BaseCommand):
                     f"username: {login}  password: {password}"
                 )
             )
+            if must_use_two_factor(user):
+                self._two_factor(user)
+
+    def _two_factor(self, user):
+        """
+        Set up the DPO's second factor, as the DPO would on their first
+        login, and print what they need to log in: the secret for an
+        authenticator app, or one of the one-time recovery codes.
+        """
+        device, codes = issue_app_device(user)
+        self.stdout.write(
+            f"  {user.get_username()} logs in with two factors. Add this secret "
+            "to an authenticator app (time-based, 6 digits, 30 seconds):\n"
+            f"    {secret_text(device)}\n"
+            f"  or open this link on the phone: {device.config_url}\n"
+            "  Without an app, give one of these recovery codes instead of the "
+            "app's code (each works once):\n    " + "  ".join(codes)
+        )
