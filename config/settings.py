@@ -178,8 +178,10 @@ AXES_COOLOFF_TIME = datetime.timedelta(
 )
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # A username guessed from many addresses is locked everywhere after
-# ROPA_USERNAME_FAILURE_LIMIT failures within ROPA_USERNAME_COOLOFF_MINUTES,
-# briefly, so that nobody can keep a DPO out for long (ropa.login.lockout).
+# ROPA_USERNAME_FAILURE_LIMIT failures within the last
+# ROPA_USERNAME_COOLOFF_MINUTES, each failure counted for one window from its
+# own time: an attacker keeps a DPO out only while they keep guessing
+# (ropa.login.lockout).
 AXES_HANDLER = "ropa.login.lockout.LockoutHandler"
 ROPA_USERNAME_FAILURE_LIMIT = env.int("ROPA_USERNAME_FAILURE_LIMIT", default=6)
 ROPA_USERNAME_COOLOFF_TIME = datetime.timedelta(
@@ -194,6 +196,12 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Lockouts are logged; the start-up banner would fill cron logs.
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "ropa.core.client_ip.client_ip"
+# Axes keeps the form of a failed login (AccessAttempt.post_data): never the
+# codes of the second step in clear (axes' defaults, plus "code").
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+# One row per failure with its time (AccessFailureLog): the username lock
+# counts the failures of its last window from these (ropa.login.lockout).
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 # Two-factor login (django-otp, ropa.login): required for superusers and DPOs,
 # optional for other staff. The name authenticator apps show for the account.

@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -82,6 +82,20 @@ def fail_from_many_addresses(client, username, count):
         attempt(client, username, "wrong password", address=f"198.51.100.{n + 1}")
 
 
+def time_passes(delta, *, exclude_address=None):
+    """
+    Move the failures recorded so far ``delta`` into the past: axes' rows of
+    username and address, and its log of each failure.
+    """
+    for model in (AccessAttempt, AccessFailureLog):
+        rows = model.objects.all()
+        if exclude_address:
+            rows = rows.exclude(ip_address=exclude_address)
+        for row in rows:
+            row.attempt_time -= delta
+            row.save(update_fields=["attempt_time"])
+
+
 def test_a_username_guessed_from_many_addresses_is_locked(client):
     user = StaffUserFactory()
     fail_from_many_addresses(client, user.username, 6)
@@ -113,11 +127,7 @@ def test_the_username_lock_is_short(client):
     user = StaffUserFactory()
     fail_from_many_addresses(client, user.username, 6)
     # Time passes: the cool-off of the username, not axes' longer one.
-    AccessAttempt.objects.update(
-        attempt_time=datetime.datetime.now(tz=datetime.UTC)
-        - settings.ROPA_USERNAME_COOLOFF_TIME
-        - datetime.timedelta(seconds=1)
-    )
+    time_passes(settings.ROPA_USERNAME_COOLOFF_TIME + datetime.timedelta(seconds=1))
 
     assert settings.ROPA_USERNAME_COOLOFF_TIME < settings.AXES_COOLOFF_TIME
     assert logged_in(attempt(client, user.username, PASSWORD, address=OFFICE))
@@ -126,20 +136,41 @@ def test_the_username_lock_is_short(client):
 def test_attempts_during_the_username_lock_do_not_prolong_it(client):
     user = StaffUserFactory()
     fail_from_many_addresses(client, user.username, 6)
-    AccessAttempt.objects.update(
-        attempt_time=datetime.datetime.now(tz=datetime.UTC)
-        - settings.ROPA_USERNAME_COOLOFF_TIME
-        + datetime.timedelta(seconds=30)
-    )
+    time_passes(settings.ROPA_USERNAME_COOLOFF_TIME - datetime.timedelta(seconds=30))
     # The user, still locked out, tries from the office again and again.
     for _ in range(settings.AXES_FAILURE_LIMIT):
         assert attempt(client, user.username, PASSWORD, OFFICE).status_code == 429
     # The attacker's failures age out; the office's tries counted for nothing.
-    AccessAttempt.objects.exclude(ip_address=OFFICE).update(
-        attempt_time=datetime.datetime.now(tz=datetime.UTC)
-        - settings.ROPA_USERNAME_COOLOFF_TIME
-        - datetime.timedelta(seconds=1)
-    )
+    time_passes(datetime.timedelta(seconds=31), exclude_address=OFFICE)
+
+    assert logged_in(attempt(client, user.username, PASSWORD, address=OFFICE))
+
+
+def test_old_failures_do_not_keep_the_username_locked(client):
+    # An attacker fails a few times from two addresses in every window: axes'
+    # row of each address keeps its count while its time moves on.
+    user = StaffUserFactory()
+    window = settings.ROPA_USERNAME_COOLOFF_TIME + datetime.timedelta(seconds=1)
+    for _ in range(2):
+        for address in ("198.51.100.1", "198.51.100.2"):
+            attempt(client, user.username, "wrong", address=address)
+            attempt(client, user.username, "wrong", address=address)
+        time_passes(window)
+    for address in ("198.51.100.1", "198.51.100.2"):
+        attempt(client, user.username, "wrong", address=address)
+
+    # Two failures in the last window, eight from the start: not locked.
+    assert logged_in(attempt(client, user.username, PASSWORD, address=OFFICE))
+
+
+def test_the_username_lock_ends_as_its_failures_age_out(client):
+    user = StaffUserFactory()
+    fail_from_many_addresses(client, user.username, 3)
+    time_passes(settings.ROPA_USERNAME_COOLOFF_TIME / 2)
+    fail_from_many_addresses(client, user.username, 3)
+    assert attempt(client, user.username, PASSWORD, OFFICE).status_code == 429
+
+    time_passes(settings.ROPA_USERNAME_COOLOFF_TIME / 2 + datetime.timedelta(seconds=1))
 
     assert logged_in(attempt(client, user.username, PASSWORD, address=OFFICE))
 

@@ -5,6 +5,7 @@ posts them.
 """
 
 import base64
+import getpass
 import re
 from io import StringIO
 
@@ -206,6 +207,41 @@ def test_set_up_refuses_a_wrong_code(client, dpo):
     assert client.get(INDEX).url.startswith(ENROL)
 
 
+def test_each_session_sets_up_its_own_secret(dpo):
+    # Someone who knows only the password opens the set-up first, copies the
+    # secret and leaves; the DPO sets up later, on a secret of their own.
+    intruder, owner = Client(REMOTE_ADDR=ADDRESS), Client(REMOTE_ADDR="10.0.0.8")
+    log_in_with_password(intruder, dpo)
+    log_in_with_password(owner, dpo)
+    intruder_page = intruder.get(f"{ENROL}?next={INDEX}")
+    owner_page = owner.get(f"{ENROL}?next={INDEX}")
+
+    def secret(page):
+        return html(page).get_element_by_id("two-factor-secret").text_content()
+
+    assert secret(intruder_page) != secret(owner_page)
+    response = submit(
+        intruder,
+        intruder_page,
+        "two-factor-form",
+        code=code_from_secret(secret(intruder_page)),
+    )
+    assert response.status_code == 302
+    assert not response.url.startswith(CODES)
+    assert not TOTPDevice.objects.filter(user=dpo, confirmed=True).exists()
+
+    response = submit(
+        owner, owner_page, "two-factor-form", code=code_from_secret(secret(owner_page))
+    )
+
+    assert response.url == f"{CODES}?next=%2Fadmin%2F"
+    app = TOTPDevice.objects.get(user=dpo)
+    assert app.confirmed
+    assert two_factor.secret_text(app) == secret(owner_page)
+    # The intruder, left with the password only, is asked for the new app's code.
+    assert intruder.get(INDEX).url.startswith(VERIFY)
+
+
 def test_a_password_alone_does_not_replace_a_device(client, enrolled_dpo):
     dpo, _ = enrolled_dpo
     app = TOTPDevice.objects.get(user=dpo)
@@ -293,6 +329,32 @@ def test_log_out_before_the_code(client, roles, step):
     assert not logged_in(client)
 
 
+@pytest.mark.parametrize("enrolled", [True, False])
+def test_the_login_page_leads_an_unverified_user_to_the_code_step(
+    client, dpo, enrolled
+):
+    if enrolled:
+        two_factor.issue_app_device(dpo)
+    log_in_with_password(client, dpo)
+    target = reverse("admin:ropa_processingactivity_changelist")
+
+    response = client.get(f"{LOGIN}?next={target}")
+
+    step = VERIFY if enrolled else ENROL
+    assert response.status_code == 302
+    assert response.url == f"{step}?next={target.replace('/', '%2F')}"
+
+
+def test_the_admins_logout_is_not_open_before_the_code(client, enrolled_dpo):
+    dpo, _ = enrolled_dpo
+    log_in_with_password(client, dpo)
+
+    response = client.post(reverse("admin:logout"))
+
+    assert response.status_code == 302
+    assert response.url == f"{VERIFY}?next=%2Fadmin%2F"
+
+
 def test_next_leads_to_this_site_only(client, enrolled_dpo):
     dpo, _ = enrolled_dpo
     log_in_with_password(client, dpo)
@@ -355,6 +417,21 @@ def test_the_password_does_not_reset_the_count_of_wrong_codes(
     assert not logged_in(client)
 
 
+def test_a_wrong_code_is_not_kept_in_the_failed_attempt(
+    client, enrolled_dpo, no_throttle
+):
+    dpo, codes = enrolled_dpo
+    log_in_with_password(client, dpo)
+
+    give_code(client, "314159")
+    give_code(client, codes[0][:-1] + "x")
+
+    post_data = AccessAttempt.objects.get(username=dpo.username).post_data
+    assert "code=" in post_data
+    assert "314159" not in post_data
+    assert codes[0][:-1] not in post_data
+
+
 def test_the_right_code_resets_the_count(client, enrolled_dpo, no_throttle):
     dpo, _ = enrolled_dpo
     log_in_with_password(client, dpo)
@@ -390,7 +467,12 @@ def test_new_recovery_codes_replace_the_old(client, enrolled_dpo):
     client.force_login(dpo)
     page = client.get(MANAGE)
 
-    response = submit(client, page, "new-recovery-codes")
+    response = submit(
+        client,
+        page,
+        "new-recovery-codes",
+        code=current_code(TOTPDevice.objects.get(user=dpo)),
+    )
 
     assert response.url == CODES
     new_codes = [
@@ -402,6 +484,46 @@ def test_new_recovery_codes_replace_the_old(client, enrolled_dpo):
     # (The new one first: a wrong code delays the next try by a second.)
     assert two_factor.verify_code(dpo, new_codes[0]) is not None
     assert two_factor.verify_code(dpo, old_codes[0]) is None
+
+
+def test_new_recovery_codes_keep_a_recovery_code_login_verified(
+    client, enrolled_dpo, no_throttle
+):
+    dpo, old_codes = enrolled_dpo
+    log_in_with_password(client, dpo)
+    give_code(client, old_codes[0])
+    page = client.get(MANAGE)
+
+    submit(client, page, "new-recovery-codes", code=old_codes[1])
+
+    new_codes = [
+        item.text_content().strip()
+        for item in html(client.get(CODES)).get_element_by_id("recovery-codes")
+    ]
+    assert len(new_codes) == two_factor.RECOVERY_CODE_COUNT
+    # Still verified: the admin opens, without another code.
+    assert client.get(INDEX).status_code == 200
+    assert client.get(MANAGE).status_code == 200
+    client.logout()
+    log_in_with_password(client, dpo)
+    assert give_code(client, old_codes[2]).status_code == 200
+    assert give_code(client, new_codes[0]).url == INDEX
+
+
+@pytest.mark.parametrize("code", ["", "000000", "aaaa-bbbb-cccc"])
+def test_new_recovery_codes_need_a_current_code(client, enrolled_dpo, code):
+    dpo, old_codes = enrolled_dpo
+    log_in_with_password(client, dpo)
+    give_code(client, current_code(TOTPDevice.objects.get(user=dpo)))
+    page = client.get(MANAGE)
+
+    response = submit(client, page, "new-recovery-codes", code=code)
+
+    assert response.url == MANAGE
+    assert WRONG_CODE in html(client.get(MANAGE)).text_content()
+    assert two_factor.recovery_codes_left(dpo) == len(old_codes)
+    assert client.get(CODES).url == MANAGE
+    assert not LogEntry.objects.filter(object_id=str(dpo.pk)).exists()
 
 
 # ---------------------------------------------------------------------------
@@ -490,6 +612,45 @@ def test_reset_two_factor_removes_the_devices_and_the_sessions(enrolled_dpo):
     entry = LogEntry.objects.get(object_id=str(dpo.pk))
     assert entry.user.username == settings.ROPA_SYSTEM_USERNAME
     assert "reset_two_factor" in entry.get_change_message()
+
+
+def test_reset_two_factor_records_who_ran_it(enrolled_dpo):
+    dpo, _ = enrolled_dpo
+    admin_user = SuperuserFactory()
+
+    reset(dpo.username, "--by", admin_user.username)
+
+    message = LogEntry.objects.get(object_id=str(dpo.pk)).get_change_message()
+    assert f"server account {getpass.getuser()}" in message
+    assert f"for {admin_user.username}" in message
+
+
+def test_reset_two_factor_records_the_server_account_without_by(enrolled_dpo):
+    dpo, _ = enrolled_dpo
+
+    reset(dpo.username)
+
+    message = LogEntry.objects.get(object_id=str(dpo.pk)).get_change_message()
+    assert f"run by server account {getpass.getuser()})" in message
+
+
+@pytest.mark.parametrize(
+    ("by", "error"),
+    [
+        ("nobody", "There is no user 'nobody'"),
+        ("not-staff", "--by not-staff: not an active staff login"),
+    ],
+)
+def test_reset_two_factor_by_must_be_a_staff_login(
+    enrolled_dpo, django_user_model, by, error
+):
+    dpo, _ = enrolled_dpo
+    django_user_model.objects.create_user("not-staff", password=PASSWORD)
+
+    with pytest.raises(CommandError, match=error):
+        reset(dpo.username, "--by", by)
+
+    assert two_factor.has_two_factor(dpo)
 
 
 def test_after_a_reset_the_next_login_sets_two_factor_up_again(client, enrolled_dpo):

@@ -6,10 +6,17 @@ Password guessing, locked out two ways (django-axes' handler, extended).
   ``AXES_LOCKOUT_PARAMETERS``). The user logs in from anywhere else.
 - A username guessed from many addresses (a botnet, or an attacker who
   changes address): after ``ROPA_USERNAME_FAILURE_LIMIT`` failures within
-  ``ROPA_USERNAME_COOLOFF_TIME``, from whatever addresses, the username is
-  locked everywhere. This lock is short, so that an attacker who knows a
-  DPO's username cannot keep them out for long; it slows the guessing down
-  to a few tries per cool-off.
+  the last ``ROPA_USERNAME_COOLOFF_TIME``, from whatever addresses, the
+  username is locked everywhere. Each failure counts for one window from its
+  own time (axes' ``AccessFailureLog``, one row per failure), so the lock
+  ends at most one cool-off after the last failure that reached the limit;
+  attempts refused during the lock are not recorded and do not prolong it.
+
+  What this does not prevent: an attacker who keeps guessing, a limit's
+  worth of failures per window, keeps the username locked for as long as
+  they keep doing it (the user gets in between their windows). Their own
+  addresses meanwhile run into axes' username + address lock above, so the
+  guessing stays slow: a few tries per cool-off.
 
 Wrong codes at the second step count as failures too (``ropa.login.views``).
 A success resets the failures of its username and address only once the
@@ -23,10 +30,10 @@ import datetime
 from axes.handlers.database import AxesDatabaseHandler
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_username, get_credentials
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog
 from axes.signals import user_locked_out
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef
 
 from ropa.login.two_factor import needs_code
 
@@ -97,11 +104,18 @@ def login_completed(request, user):
 
 
 def username_failures(username, now):
-    """The failures recorded for ``username`` from any address lately."""
+    """
+    How many times ``username`` failed, from any address, within the last
+    cool-off before ``now``: each failure once, at its own time.
+
+    A failure from an address where the user then got in (both factors,
+    ``login_completed``, which removes axes' row of that username and
+    address) no longer counts, as it did not before the failure log.
+    """
     since = now - username_cool_off()
-    return (
-        AccessAttempt.objects.filter(
-            username=username, attempt_time__gte=since
-        ).aggregate(total=Sum("failures_since_start"))["total"]
-        or 0
+    still_counted = AccessAttempt.objects.filter(
+        username=OuterRef("username"), ip_address=OuterRef("ip_address")
     )
+    return AccessFailureLog.objects.filter(
+        Exists(still_counted), username=username, attempt_time__gte=since
+    ).count()

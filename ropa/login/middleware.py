@@ -3,10 +3,12 @@ No admin page before the second factor.
 
 After the password, a user whose login needs a code (see
 ``ropa.login.two_factor.needs_code``) is logged in but not verified. Until
-they give a code, every admin URL but the login, the logout and the
-two-factor pages sends them to the code step, or, for a superuser or DPO who
-has not set two factors up yet, to the set-up. The admin site refuses them as
-well (``ropa.login.site``), should this middleware be left out.
+they give a code, every admin URL but the login and the two-factor pages
+sends them to the code step, or, for a superuser or DPO who has not set two
+factors up yet, to the set-up. They log out with the code step's own button
+(``two_factor:log_out``): the admin's logout admits only those it lets in.
+The admin site refuses them as well (``ropa.login.site``), should this
+middleware be left out, and sends them from its login page to the code step.
 """
 
 from django.shortcuts import redirect
@@ -18,7 +20,6 @@ from ropa.login.two_factor import has_two_factor, two_factor_satisfied
 #: The URL names an unverified user may open: the way in and out.
 OPEN_TO_UNVERIFIED = (
     "admin:login",
-    "admin:logout",
     "two_factor:verify",
     "two_factor:enrol",
     "two_factor:log_out",
@@ -48,9 +49,17 @@ class TwoFactorMiddleware:
             return None
         if two_factor_satisfied(request):
             return None
-        step = (
-            "two_factor:verify" if has_two_factor(request.user) else "two_factor:enrol"
-        )
-        return redirect(
-            f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}"
-        )
+        next_url = request.get_full_path()
+        if request.path == reverse("admin:logout"):
+            # After the code, not back to a logout (POST only).
+            next_url = reverse("admin:index")
+        return redirect(code_step_url(request.user, next_url))
+
+
+def code_step_url(user, next_url):
+    """
+    The page that finishes the login of ``user``, who gave their password
+    only: the code step, or the set-up if they have no device yet.
+    """
+    step = "two_factor:verify" if has_two_factor(user) else "two_factor:enrol"
+    return f"{reverse(step)}?{urlencode({'next': next_url})}"

@@ -46,8 +46,8 @@ SET_UP = "Set up two-factor authentication (authenticator app and recovery codes
 TURNED_OFF = "Turned off two-factor authentication."
 CODES_RENEWED = "Replaced the two-factor recovery codes."
 RESET = (
-    "Two-factor authentication reset with manage.py reset_two_factor: "
-    "{devices} removed, {sessions} open session(s) ended; "
+    "Two-factor authentication reset with manage.py reset_two_factor "
+    "(run by {ran_by}): {devices} removed, {sessions} open session(s) ended; "
     "they set it up again at their next login."
 )
 
@@ -127,17 +127,35 @@ def two_factor_satisfied(request):
     return cached[1]
 
 
-def pending_app_device(user):
+#: The session key of the authenticator app this session is setting up.
+PENDING_APP_DEVICE = "ropa_pending_app_device"
+
+
+def pending_app_device(session, user, *, create=True):
     """
-    The authenticator app that ``user`` is setting up: the same secret until
-    they confirm it with a code, so that reloading the page does not change
-    the QR code they scanned.
+    The authenticator app that ``user`` is setting up in this ``session``:
+    the same secret until they confirm it, so that reloading the page does not
+    change the QR code they scanned.
+
+    The secret belongs to one session only. Someone who knows the password
+    but has not set two factors up could otherwise copy the secret of the
+    set-up page, and later hold valid codes of the app the real user scans.
+    A session that has no pending app of its own (with ``create``) removes
+    the user's other unconfirmed apps and makes a new secret; without
+    ``create`` it gets None (its set-up was replaced elsewhere).
     """
-    device = app_device(user, confirmed=False)
-    if device is None:
-        device = TOTPDevice.objects.create(
-            user=user, name=APP_DEVICE_NAME, confirmed=False
-        )
+    pk = session.get(PENDING_APP_DEVICE)
+    device = None
+    if pk is not None:
+        device = TOTPDevice.objects.filter(pk=pk, user=user, confirmed=False).first()
+    if device is None and create:
+        with transaction.atomic():
+            for other in TOTPDevice.objects.filter(user=user, confirmed=False):
+                other.delete()
+            device = TOTPDevice.objects.create(
+                user=user, name=APP_DEVICE_NAME, confirmed=False
+            )
+        session[PENDING_APP_DEVICE] = device.pk
     return device
 
 
@@ -240,22 +258,27 @@ def turn_off(user):
 
 
 @transaction.atomic
-def reset_two_factor(user, *, actor):
+def reset_two_factor(user, *, actor, ran_by):
     """
     Remove every device of ``user`` (a lost phone, used-up recovery codes) and
     end their open sessions, so that they set two factors up again at their
-    next login. Recorded under ``actor``; returns (devices, sessions) removed.
+    next login. Recorded under ``actor``, naming who ran it (``ran_by``: the
+    server account, and the staff member who asked); returns (devices,
+    sessions) removed.
     """
     devices = _remove_devices(user)
     sessions = end_sessions(user)
     _record(
         user,
         actor=actor,
-        message=RESET.format(devices=_devices_text(devices), sessions=sessions),
+        message=RESET.format(
+            ran_by=ran_by, devices=_devices_text(devices), sessions=sessions
+        ),
     )
     log.warning(
-        "Two-factor authentication of %s reset: %s removed, %d session(s) ended.",
+        "Two-factor authentication of %s reset by %s: %s removed, %d session(s) ended.",
         user.get_username(),
+        ran_by,
         _devices_text(devices),
         sessions,
     )
@@ -289,10 +312,24 @@ def shown_code(code):
 
 
 def _replace_recovery_codes(user):
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(
-        user=user, name=RECOVERY_DEVICE_NAME, confirmed=True
-    )
+    """
+    New recovery codes for ``user``, in place of the old: the device stays,
+    only its codes change, so that a session verified by a recovery code
+    stays verified (django-otp keeps the device's id in the session).
+    """
+    devices = StaticDevice.objects.filter(user=user).order_by("pk")
+    device = devices.first()
+    if device is None:
+        device = StaticDevice.objects.create(
+            user=user, name=RECOVERY_DEVICE_NAME, confirmed=True
+        )
+    else:
+        for extra in devices.exclude(pk=device.pk):
+            extra.delete()
+        if not device.confirmed:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+        device.token_set.all().delete()
     codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     for code in codes:
         StaticToken.objects.create(device=device, token=code)

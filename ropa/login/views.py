@@ -39,6 +39,10 @@ CODES_TO_SHOW = "ropa_recovery_codes"
 SET_UP_DONE = "Two-factor authentication is on."
 CODES_RENEWED = "New recovery codes made: the old ones no longer work."
 TURNED_OFF = "Two-factor authentication is off."
+SET_UP_REPLACED = (
+    "This set-up was started again elsewhere, which replaced its QR code. "
+    "Scan the new QR code below, then enter the code your app shows."
+)
 MUST_KEEP = (
     "Superusers and DPOs must keep two-factor authentication on. If the "
     "phone is lost, an administrator resets it (manage.py reset_two_factor)."
@@ -108,13 +112,21 @@ def enrol(request):
         return redirect(_with_next("two_factor:verify", next_url))
     if two_factor.app_device(user) is not None:
         return redirect("two_factor:manage")
-    device = two_factor.pending_app_device(user)
+    if request.method == "POST":
+        # Only this session's own secret is confirmed here.
+        device = two_factor.pending_app_device(request.session, user, create=False)
+        if device is None:
+            messages.error(request, SET_UP_REPLACED)
+            return redirect(_with_next("two_factor:enrol", next_url))
+    else:
+        device = two_factor.pending_app_device(request.session, user)
     form = SetupCodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         codes = two_factor.confirm_app_device(
             device, form.cleaned_data["code"], user=user
         )
         if codes is not None:
+            request.session.pop(two_factor.PENDING_APP_DEVICE, None)
             _complete_login(request, device)
             request.session[CODES_TO_SHOW] = codes
             messages.success(request, SET_UP_DONE)
@@ -132,18 +144,27 @@ def enrol(request):
     )
 
 
+@sensitive_post_parameters("code")
 @never_cache
 @require_http_methods(["GET", "POST"])
 @staff_only
 def recovery_codes(request):
     """
-    The recovery codes just made, shown once (GET); POST makes new ones,
-    which replace the old.
+    The recovery codes just made, shown once (GET); POST, given a current
+    code, makes new ones, which replace the old.
     """
     if request.method == "POST":
-        if not two_factor.has_two_factor(request.user):
+        user = request.user
+        if not two_factor.has_two_factor(user):
             return redirect("two_factor:manage")
-        request.session[CODES_TO_SHOW] = two_factor.renew_recovery_codes(request.user)
+        # As for turning it off: an open session alone does not get new codes.
+        form = CodeForm(request.POST)
+        if not (
+            form.is_valid() and two_factor.verify_code(user, form.cleaned_data["code"])
+        ):
+            messages.error(request, WRONG_CODE)
+            return redirect("two_factor:manage")
+        request.session[CODES_TO_SHOW] = two_factor.renew_recovery_codes(user)
         messages.success(request, CODES_RENEWED)
         return redirect("two_factor:recovery_codes")
     codes = request.session.pop(CODES_TO_SHOW, None)
@@ -172,6 +193,7 @@ def manage(request):
         codes_left=two_factor.recovery_codes_left(user) if device else 0,
         must=two_factor.must_use_two_factor(user),
         turn_off_form=CodeForm(autofocus=False),
+        renew_form=CodeForm(autofocus=False, auto_id="id_renew_%s"),
     )
 
 

@@ -1,5 +1,7 @@
+import io
 import secrets
 
+import qrcode
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -50,15 +52,31 @@ class Command(BaseCommand):
     def _two_factor(self, user):
         """
         Set up the DPO's second factor, as the DPO would on their first
-        login, and print what they need to log in: the secret for an
-        authenticator app, or one of the one-time recovery codes.
+        login, and print what they need to log in: a QR code for an
+        authenticator app to scan from the terminal, the same secret as text
+        to type, or one of the one-time recovery codes.
         """
         device, codes = issue_app_device(user)
         self.stdout.write(
-            f"  {user.get_username()} logs in with two factors. Add this secret "
-            "to an authenticator app (time-based, 6 digits, 30 seconds):\n"
+            f"  {user.get_username()} logs in with two factors. Scan this QR "
+            "code with an authenticator app:"
+        )
+        self.stdout.write(terminal_qr(device.config_url), ending="")
+        self.stdout.write(
+            "  or add this secret to the app (time-based, 6 digits, 30 seconds):\n"
             f"    {secret_text(device)}\n"
-            f"  or open this link on the phone: {device.config_url}\n"
             "  Without an app, give one of these recovery codes instead of the "
             "app's code (each works once):\n    " + "  ".join(codes)
         )
+
+
+def terminal_qr(uri):
+    """
+    The QR code of ``uri`` drawn with block characters, dark on a light
+    terminal or light on a dark one: a phone scans it off the screen.
+    """
+    qr = qrcode.QRCode(border=2)
+    qr.add_data(uri)
+    out = io.StringIO()
+    qr.print_ascii(out=out, invert=True)
+    return out.getvalue()
