@@ -17,7 +17,7 @@ from django.core.exceptions import (
     PermissionDenied,
     ValidationError,
 )
-from django.db import OperationalError, models
+from django.db import IntegrityError, OperationalError, models
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -374,12 +374,15 @@ class RegisterAdmin(
         the form's version check; the row lock of ``Versioned.save`` lets one
         save, and the other raises ``StaleRecordError`` (or
         ``RecordDeletedError``) on the record or on one of its inline rows,
-        or the database breaks a deadlock between two saves by failing one.
+        or the database breaks a deadlock between two saves by failing one,
+        or two adds of the same unique value both passed their form's check
+        and the second breaks the unique index.
         Django runs each save, its inlines and its log entry in a transaction
         of their own (a savepoint of the request's), so the failure rolls all
         of it back; the post is then checked again, as if posted just after
         the other save, and shown again with the message that a stale form
-        gets (or, if the record is gone, Django's "does not exist"), or saved
+        gets (or, if the record is gone, Django's "does not exist"; for a
+        taken name, the form's "already exists"), or saved
         if the other save changed nothing it shows. Only a post that loses
         every one of ``SAVE_ATTEMPTS`` races gets a message of its own.
         """
@@ -388,7 +391,7 @@ class RegisterAdmin(
                 return super().changeform_view(
                     request, object_id, form_url, extra_context
                 )
-            except (StaleRecordError, OperationalError) as error:
+            except (StaleRecordError, OperationalError, IntegrityError) as error:
                 if not lost_a_race(error):
                     raise
                 last = error

@@ -20,8 +20,8 @@ in ``RegisterResource``:
   as names joined with "; "; an unknown name is an error on its row and field,
   never silently dropped;
 - a file of more rows or cells than an import reads (``ropa.core.rows``)
-  is refused before any row is read against the register: an XLSX file as
-  it is read, a CSV file once the library has read it;
+  is refused as it is read (``XLSX`` and ``CSV`` below count row by row),
+  before any row is read against the register;
 - an import applies whole or changes nothing, runs each model's
   ``full_clean()``, saves row by row so that history is written (never bulk),
   and records who imported from which file;
@@ -315,7 +315,7 @@ class RegisterResource(resources.ModelResource):
         kwargs["rollback_on_validation_errors"] = True
         refusal = getattr(dataset, "refusal", None)
         if refusal is None:
-            # A CSV file is read whole by the library before it comes here.
+            # A table read by another reader than ours (code, tests).
             try:
                 check_table(len(dataset) + 1, dataset.width, kwargs.get("file_name"))
             except TooLarge as error:

@@ -28,6 +28,7 @@ from pathlib import Path
 from uuid import uuid4
 
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -121,10 +122,39 @@ def check_private_folder(path):
     """
     try:
         problem = _folder_problem(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return
     if problem:
         raise ImproperlyConfigured(UNSAFE_FOLDER.format(folder=path, problem=problem))
+
+
+def check_upload_folder(app_configs=None, **kwargs):
+    """
+    A system check: the folder of the waiting files is private, or can be
+    made so, before the server takes its first upload (Django runs it at
+    ``runserver``, ``migrate`` and ``check``, so a deployment learns of a bad
+    folder when it starts, not from a DPO's failed import).
+    """
+    storage = upload_storage()
+    if not isinstance(storage, ImportUploadStorage):
+        return []
+    path = Path(storage.location)
+    try:
+        check_private_folder(path)
+    except ImproperlyConfigured as error:
+        return [checks.Error(str(error), id="ropa.E001")]
+    if not path.exists():
+        parent = next(p for p in path.parents if p.exists())
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            return [
+                checks.Error(
+                    UNSAFE_FOLDER.format(
+                        folder=path, problem=f"it cannot be created in {parent}"
+                    ),
+                    id="ropa.E002",
+                )
+            ]
+    return []
 
 
 @deconstructible(path="ropa.core.uploads.ImportUploadStorage")

@@ -12,7 +12,7 @@ from the history, instead of silently overwriting the first.
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, models, router, transaction
+from django.db import IntegrityError, OperationalError, models, router, transaction
 from django.utils import timezone
 
 STALE = (
@@ -57,19 +57,28 @@ class RecordDeletedError(StaleRecordError):
 #: PostgreSQL's codes for a transaction that lost to a concurrent one: a
 #: deadlock and a serialization failure. Run again, it may pass.
 CONCURRENCY_FAILURES = frozenset({"40P01", "40001"})
+#: PostgreSQL's SQLSTATE for a unique constraint or index a write broke.
+UNIQUE_VIOLATION = "23505"
 
 
 def lost_a_race(error):
     """
     Whether ``error`` ended a write because another write got there first:
-    the record was saved or deleted since it was read, or the database broke
-    a deadlock between the two. Checked and written again from the start, the
-    write either passes or meets the version check of its form.
+    the record was saved or deleted since it was read, the database broke a
+    deadlock between the two, or another write added the same unique value
+    (a name, an activity's open review) after the form checked it. Checked
+    and written again from the start, the write either passes or meets the
+    version check, or the uniqueness check, of its form.
     """
     if isinstance(error, StaleRecordError):
         return True
     cause = error.__cause__
     code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if isinstance(error, IntegrityError):
+        # SQLite names no SQLSTATE; its message does.
+        return code == UNIQUE_VIOLATION or (
+            code is None and "UNIQUE constraint failed" in str(error)
+        )
     return isinstance(error, OperationalError) and code in CONCURRENCY_FAILURES
 
 

@@ -58,13 +58,20 @@ def check_kind(path, vendor):
 
 
 def restore_sqlite(connection, path):
-    """Copy the backup into the database with SQLite's online backup."""
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as backup:
+    """
+    Copy the backup into the database with SQLite's online backup; the
+    database file is then as private as the backup was (0600).
+    """
+    # As a URI, so that a name holding "?", "#" or "%" opens that file.
+    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as backup:
         (problem,) = backup.execute("PRAGMA quick_check").fetchone()
         if problem != "ok":
             raise CommandError(DAMAGED.format(path=path, problem=problem))
         connection.ensure_connection()
         backup.backup(connection.connection)
+    target = connection.settings_dict["NAME"]
+    if str(target) != ":memory:" and Path(target).is_file():
+        Path(target).chmod(0o600)
 
 
 def restore_postgresql(connection, path):

@@ -2,6 +2,7 @@
 
 import lxml.html
 import pytest
+from django import forms
 from django.urls import reverse
 
 from ropa.admin.activities import ProcessingActivityAdmin
@@ -10,6 +11,8 @@ from ropa.core.admin_forms import ROWS_GONE
 from ropa.core.versioning import MISSING, RecordDeletedError, StaleRecordError
 from ropa.enums import LawfulBasisChoice
 from ropa.models import LawfulBasis, ProcessingActivity
+from subjects.models import DataSubjectCategory
+from tests.admin_pages import form_data as posted_by_the_page
 from tests.factories import ProcessingActivityFactory, UserFactory
 from tests.ropa.admin.test_admin import form_data
 from tests.test_admin_smoke import FACTORIES
@@ -202,3 +205,36 @@ def test_admin_that_loses_every_race_says_so_and_saves_nothing(
     activity.refresh_from_db()
     assert activity.name == "Orders"
     assert activity.history.count() == history
+
+
+def test_an_add_that_loses_a_race_for_a_unique_name_is_shown_the_duplicate(
+    dpo_client, monkeypatch
+):
+    """
+    Two DPOs adding the same category at once: both forms pass their
+    uniqueness check before either is written, and the second write breaks
+    the unique index. Its form comes back saying the name is taken, not a 500.
+    """
+    add = reverse("admin:subjects_datasubjectcategory_add")
+    data = posted_by_the_page(dpo_client.get(add))
+    data["name"] = "Visitors"
+    # The other DPO's category, committed after this form's first check.
+    DataSubjectCategory.objects.create(name="Visitors")
+    validate_unique = forms.BaseModelForm.validate_unique
+    checks = []
+
+    def first_check_misses_the_other_add(form):
+        checks.append(form)
+        return None if len(checks) == 1 else validate_unique(form)
+
+    monkeypatch.setattr(
+        forms.BaseModelForm, "validate_unique", first_check_misses_the_other_add
+    )
+
+    response = dpo_client.post(add, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "name": ["Data subject category with this Name already exists."]
+    }
+    assert DataSubjectCategory.objects.filter(name="Visitors").count() == 1

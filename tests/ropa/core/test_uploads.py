@@ -8,6 +8,8 @@ the other storages and the settings.
 import datetime
 import os
 import stat
+import subprocess
+import sys
 import tempfile
 import time
 from io import StringIO
@@ -44,6 +46,7 @@ UPLOAD = "0123456789abcdef0123456789abcdef"
 # The folders of the system's temporary folder that uploads waited in by
 # default before: both imports', and earlier the register import's own.
 FORMER_FOLDERS = ("ropa-imports", "ropa-register-imports")
+MANAGE = Path(__file__).resolve().parents[3] / "manage.py"
 
 
 @pytest.fixture(autouse=True)
@@ -476,3 +479,51 @@ def test_list_confirmation_after_the_purge_asks_for_the_file_again(dpo_client, s
 
     assert IMPORT_FILE_EXPIRED in messages_of(response)
     assert not DataSubjectCategory.objects.filter(name="Visitors").exists()
+
+
+def test_the_system_check_reports_an_unsafe_folder_when_the_server_starts(server):
+    uploads.folder().mkdir()
+    uploads.folder().chmod(0o777)
+
+    checked = subprocess_check(server)
+
+    assert checked.returncode == 1
+    assert "(ropa.E001) Import uploads (personal data) cannot wait in" in (
+        checked.stderr
+    )
+    assert "its mode is 777" in checked.stderr
+
+
+def test_the_system_check_reports_a_folder_that_cannot_be_made(server):
+    # A file where the folder's parent should be: no user can make it there.
+    taken = server / "taken"
+    taken.write_text("not a folder")
+
+    checked = subprocess_check(server, folder=taken / "uploads")
+
+    assert checked.returncode == 1
+    assert "(ropa.E002)" in checked.stderr
+    assert f"it cannot be created in {taken}" in checked.stderr
+
+
+def test_the_system_check_passes_a_private_folder_and_one_not_made_yet(server):
+    assert subprocess_check(server).returncode == 0
+    uploads.folder().mkdir(mode=0o700)
+    assert subprocess_check(server).returncode == 0
+
+
+def subprocess_check(server, folder=None):
+    """``manage.py check`` as an operator runs it, on this test's folder."""
+    environ = {
+        **os.environ,
+        "ROPA_IMPORT_UPLOAD_DIR": str(folder or uploads.folder()),
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+    }
+    return subprocess.run(  # noqa: S603 - the project's own manage.py
+        [sys.executable, str(MANAGE), "check"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
