@@ -84,8 +84,10 @@ smallest = (
 )
 print(json.dumps({
     "activities": list(activities.values_list("pk", flat=True)),
+    # A review that is there and open: "completed_on is null" alone also
+    # matches an activity with no review at all (the join's empty row).
     "reviewable": list(
-        activities.filter(reviews__completed_on__isnull=True)
+        activities.filter(reviews__isnull=False, reviews__completed_on__isnull=True)
         .distinct()
         .values_list("pk", flat=True)
     ),
