@@ -706,3 +706,27 @@ def test_the_demo_prints_recovery_codes_that_work(client, settings):
     assert len(codes) == two_factor.RECOVERY_CODE_COUNT
     log_in_with_password(client, dpo, password)
     assert give_code(client, codes[0]).url == INDEX
+
+
+def test_the_user_list_shows_and_filters_who_has_set_up_two_factors(
+    superuser_client, django_assert_max_num_queries
+):
+    two_factor.issue_app_device(StaffUserFactory(username="with-app"))
+    StaffUserFactory(username="without-app")
+    url = reverse("admin:auth_user_changelist")
+
+    # One annotation for the column, not a query per row.
+    with django_assert_max_num_queries(12):
+        page = html(superuser_client.get(url))
+
+    def row_of(username):
+        (row,) = page.xpath(f'//tr[.//a[normalize-space()="{username}"]]')
+        cell = './/td[contains(@class, "field-two_factor")]//img/@alt'
+        return row.xpath(f"string({cell})")
+
+    assert row_of("with-app") == "True"
+    assert row_of("without-app") == "False"
+    listed = html(superuser_client.get(url, {"two_factor": "no"}))
+    names = {a.text_content().strip() for a in listed.xpath("//th/a")}
+    assert "without-app" in names
+    assert "with-app" not in names

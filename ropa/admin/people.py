@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Exists, OuterRef
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ropa.admin.scoping import ContributorLimitsMixin
 from ropa.core.admin_base import RegisterAdmin
@@ -78,6 +79,22 @@ class FunctionMembershipAdmin(ContributorLimitsMixin, RegisterAdmin):
 # Users: deactivated, never deleted once they changed the register
 # ---------------------------------------------------------------------------
 
+
+class TwoFactorFilter(admin.SimpleListFilter):
+    """Users by whether they have set up an authenticator app."""
+
+    title = "two-factor login"
+    parameter_name = "two_factor"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Set up"), ("no", "Not set up"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(two_factor_set_up=self.value() == "yes")
+        return queryset
+
+
 admin.site.unregister(User)
 
 
@@ -86,7 +103,28 @@ class RegisterUserAdmin(CheckedInputMixin, UserAdmin):
     """
     Deleting a user would blank ``history_user`` on every change they made
     (SET_NULL): a user who appears in history can only be deactivated.
+
+    The list shows, and filters by, who has set up two-factor login, for the
+    DPO who must chase those who have not and the auditor who checks it.
     """
+
+    list_display = (*UserAdmin.list_display, "two_factor")
+    list_filter = (*UserAdmin.list_filter, TwoFactorFilter)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                two_factor_set_up=Exists(
+                    TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+                )
+            )
+        )
+
+    @admin.display(boolean=True, description="Two-factor", ordering="two_factor_set_up")
+    def two_factor(self, user):
+        return user.two_factor_set_up
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and appears_in_history(obj):

@@ -461,7 +461,7 @@ class XLSX(base_formats.XLSX):
         # A workbook's text is as typed, with no apostrophe added: "'=1" is
         # that text. Marked as its CSV cell would be, so that the apostrophe
         # every imported row has removed (``before_import_row``) is that mark.
-        dataset = read_first_sheet(in_stream)
+        dataset = read_active_sheet(in_stream)
         for index, row in enumerate(dataset):
             dataset[index] = [neutralise(value) for value in row]
         return dataset
@@ -518,11 +518,12 @@ class RefusedDataset(tablib.Dataset):
         return True
 
 
-def read_first_sheet(data):
+def read_active_sheet(data):
     """
-    The first sheet of the workbook ``data`` (bytes) as the library reads it
-    (its first row the headers), within the limits of ``ropa.core.rows``;
-    past them, a ``RefusedDataset``.
+    The sheet of the workbook ``data`` (bytes) that the library reads (the
+    active one: the first, unless the workbook was saved on another; its first
+    row the headers), within the limits of ``ropa.core.rows``, which count
+    every sheet of the file; past them, a ``RefusedDataset``.
 
     The library reads every row to the size the sheet declares, padding each
     to its width: a sheet that declares 1,048,576 rows of 16,384 columns is

@@ -80,7 +80,11 @@ def upload_storage():
 
 
 def folder():
-    """The folder ``ImportUploadStorage`` keeps waiting files in by default."""
+    """
+    ``ROPA_IMPORT_UPLOAD_DIR``: where ``ImportUploadStorage`` keeps waiting
+    files unless given another location (the tests read it; the code asks the
+    storage, which may be another).
+    """
     return Path(settings.ROPA_IMPORT_UPLOAD_DIR)
 
 
