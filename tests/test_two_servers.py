@@ -31,13 +31,13 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
-from openpyxl import load_workbook
 
 from ropa.exchange import layout
 from ropa.exchange.export import export_register
 from tests.admin_pages import confirm_import_data, form_data
 from tests.factories import ProcessingActivityFactory
 from tests.factories.users import PASSWORD
+from tests.ropa.exchange.test_imports import edit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -220,11 +220,11 @@ def workbook(db, tmp_path):
     path = tmp_path / "register.xlsx"
     with path.open("wb") as out:
         export_register(fmt="xlsx", out=out)
-    book = load_workbook(path)
-    sheet = book[layout.ACTIVITIES.name]
-    column = [cell.value for cell in sheet[1]].index("Business function") + 1
-    sheet.cell(row=2, column=column, value=CHANGED_FUNCTION)
-    book.save(path)
+    edit(
+        path,
+        layout.ACTIVITIES.name,
+        {(REFERENCE, "Business function"): CHANGED_FUNCTION},
+    )
     return path
 
 

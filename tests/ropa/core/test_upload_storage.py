@@ -26,7 +26,6 @@ from django.core.files.storage import InMemoryStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
-from openpyxl import load_workbook
 from storages.backends.s3 import S3Storage
 
 from ropa.core import uploads
@@ -37,6 +36,7 @@ from ropa.models import ProcessingActivity
 from subjects.models import DataSubjectCategory
 from tests.admin_pages import confirm_import_data, form_data
 from tests.factories import ProcessingActivityFactory
+from tests.ropa.exchange.test_imports import edit
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SETTINGS_FILE = REPO_ROOT / "config" / "settings.py"
@@ -186,11 +186,11 @@ def workbook(db, tmp_path):
     path = tmp_path / "register.xlsx"
     with path.open("wb") as out:
         export_register(fmt="xlsx", out=out)
-    book = load_workbook(path)
-    sheet = book[layout.ACTIVITIES.name]
-    column = [cell.value for cell in sheet[1]].index("Business function") + 1
-    sheet.cell(row=2, column=column, value="Customer care")
-    book.save(path)
+    edit(
+        path,
+        layout.ACTIVITIES.name,
+        {("PA-0001", "Business function"): "Customer care"},
+    )
     return path
 
 

@@ -20,7 +20,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from openpyxl import load_workbook
 
 from ropa.core import uploads
 from ropa.core.admin_base import IMPORT_FILE_EXPIRED
@@ -30,6 +29,7 @@ from ropa.exchange.export import export_register
 from ropa.models import ProcessingActivity
 from subjects.models import DataSubjectCategory
 from tests.admin_pages import confirm_import_data, form_data
+from tests.ropa.exchange.test_imports import edit
 
 pytestmark = pytest.mark.django_db
 
@@ -65,12 +65,9 @@ def workbook(sample_register, tmp_path):
     path = tmp_path / "register.xlsx"
     with path.open("wb") as out:
         export_register(fmt="xlsx", out=out)
-    book = load_workbook(path)
-    sheet = book[layout.ACTIVITIES.name]
-    column = [cell.value for cell in sheet[1]].index("Business function") + 1
-    (row,) = (cells[0].row for cells in sheet.iter_rows() if cells[0].value == EDITED)
-    sheet.cell(row=row, column=column, value=CHANGED_FUNCTION)
-    book.save(path)
+    edit(
+        path, layout.ACTIVITIES.name, {(EDITED, "Business function"): CHANGED_FUNCTION}
+    )
     return path
 
 
