@@ -44,6 +44,7 @@ from ropa.admin.sign_off import (
     may_mark_reviewed,
     report_completed,
 )
+from ropa.charts.flows import activity_flow_svg
 from ropa.core.admin_base import ReadOnlyInlineMixin, RegisterAdmin
 from ropa.core.admin_forms import LineTextField, RegisterInlineFormSet
 from ropa.core.versioning import VersionCheckedForm
@@ -637,6 +638,9 @@ class ProcessingActivityAdmin(FunctionScopedMixin, RegisterAdmin):
                 f"admin:{self.opts.app_label}_{self.opts.model_name}_mark_reviewed",
                 args=(obj.pk,),
             )
+        if obj is not None and obj.pk is not None:
+            # As saved: the picture reads the record's relations, not the form.
+            context["flow_picture"] = activity_flow_svg(obj)
         return super().render_change_form(
             request, context, add=add, change=change, form_url=form_url, obj=obj
         )

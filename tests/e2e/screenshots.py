@@ -27,6 +27,8 @@ OUTPUT = BASE_DIR / "docs" / "screenshots"
 USERNAME = "dpo"
 #: The activity shown, and the change the import preview shows.
 REFERENCE = "PA-0001"
+#: The activity whose flow picture is shown: the social networks receive its data.
+FLOW_ACTIVITY = "To communicate offers and marketing via various channels"
 NEW_PURPOSE = (
     "When you order goods and services, we process your personal data to "
     "register the order, deliver it and answer your questions about it."
@@ -159,6 +161,7 @@ def take(url, login, output, downloads):
     )
 
     activity = ProcessingActivity.objects.get(reference=REFERENCE)
+    flow_activity = ProcessingActivity.objects.get(name=FLOW_ACTIVITY)
     # Only the server uses the database from here on.
     connections.close_all()
     with sync_playwright() as playwright:
@@ -180,6 +183,12 @@ def take(url, login, output, downloads):
 
         page.goto(change_url(activity))
         shoot(page, output, "activity-form")
+
+        # Where the data goes: the flow picture on the activity's page.
+        page.goto(change_url(flow_activity))
+        path = output / "activity-flow.png"
+        page.locator("#flow-picture").screenshot(path=path)
+        sys.stdout.write(f"{os.path.relpath(path)}\n")
 
         page.goto(ACTIVITIES)
         page.get_by_role("link", name="Export register", exact=True).click()

@@ -128,6 +128,9 @@ def test_dpo_pages_and_the_notice_run_under_the_policy(
 
     # The change form: autocomplete, an inline row added, a collapsed group.
     activity = open_activity(page, "PA-0001")
+    # Where its data goes: an inline SVG, sized by the charts' stylesheet.
+    assert page.locator("#flow-picture svg.ropa-flow").is_visible()
+    assert computed(page, "#flow-picture svg.ropa-chart", "display") == "block"
     page.locator("#id_organisations + .select2 .select2-selection").click()
     page.wait_for_selector(".select2-results__option")
     page.keyboard.press("Escape")
