@@ -51,7 +51,6 @@ __all__ = [
     "flow_from_snapshot",
     "flow_svg",
     "flows_of_register",
-    "prefetch_flows",
     "transfer_map_svg",
 ]
 
@@ -277,19 +276,14 @@ def flow_prefetches():
     )
 
 
-def prefetch_flows(activities):
-    """``activities`` (a queryset) with what their flows read, in 4 queries."""
-    return activities.prefetch_related(*flow_prefetches())
-
-
 def flow_from_activity(activity, *, on: datetime.date | None = None) -> ActivityFlow:
     """
     The flow of a ``ProcessingActivity`` as it is saved, the rules read on
     ``on`` (today by default).
 
-    Reads what a queryset prefetched with ``prefetch_flows`` holds; what it
-    does not hold costs one query per relation (four at most), whatever the
-    number of recipients and transfers.
+    Reads what a queryset prefetched with ``flow_prefetches()`` holds; what
+    it does not hold costs one query per relation (four at most), whatever
+    the number of recipients and transfers.
     """
     prefetch_related_objects([activity], *flow_prefetches())
     rules = _rules(on or timezone.localdate())
@@ -328,8 +322,11 @@ def activity_flow_svg(activity):
     """
     The picture of a saved activity's flows, as markup for its admin page:
     the SVG is serialised by lxml, which escapes every text it holds.
+
+    Read afresh: a form shown again with its errors has put what was typed
+    on ``activity``, and the picture is of the activity as saved.
     """
-    flow = flow_from_activity(activity)
+    flow = flow_from_activity(type(activity).objects.get(pk=activity.pk))
     return mark_safe(  # noqa: S308
         flow_svg(
             flow,

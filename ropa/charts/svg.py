@@ -9,7 +9,9 @@ presentation attribute of the same name, which CSP does not govern. It also
 prefixes every id, so several pictures share one page, gives the picture a
 ``<title>`` and a ``<desc>`` (its accessible name and description), and drops
 matplotlib's metadata and the creation date, so the same figure gives the
-same bytes.
+same bytes. Text is drawn as typed: a "$" is no formula (``RC``), and a
+control character that XML refuses, pasted into a name, is drawn as a space
+(``plain_text``).
 
 Figures are made with ``new_figure`` (``matplotlib.figure.Figure``, not
 pyplot), safe in a threaded server. The style (``RC``) is set once, when this
@@ -51,6 +53,9 @@ RC = {
     "svg.hashsalt": "ropa",
     "font.family": "DejaVu Sans",
     "font.size": 9,
+    # Names are drawn as typed: "$5 and $10" is no formula, and one that
+    # matplotlib could not parse would fail the page.
+    "text.parse_math": False,
 }
 matplotlib.rcParams.update(RC)
 
@@ -61,9 +66,11 @@ INK = "#1f2328"
 MUTED = "#57606a"
 ACCENT = "#2f5f8f"
 LIGHT = "#dfe7ef"
-OK = "#2e7d32"
 
 _URL_REF = re.compile(r"url\(#([^)]+)\)")
+# What XML 1.0 refuses in a document: the C0 control characters but tab, line
+# feed and carriage return, and two non-characters.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # SVG's unit is the point: figures are drawn at 72 dots per inch.
 DPI = 72
@@ -76,14 +83,28 @@ def _text_metrics(text, prop):
     return _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
 
 
+def plain_text(text):
+    """
+    ``text`` as an SVG document may hold it: a control character that XML
+    refuses (one pasted into a name, which the admin keeps) as a space.
+    """
+    return _NOT_XML.sub(" ", str(text))
+
+
 class _Renderer(RendererSVG):
-    """matplotlib's SVG renderer, measuring each string once per process."""
+    """
+    matplotlib's SVG renderer, measuring each string once per process, and
+    drawing each as ``plain_text``.
+    """
 
     def get_text_width_height_descent(self, s, prop, ismath):
         if ismath:
             return super().get_text_width_height_descent(s, prop, ismath)
         # A copy: font properties are mutable, and the copy is the cache's key.
-        return _text_metrics(s, prop.copy())
+        return _text_metrics(plain_text(s), prop.copy())
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        super().draw_text(gc, x, y, plain_text(s), prop, angle, ismath, mtext)
 
 
 def new_figure(width, height):
@@ -177,7 +198,7 @@ def clean_svg(
             continue
         if titles and element.get("id") in titles:
             tooltip = etree.Element(f"{{{SVG_NS}}}title")
-            tooltip.text = titles[element.get("id")]
+            tooltip.text = plain_text(titles[element.get("id")])
             element.insert(0, tooltip)
         style = element.attrib.pop("style", None)
         if style:
@@ -189,12 +210,12 @@ def clean_svg(
     for old in root.findall("svg:title", _NS) + root.findall("svg:desc", _NS):
         root.remove(old)
     title_element = etree.Element(f"{{{SVG_NS}}}title", id=f"{id_prefix}-title")
-    title_element.text = title
+    title_element.text = plain_text(title)
     root.insert(0, title_element)
     labelled_by = f"{id_prefix}-title"
     if description:
         desc = etree.Element(f"{{{SVG_NS}}}desc", id=f"{id_prefix}-desc")
-        desc.text = description
+        desc.text = plain_text(description)
         root.insert(1, desc)
         root.set("aria-describedby", f"{id_prefix}-desc")
     root.set("aria-labelledby", labelled_by)

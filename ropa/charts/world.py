@@ -24,7 +24,7 @@ from django_countries import countries
 from lxml import etree
 
 from ropa.charts.geometry import world
-from ropa.charts.svg import INK, MUTED, SVG_NS, WARNING, clean_svg
+from ropa.charts.svg import INK, MUTED, SVG_NS, WARNING, clean_svg, plain_text
 from ropa.enums import TransferMechanism
 from ropa.geography import eea_countries
 
@@ -140,10 +140,13 @@ def _element(parent, tag, text=None, **attributes):
     element = etree.SubElement(
         parent,
         f"{{{SVG_NS}}}{tag}",
-        {name.replace("_", "-"): str(value) for name, value in attributes.items()},
+        {
+            name.replace("_", "-"): plain_text(value)
+            for name, value in attributes.items()
+        },
     )
     if text is not None:
-        element.text = text
+        element.text = plain_text(text)
     return element
 
 

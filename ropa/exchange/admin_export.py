@@ -1,8 +1,10 @@
 """
 The register export page of the admin, for the DPO and auditors.
 
-A form (controller, format, optional as-of date) whose submission downloads
-the register written by ``ropa.exchange.export.export_register``. The file is written
+A form (controller, format, optional as-of date, and for the PDF and Word
+documents whether drafts and retired activities are included) whose
+submission downloads the register written by
+``ropa.exchange.export.export_register``. The file is written
 to a temporary file first, then streamed from it, so an export that fails
 shows its error on the page instead of a broken download.
 
@@ -29,6 +31,7 @@ from ropa.exchange.export import (
     ExportError,
     default_filename,
     export_register,
+    statuses_refused,
 )
 from ropa.models import ProcessingActivity
 
@@ -62,13 +65,35 @@ class RegisterExportForm(forms.Form):
         help_text="Leave empty for the register as it stands; give a past day for "
         "the register as it stood at the end of that day, rebuilt from its history.",
     )
+    # The document formats' options, in a fieldset of their own on the page.
+    include_drafts = forms.BooleanField(
+        label="Include drafts",
+        required=False,
+        help_text="The document holds the active activities; tick to add the drafts.",
+    )
+    include_retired = forms.BooleanField(
+        label="Include retired activities",
+        required=False,
+        help_text="Tick to add the retired activities too.",
+    )
+    DOCUMENT_OPTIONS = ("include_drafts", "include_retired")
 
     def clean(self):
         cleaned = super().clean()
         fmt = FORMATS.get(cleaned.get("format"))
         if fmt is not None and fmt.one_organisation and not cleaned.get("controller"):
             self.add_error("controller", ONE_ORGANISATION.format(label=fmt.label))
+        if fmt is not None and not fmt.document:
+            for name in self.DOCUMENT_OPTIONS:
+                if cleaned.get(name):
+                    self.add_error(name, statuses_refused(fmt))
         return cleaned
+
+    def main_fields(self):
+        return [field for field in self if field.name not in self.DOCUMENT_OPTIONS]
+
+    def document_fields(self):
+        return [self[name] for name in self.DOCUMENT_OPTIONS]
 
     def clean_as_of(self):
         day = self.cleaned_data["as_of"]
@@ -84,7 +109,12 @@ def export_register_view(request, admin_site):
     ):
         raise PermissionDenied
     # A download changes nothing: the form is a GET, so a link can repeat it.
-    form = RegisterExportForm(request.GET) if request.GET else RegisterExportForm()
+    # A query without a format only fills the form in (the dashboard's link
+    # to the register as of a month's end): the user chooses the rest.
+    if "format" in request.GET:
+        form = RegisterExportForm(request.GET)
+    else:
+        form = RegisterExportForm(initial=_prefilled(request.GET))
     if form.is_bound and form.is_valid():
         response = _download(form)
         if response is not None:
@@ -98,6 +128,17 @@ def export_register_view(request, admin_site):
     return TemplateResponse(request, TEMPLATE, context)
 
 
+def _prefilled(params):
+    """The form's fields that ``params`` give valid values for, as initial data."""
+    bound = RegisterExportForm(params)
+    bound.is_valid()
+    return {
+        name: value
+        for name, value in bound.cleaned_data.items()
+        if name in params and value not in (None, "")
+    }
+
+
 def _download(form):
     fmt = form.cleaned_data["format"]
     controller = form.cleaned_data["controller"]
@@ -105,7 +146,14 @@ def _download(form):
     # Closed by FileResponse once sent, or here when the export fails.
     out = tempfile.TemporaryFile()  # noqa: SIM115
     try:
-        export_register(fmt=fmt, out=out, controller=controller, as_of=as_of)
+        export_register(
+            fmt=fmt,
+            out=out,
+            controller=controller,
+            as_of=as_of,
+            drafts=form.cleaned_data["include_drafts"],
+            retired=form.cleaned_data["include_retired"],
+        )
     except ExportError as error:
         out.close()
         form.add_error(None, str(error))

@@ -1,5 +1,8 @@
 """
-The Art. 30 register as a file: XLSX, a zip of CSV files, or the ICO template.
+The Art. 30 register as a file: XLSX, a zip of CSV files, a regulator's
+template, or a document (PDF, DOCX: ``ropa.exchange.document``, whose writers
+receive the binary ``out`` themselves, and which hold the active activities
+unless drafts or retired ones are asked for).
 
 ``export_register`` writes the register (or one controller's part of it, as it
 stands or as it stood at the end of a past day) to a binary file object, in
@@ -64,9 +67,14 @@ from ropa.exchange.books import (
     transfer_order,
 )
 from ropa.exchange.cnil import CNIL, write_cnil
+from ropa.exchange.document import statuses_of
 from ropa.exchange.ico_export import write_ico
+from ropa.exchange.pdf import CONTENT_TYPE as PDF_CONTENT_TYPE
+from ropa.exchange.pdf import write_pdf
 from ropa.exchange.processor_record import write_processor_record
 from ropa.exchange.snapshot import Gaps, Register, RegisterSnapshot, existed_then
+from ropa.exchange.word import CONTENT_TYPE as DOCX_CONTENT_TYPE
+from ropa.exchange.word import write_docx
 from ropa.models import Recipient
 from subjects.models import PersonalDataCategory
 
@@ -89,15 +97,25 @@ class ExportFormat:
     suffix: str = ""
     # The layout documents one organisation, named in its header block.
     one_organisation: bool = False
+    # A document (``ropa.exchange.document``), not a workbook: ``write(out,
+    # register, summary, exported_at, bar, statuses=...)`` writes the binary
+    # ``out`` itself, with the activities of the statuses asked for.
+    document: bool = False
 
 
 ONE_ORGANISATION = (
     "The {label} documents one organisation, named in its header: choose the "
     "organisation (a controller, or the processor for a processor's record)."
 )
+STATUSES_FOR_DOCUMENTS = (
+    "Drafts and retired activities are chosen for the document formats ({codes}) "
+    "only: the {code} export holds the activities {held}."
+)
 XLSX = "xlsx"
 CSV = "csv"
 ICO = "ico"
+PDF = "pdf"
+DOCX = "docx"
 # The sheets whose rows the summary counts.
 ROW_SHEETS = (
     layout.ACTIVITIES,
@@ -281,8 +299,25 @@ FORMATS = {
             suffix="-processor",
             one_organisation=True,
         ),
+        ExportFormat(
+            PDF,
+            "Document for a supervisory authority (PDF)",
+            "pdf",
+            PDF_CONTENT_TYPE,
+            write_pdf,
+            document=True,
+        ),
+        ExportFormat(
+            DOCX,
+            "Document to edit before sending (Word, DOCX)",
+            "docx",
+            DOCX_CONTENT_TYPE,
+            write_docx,
+            document=True,
+        ),
     )
 }
+DOCUMENT_FORMATS = tuple(code for code, fmt in FORMATS.items() if fmt.document)
 EXPORT_FORMATS = tuple(FORMATS)
 CONTENT_TYPES = {code: fmt.content_type for code, fmt in FORMATS.items()}
 EXTENSIONS = {code: fmt.extension for code, fmt in FORMATS.items()}
@@ -305,6 +340,19 @@ class ExportSummary:
         )
 
 
+def statuses_refused(export_format):
+    """Why ``export_format``, not a document, takes no choice of statuses."""
+    return STATUSES_FOR_DOCUMENTS.format(
+        codes=", ".join(DOCUMENT_FORMATS),
+        code=export_format.code,
+        held=(
+            "not retired"
+            if export_format.one_organisation
+            else "of every status, in a column of their own"
+        ),
+    )
+
+
 def default_filename(*, fmt, controller=None, as_of=None):
     """``ropa-register-<controller slug|all>-<date>.<ext>``, the date as of."""
     scope = controller.slug if controller is not None else "all"
@@ -315,15 +363,25 @@ def default_filename(*, fmt, controller=None, as_of=None):
     )
 
 
-def export_register(*, fmt, out, controller=None, as_of=None, progress=None):
+def export_register(
+    *,
+    fmt,
+    out,
+    controller=None,
+    as_of=None,
+    progress=None,
+    drafts=False,
+    retired=False,
+):
     """
     Write the register to the binary file object ``out``.
 
     ``fmt`` is one of ``EXPORT_FORMATS``; ``controller`` an Organisation to limit the
     register to; ``as_of`` a past date for the register as it stood at the end
     of that day; ``progress`` makes a progress bar (``ropa.core.progress
-    .progress_bars``), advanced by the activities written. Returns an
-    ``ExportSummary``.
+    .progress_bars``), advanced by the activities written. A document
+    (``DOCUMENT_FORMATS``) holds the active activities, and the drafts or the
+    retired ones when ``drafts`` or ``retired``. Returns an ``ExportSummary``.
     """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(
@@ -334,6 +392,8 @@ def export_register(*, fmt, out, controller=None, as_of=None, progress=None):
     export_format = FORMATS[fmt]
     if export_format.one_organisation and controller is None:
         raise ExportError(ONE_ORGANISATION.format(label=export_format.label))
+    if (drafts or retired) and not export_format.document:
+        raise ExportError(statuses_refused(export_format))
     # Taken before anything is read: a change made while the export runs is
     # after it, and an import of the file treats it as unseen (see
     # ropa.exchange.imports).
@@ -350,6 +410,17 @@ def export_register(*, fmt, out, controller=None, as_of=None, progress=None):
     book_class = CsvBook if export_format.csv else XlsxBook
     # Counted only for a bar that is drawn: the count is a query of its own.
     total = register.count() if progress is not None else 0
+    if export_format.document:
+        with (progress or no_progress)(total, "Exporting") as bar:
+            export_format.write(
+                out,
+                register,
+                summary,
+                exported_at,
+                bar,
+                statuses=statuses_of(drafts=drafts, retired=retired),
+            )
+        return summary
     with (
         book_class(out) as book,
         (progress or no_progress)(total, "Exporting") as bar,

@@ -8,8 +8,10 @@ runner's (``test_<name>``; a temporary file for SQLite), filled by
 
 import contextlib
 import csv
+import datetime
 import io
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -36,10 +39,13 @@ from django.test.utils import (
 )
 from django.urls import reverse
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from import_export import resources
 
+from ropa import health
 from ropa.exchange.export import export_register
-from ropa.models import ProcessingActivity
+from ropa.models import HealthMonth, ProcessingActivity
 from ropa.notice import build_notice, render_notice
 from ropa.perf.generate import Sizes, generate_register
 
@@ -123,7 +129,12 @@ def timed_pages(pages, repeat):
     queries = {}
     for name, page in pages.items():
         with CaptureQueriesContext(connection) as captured:
-            page()
+            response = page()
+        # A redirect (to the login, to its code step) would time the wrong page.
+        if getattr(response, "status_code", 200) != 200:
+            raise RuntimeError(
+                f"{name}: the page answered {response.status_code}, not 200."
+            )
         queries[name] = len(captured)
     seconds = {name: [] for name in pages}
     for _ in range(repeat):
@@ -135,6 +146,24 @@ def timed_pages(pages, repeat):
         name: (statistics.median(seconds[name]), queries[name], min(seconds[name]))
         for name in pages
     }
+
+
+def admin_client(username):
+    """
+    A test client logged in as a new superuser with both factors, as the
+    admin asks of a superuser: with the password alone every admin page is
+    the redirect to the code step (``ropa.login``).
+    """
+    user = get_user_model().objects.create_superuser(
+        username, f"{username}@example.com", None
+    )
+    device = TOTPDevice.objects.create(user=user, name="benchmark", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
 
 
 def reference_changelist():
@@ -200,6 +229,28 @@ def command_rss(*args):
     return seconds, usage.ru_maxrss / 1024
 
 
+def pdf_figure(path):
+    """
+    The register as a PDF (``export_register --format pdf``), run once: it
+    takes minutes at 10,000 activities. Its time and peak resident memory are
+    those of the command's process (``command_rss``: ru_maxrss of the child,
+    Django's start included); the note gives its pages and its size.
+    """
+    seconds, rss = command_rss(
+        "export_register", "--format", "pdf", "--output", str(path)
+    )
+    data = path.read_bytes()
+    # The page tree's count: ReportLab writes one tree of every page.
+    pages = int(re.search(rb"/Count (\d+) /Kids", data)[1])
+    return Figure(
+        "export PDF document (full register)",
+        seconds,
+        rss_mb=rss,
+        note=f"one run, of the export_register process; {pages:,} pages, "
+        f"{len(data) / 2**20:.1f} MB",
+    )
+
+
 def floor_csv(out):
     """One SQL query per table the register export reads, into csv.writer."""
     tables = [ProcessingActivity._meta.db_table]
@@ -257,11 +308,7 @@ def measure(activities, *, repeat, progress):
             cursor.execute(
                 "ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE"
             )
-        user = get_user_model().objects.create_superuser(
-            "benchmark", "benchmark@example.com", None
-        )
-        client = Client()
-        client.force_login(user)
+        client = admin_client("benchmark")
         changelist = reverse("admin:ropa_processingactivity_changelist")
 
         progress(f"{activities:,} activities: admin pages")
@@ -334,6 +381,9 @@ def measure(activities, *, repeat, progress):
 
             run.add(f"export XLSX as of {as_of}", *timed(export_as_of))
 
+            progress(f"{activities:,} activities: the register as a PDF")
+            run.figures.append(pdf_figure(folder / "register.pdf"))
+
             floor = run.add(
                 "floor: one query per table into csv.writer",
                 *timed(lambda: floor_csv(folder / "floor.zip")),
@@ -372,7 +422,7 @@ def measure(activities, *, repeat, progress):
                 lambda: call_command(
                     "import_register",
                     str(edited),
-                    user=user.username,
+                    user="benchmark",
                     stdout=io.StringIO(),
                     stderr=io.StringIO(),
                 )
@@ -400,7 +450,75 @@ def measure(activities, *, repeat, progress):
                 lambda: Client().get(reverse("privacy-notice"), secure=True), repeat
             ),
         )
+        measure_health(run, repeat=repeat, progress=progress)
     return run
+
+
+#: The reference page, fetched by the client of ``measure_health``.
+HEALTH_REFERENCE = "reference, for the home page (two-factor login)"
+
+
+def measure_health(run, *, repeat, progress):
+    """
+    The health chart (``ropa.health``): the admin's home page before any
+    month is kept, one month rebuilt from history, the cold fill of every
+    month that is over (``compute_health``), then the home page with the
+    months kept, its pictures drawn afresh and from the cache, as multiples
+    of the reference page fetched alongside.
+
+    Its client gives both factors of the login (``admin_client``).
+    """
+    activities = run.activities
+    progress(f"{activities:,} activities: health chart and home page")
+    client = admin_client("health-benchmark")
+    home = reverse("admin:index")
+
+    def page(url, *, drawn_afresh=False):
+        if drawn_afresh:
+            cache.clear()
+        response = client.get(url, secure=True)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+
+    HealthMonth.objects.all().delete()
+    cache.clear()
+    figure = run.add("admin home, no month kept yet", *timed(lambda: page(home)))
+    figure.note = (
+        "the months the budget allows "
+        f"({settings.ROPA_HEALTH_BUDGET_SECONDS:g} s) and the pictures, drawn"
+    )
+    today = timezone.localdate()
+    last_month = health.month_start(today) - datetime.timedelta(days=1)
+    run.add(
+        f"health: one month rebuilt from history ({last_month:%Y-%m})",
+        *timed(lambda: health.figures_at(last_month)),
+    )
+    filled = []
+    HealthMonth.objects.all().delete()
+    seconds, queries = timed(lambda: filled.extend(health.fill()))
+    run.add(
+        f"health: cold fill of {len(filled)} months (compute_health)",
+        seconds,
+        queries,
+        note=f"{seconds / max(len(filled), 1):.1f} s a month",
+    )
+    pages = {
+        HEALTH_REFERENCE: lambda: page(reference_changelist()),
+        "admin home: months kept, pictures drawn": lambda: page(
+            home, drawn_afresh=True
+        ),
+        "admin home: months kept, pictures cached": lambda: page(home),
+    }
+    for name, (median, queries, fastest) in timed_pages(pages, repeat).items():
+        run.add(name, median, queries, fastest=fastest)
+    reference = run.get(HEALTH_REFERENCE).fastest
+    run.get(HEALTH_REFERENCE).note = f"fastest of {repeat}: {reference:.4f} s"
+    for name in list(pages)[1:]:
+        figure = run.get(name)
+        figure.note = (
+            f"fastest of {repeat}: {figure.fastest:.4f} s = "
+            f"{figure.fastest / reference:.1f}x the reference"
+        )
 
 
 def _edit_every_purpose(source, target):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from controllers.models import Organisation
 from ropa.core.progress import progress_bars
 from ropa.exchange.export import (
+    DOCUMENT_FORMATS,
     EXPORT_FORMATS,
     FORMATS,
     XLSX,
@@ -23,8 +24,9 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 class Command(BaseCommand):
     help = (
-        "Export the Art. 30 register (XLSX, a zip of CSV files, or a regulator's "
-        "layout), as it stands or as it stood at the end of a past day."
+        "Export the Art. 30 register (XLSX, a zip of CSV files, a regulator's "
+        "layout, or a PDF or Word document), as it stands or as it stood at the "
+        "end of a past day."
     )
 
     def add_arguments(self, parser):
@@ -49,7 +51,8 @@ class Command(BaseCommand):
             metavar="PATH",
             help="The file to write; '-' writes the file's bytes to standard "
             "output, for a pipe (never to a terminal). Default: "
-            "ropa-register-<controller|all>-<date>[-<format>].<xlsx|zip> here.",
+            "ropa-register-<controller|all>-<date>[-<format>].<xlsx|zip|pdf|docx> "
+            "here.",
         )
         parser.add_argument(
             "--as-of",
@@ -57,16 +60,27 @@ class Command(BaseCommand):
             help="The register as it stood at the end of this day, rebuilt from "
             "its history.",
         )
+        for option, status in (("drafts", "draft"), ("retired", "retired")):
+            parser.add_argument(
+                f"--include-{option}",
+                action="store_true",
+                help=f"With --format {' or '.join(DOCUMENT_FORMATS)}: the {status} "
+                "activities too (the document holds the active ones).",
+            )
 
     def handle(self, *args, controller=None, fmt=XLSX, output=None, **options):
         organisation = self._controller(controller) if controller else None
         as_of = self._date(options["as_of"]) if options["as_of"] else None
         export = {"fmt": fmt, "controller": organisation, "as_of": as_of}
+        statuses = {
+            "drafts": options["include_drafts"],
+            "retired": options["include_retired"],
+        }
         # On a terminal only: a cron job's log gets the summary, no bar.
         progress = progress_bars(self.stderr, enabled=options["verbosity"] > 0)
         if output == STDOUT:
             stream = self._binary_stdout()
-            summary = self._export(out=stream, progress=progress, **export)
+            summary = self._export(out=stream, progress=progress, **export, **statuses)
             stream.flush()
             # Standard output carries the file: the summary goes to stderr.
             self.stderr.write(summary.line(), style_func=self.style.SUCCESS)
@@ -81,7 +95,7 @@ class Command(BaseCommand):
         ) as out:
             partial = Path(out.name)
             try:
-                summary = self._export(out=out, progress=progress, **export)
+                summary = self._export(out=out, progress=progress, **export, **statuses)
             except BaseException:
                 out.close()
                 partial.unlink()

@@ -115,7 +115,7 @@ def test_export_page_refuses_a_future_date(viewer_client):
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"format": "pdf"}, "format"),
+        ({"format": "odt"}, "format"),
         ({"format": "xlsx", "controller": "nope"}, "controller"),
         ({"format": "xlsx", "as_of": "not a date"}, "as_of"),
     ],

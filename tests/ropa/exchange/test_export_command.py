@@ -175,8 +175,8 @@ def test_export_register_refuses_a_future_date(tmp_path, monkeypatch):
 
 
 def test_export_register_refuses_an_unknown_format():
-    with pytest.raises(CommandError, match="invalid choice: 'pdf'"):
-        _export("--format", "pdf")
+    with pytest.raises(CommandError, match="invalid choice: 'odt'"):
+        _export("--format", "odt")
 
 
 def test_export_register_refuses_a_missing_directory(tmp_path):

@@ -829,8 +829,8 @@ def test_export_for_a_controller_without_activities_has_its_header_only():
 
 
 def test_export_refuses_an_unknown_format():
-    with pytest.raises(ExportError, match="Unknown format 'pdf'"):
-        export_bytes("pdf")
+    with pytest.raises(ExportError, match="Unknown format 'odt'"):
+        export_bytes("odt")
 
 
 def test_export_refuses_a_future_date():

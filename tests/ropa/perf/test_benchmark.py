@@ -35,6 +35,7 @@ FIGURES = (
     "export XLSX (full register)",
     "export CSV (full register)",
     "export XLSX as of ",
+    "export PDF document (full register)",
     "floor: one query per table into csv.writer",
     "untuned ModelResource export (activities only)",
     "import of the full XLSX export (every row changed)",
