@@ -330,6 +330,9 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 # Days between two reviews of the same processing activity.
 ROPA_REVIEW_INTERVAL_DAYS = env.int("ROPA_REVIEW_INTERVAL_DAYS", default=365)
+# Seconds the dashboard may spend computing the health figures of finished
+# months that are not kept yet (ropa.health); 0: only `compute_health` does.
+ROPA_HEALTH_BUDGET_SECONDS = env.float("ROPA_HEALTH_BUDGET_SECONDS", default=1.0)
 # The user the yearly review records its changes under (created, unable to log in).
 ROPA_SYSTEM_USERNAME = env.str("ROPA_SYSTEM_USERNAME", default="ropa-system")
 # Largest register file an import accepts.

@@ -29,6 +29,7 @@ from tests.e2e.conftest import (
     at,
     change_url,
     edit_purpose,
+    fits_width,
     log_in,
     member_of,
     open_activity,
@@ -120,6 +121,10 @@ def test_dpo_pages_and_the_notice_run_under_the_policy(
     # The index and its dashboard.
     log_in(page, dpo.username, PASSWORD)
     assert computed(page, "#register-dashboard td.count", "textAlign") == "right"
+    # The health table's columns and the pictures fit the window.
+    assert page.locator("#register-health svg.ropa-health-chart").is_visible()
+    assert page.locator("#register-flow-picture svg.ropa-flow").is_visible()
+    fits_width(page)
 
     # The activity list: a filter, a search.
     page.goto(ACTIVITIES)

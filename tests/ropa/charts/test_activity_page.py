@@ -12,6 +12,7 @@ from django.urls import reverse
 from ropa.charts.svg import WARNING
 from ropa.models import ProcessingActivity
 from ropa.roles import CONTRIBUTOR
+from tests.admin_pages import form_data
 from tests.factories import (
     FunctionMembershipFactory,
     InternationalTransferFactory,
@@ -20,7 +21,7 @@ from tests.factories import (
     StaffUserFactory,
 )
 from tests.ropa.charts.conftest import RECIPIENTS, SUBJECTS
-from tests.ropa.charts.reading import assert_inline_safe, shows, titled
+from tests.ropa.charts.reading import assert_inline_safe, parse, shows, texts, titled
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +109,43 @@ def test_the_pages_queries_do_not_grow_with_recipients_and_transfers(
     for recipient in recipients:
         assert shows(svg, recipient.name)
     assert ProcessingActivity.objects.get(pk=activity.pk).recipients.count() == 7
+
+
+# What a person may type or paste into a name: dollar signs, which matplotlib
+# would read as mathematics (and refuse when it cannot parse them), and
+# control characters, which XML refuses. Typed as shown; pasted, the control
+# characters are shown as spaces.
+TYPED_NAMES = {
+    "Costs $5 and $10 AB": "Costs $5 and $10 AB",
+    r"Bad $\frac{$ AB": r"Bad $\frac{$ AB",
+    "Vertical\x0btab AB": "Vertical tab AB",
+    "Unit\x1fseparator AB": "Unit separator AB",
+}
+
+
+@pytest.mark.parametrize(("typed", "shown"), TYPED_NAMES.items())
+def test_names_are_drawn_as_typed(dpo_client, typed, shown):
+    outside = RecipientFactory(name=typed, country="IN")
+    activity = ProcessingActivityFactory(name=typed, recipients=[outside])
+
+    svg = picture(dpo_client.get(change_url(activity)))
+
+    assert shows(svg, shown)
+    assert any(text == shown for text in texts(svg))
+
+
+def test_a_refused_change_shows_the_picture_as_saved(dpo_client, service_activity):
+    # The form comes back with its error and what was typed; the picture
+    # says "as saved", and is.
+    ProcessingActivityFactory(name="Payroll")
+    data = form_data(dpo_client.get(change_url(service_activity)))
+
+    response = dpo_client.post(
+        change_url(service_activity),
+        {**data, "name": "Payroll", "change_reason": "Renamed"},
+    )
+
+    assert response.context["adminform"].form.errors
+    svg = picture(response)
+    assert parse(svg)[0].text == "Where the data goes: PA-0042 Customer service"
+    assert not shows(svg, "Payroll")

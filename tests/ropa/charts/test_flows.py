@@ -14,8 +14,8 @@ from ropa.charts.flows import (
     Transfer,
     flow_from_activity,
     flow_from_snapshot,
+    flow_prefetches,
     flows_of_register,
-    prefetch_flows,
 )
 from ropa.enums import ActivityStatus, TransferMechanism
 from ropa.exchange.snapshot import Catalogue, Register
@@ -240,7 +240,9 @@ def test_prefetched_activities_cost_no_query_per_activity(django_assert_num_quer
     with django_assert_num_queries(5):
         flows = [
             flow_from_activity(activity)
-            for activity in prefetch_flows(ProcessingActivity.objects.all())
+            for activity in ProcessingActivity.objects.prefetch_related(
+                *flow_prefetches()
+            )
         ]
     assert len(flows) == 5
     assert all(isinstance(flow, ActivityFlow) for flow in flows)
