@@ -333,6 +333,12 @@ ROPA_REVIEW_INTERVAL_DAYS = env.int("ROPA_REVIEW_INTERVAL_DAYS", default=365)
 # Seconds the dashboard may spend computing the health figures of finished
 # months that are not kept yet (ropa.health); 0: only `compute_health` does.
 ROPA_HEALTH_BUDGET_SECONDS = env.float("ROPA_HEALTH_BUDGET_SECONDS", default=1.0)
+# The most activities a PDF or Word document may hold when asked for in the
+# admin: about 75 ms an activity, so larger ones would outlast the web
+# server's timeout; `export_register --format pdf` writes any size.
+ROPA_ADMIN_DOCUMENT_MAX_ACTIVITIES = env.int(
+    "ROPA_ADMIN_DOCUMENT_MAX_ACTIVITIES", default=500
+)
 # The user the yearly review records its changes under (created, unable to log in).
 ROPA_SYSTEM_USERNAME = env.str("ROPA_SYSTEM_USERNAME", default="ropa-system")
 # Largest register file an import accepts.

@@ -16,6 +16,7 @@ Mount it with ``export_urls(admin_site)`` in ``ProcessingActivityAdmin.get_urls`
 import tempfile
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.template.response import TemplateResponse
@@ -23,6 +24,7 @@ from django.urls import path
 from django.utils import timezone
 
 from controllers.models import Organisation
+from ropa.exchange.document import statuses_of
 from ropa.exchange.export import (
     CONTENT_TYPES,
     FORMATS,
@@ -38,6 +40,11 @@ from ropa.models import ProcessingActivity
 URL_NAME = "ropa_processingactivity_export_register"
 TEMPLATE = "admin/ropa/export_register.html"
 FUTURE_DATE = "The register's history ends today: choose today or an earlier day."
+TOO_LARGE = (
+    "This document would hold {count:,} activities: written here it would take "
+    "longer than the web server waits (the admin writes documents of at most "
+    "{limit:,}). Run on the server: python manage.py export_register {options}"
+)
 
 
 def can_export(user):
@@ -87,7 +94,39 @@ class RegisterExportForm(forms.Form):
             for name in self.DOCUMENT_OPTIONS:
                 if cleaned.get(name):
                     self.add_error(name, statuses_refused(fmt))
+        if fmt is not None and fmt.document and not self.errors:
+            self._check_document_size(cleaned)
         return cleaned
+
+    def _check_document_size(self, cleaned):
+        """Refuse, before writing, a document too large for one web request."""
+        limit = settings.ROPA_ADMIN_DOCUMENT_MAX_ACTIVITIES
+        controller = cleaned.get("controller")
+        # The register as it stands: an as-of document of a register that has
+        # since grown or shrunk is near enough in size.
+        activities = ProcessingActivity.objects.filter(
+            status__in=statuses_of(
+                drafts=cleaned.get("include_drafts"),
+                retired=cleaned.get("include_retired"),
+            )
+        )
+        if controller is not None:
+            activities = activities.filter(organisations=controller)
+        count = activities.count()
+        if count > limit:
+            options = [f"--format {cleaned['format']}"]
+            if controller is not None:
+                options.append(f"--controller {controller.slug}")
+            if cleaned.get("as_of"):
+                options.append(f"--as-of {cleaned['as_of'].isoformat()}")
+            options += [
+                f"--{name.replace('_', '-')}"
+                for name in self.DOCUMENT_OPTIONS
+                if cleaned.get(name)
+            ]
+            raise forms.ValidationError(
+                TOO_LARGE.format(count=count, limit=limit, options=" ".join(options))
+            )
 
     def main_fields(self):
         return [field for field in self if field.name not in self.DOCUMENT_OPTIONS]

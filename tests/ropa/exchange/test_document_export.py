@@ -28,10 +28,12 @@ from ropa.exchange.export import (
 )
 from ropa.exchange.pdf import CONTENT_TYPE as PDF_CONTENT_TYPE
 from ropa.exchange.word import CONTENT_TYPE as DOCX_CONTENT_TYPE
+from ropa.models import ProcessingActivity
 from ropa.roles import CONTRIBUTOR
 from tests.admin_pages import form_data
 from tests.factories import (
     FunctionMembershipFactory,
+    OrganisationFactory,
     ProcessingActivityFactory,
     StaffUserFactory,
 )
@@ -188,6 +190,39 @@ def test_export_page_refuses_statuses_for_a_workbook(viewer_client, activities):
     assert response.context["form"].errors == {
         "include_retired": [statuses_refused(FORMATS[XLSX])]
     }
+
+
+def test_export_page_sends_a_document_too_large_for_a_request_to_the_command(
+    viewer_client, activities, settings
+):
+    # Two active activities of one controller with their drafts: three.
+    settings.ROPA_ADMIN_DOCUMENT_MAX_ACTIVITIES = 2
+    controller = OrganisationFactory(slug="acme-ab")
+    for activity in ProcessingActivity.objects.all():
+        activity.organisations.add(controller)
+    ProcessingActivityFactory(organisations=[controller])
+    ProcessingActivityFactory()  # another controller's: not counted
+    _, data = _page_data(
+        viewer_client,
+        format=PDF,
+        controller="acme-ab",
+        include_drafts="on",
+        as_of=timezone.localdate().isoformat(),
+    )
+
+    response, body = _download(viewer_client, data)
+
+    assert body is None
+    assert response.context["form"].non_field_errors() == [
+        "This document would hold 3 activities: written here it would take longer "
+        "than the web server waits (the admin writes documents of at most 2). Run "
+        "on the server: python manage.py export_register --format pdf --controller "
+        f"acme-ab --as-of {timezone.localdate().isoformat()} --include-drafts"
+    ]
+    # Without the drafts it is small enough.
+    del data["include_drafts"]
+    response, body = _download(viewer_client, data)
+    assert response["Content-Type"] == PDF_CONTENT_TYPE
 
 
 @pytest.fixture
