@@ -51,6 +51,7 @@ class Pdf:
     """A PDF as its reader sees it: pages' text, outline, metadata."""
 
     def __init__(self, data):
+        self.data = data
         self.reader = PdfReader(io.BytesIO(data))
         self.pages = [page.extract_text() for page in self.reader.pages]
         subject = self.reader.metadata.subject

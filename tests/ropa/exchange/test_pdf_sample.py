@@ -6,6 +6,7 @@ and contents, its page numbers, its metadata and its fonts.
 
 import re
 
+import pypdfium2
 import pytest
 
 from ropa.exchange.document import CONTROLLER_PART, TITLE
@@ -115,3 +116,23 @@ def test_sample_pdf_embeds_dejavu_sans_subsets(sample_pdf):
                 assert "/FontFile2" in font["/FontDescriptor"].get_object()
                 embedded.add(str(font["/BaseFont"]).split("+")[-1])
     assert {"DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique"} <= embedded
+
+
+def test_sample_pdf_opens_in_pdfium_with_the_same_pages_and_text(sample_pdf):
+    # PDFium is the engine Chrome opens PDFs with: a reader other than pypdf
+    # finds the same pages, reads the same words (the embedded fonts map their
+    # glyphs back to Unicode) and draws them.
+    document = pypdfium2.PdfDocument(sample_pdf.data)
+    try:
+        assert len(document) == len(sample_pdf.pages)
+        page_number = dict(sample_pdf.outline())[seed_headings()[7]]
+        page = document[page_number - 1]
+        text = page.get_textpage().get_text_range()
+        assert seed_headings()[7] in " ".join(text.split())
+        assert "Social networking platforms" in " ".join(text.split())
+        image = page.render(scale=0.5).to_pil().convert("L")
+        # Ink on the page, not a blank sheet: dark pixels of text and lines.
+        dark = image.point(lambda value: 255 if value < 128 else 0)
+        assert sum(dark.histogram()[255:]) > 1000
+    finally:
+        document.close()
