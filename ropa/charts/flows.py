@@ -61,6 +61,7 @@ TRANSFER_NOT_RECORDED = "transfer not recorded"
 ADEQUACY_NOT_IN_FORCE = "adequacy decision not in force"
 ADEQUACY_SCOPE_UNRECORDED = "adequacy scope not recorded"
 SAFEGUARDS_UNDOCUMENTED = "safeguards not documented"
+COUNTRY_UNRECORDED = "country not recorded"
 
 
 @dataclass(frozen=True)
@@ -165,13 +166,27 @@ def _transfers(rows, recipients, rules):
     """
     The transfers of one activity: its recorded ``rows`` and, for each of its
     ``recipients`` (name, country) outside the EEA whose country no transfer
-    is recorded for, a transfer without a mechanism.
+    is recorded for, a transfer without a mechanism; for a recipient whose
+    country is not recorded, a destination with that gap (whether data
+    leaves the EEA cannot be told), kept off the map of third countries.
     """
     transfers = [_recorded(row, rules) for row in rows]
     recorded = {str(row["country"] or "") for row in rows}
     for name, country in recipients:
         country = str(country or "")
-        if country and country not in rules.eea and country not in recorded:
+        if not country:
+            transfers.append(
+                Transfer(
+                    country="",
+                    country_name=COUNTRY_UNRECORDED,
+                    recipient=name,
+                    mechanism="",
+                    needs_mechanism=False,
+                    gap=COUNTRY_UNRECORDED,
+                    third_country=False,
+                )
+            )
+        elif country not in rules.eea and country not in recorded:
             covered = rules.adequate.covers(country)
             transfers.append(
                 Transfer(

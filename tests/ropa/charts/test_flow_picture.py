@@ -2,9 +2,16 @@
 
 import pytest
 
-from ropa.charts.flows import ActivityFlow, Transfer, flow_from_activity, flow_svg
+from ropa.charts.flows import (
+    COUNTRY_UNRECORDED,
+    ActivityFlow,
+    Transfer,
+    flow_from_activity,
+    flow_svg,
+)
 from ropa.charts.picture import GROUPED_HEADING, MAX_NODES
 from ropa.charts.svg import WARNING
+from tests.factories import RecipientFactory
 from tests.ropa.charts.conftest import RECIPIENTS, SUBJECTS
 from tests.ropa.charts.reading import (
     assert_inline_safe,
@@ -175,3 +182,21 @@ def test_no_activities_draws_a_picture_that_says_so():
     svg = flow_svg([], title="Nothing", id_prefix="none")
 
     assert "No activities." in texts(svg)
+
+
+@pytest.mark.django_db
+def test_a_recipient_whose_country_is_not_recorded_is_a_gap_not_a_clean_picture(
+    service_activity,
+):
+    # The register's rule (recipient_location_unknown): whether data leaves
+    # the EEA cannot be told, an Art. 30(1)(e) gap the picture names.
+    service_activity.recipients.add(RecipientFactory(name="Somewhere Ltd", country=""))
+    flow = flow_from_activity(service_activity)
+    (unknown,) = [t for t in flow.transfers if t.recipient == "Somewhere Ltd"]
+    assert unknown.warning == COUNTRY_UNRECORDED
+    assert not unknown.third_country  # not on the map of third countries
+
+    picture = flow_svg(flow, title="Where the data goes", id_prefix="flow")
+
+    assert _strokes(picture, COUNTRY_UNRECORDED) == {WARNING}
+    assert COUNTRY_UNRECORDED in texts(picture)
