@@ -66,8 +66,10 @@ from ropa.exchange.document_blocks import (
     country_name,
     field,
     measure_text,
+    needs_representative,
     optional,
     organisation_fields,
+    printable,
     retention_lines,
     transfer_field,
 )
@@ -88,6 +90,12 @@ PROCESSOR_PART = (
     "Record of processing activities carried out on behalf of a controller (Art. 30(2))"
 )
 NO_ACTIVITIES = "The record holds no activity of the statuses included."
+# An element with nothing recorded reads ``NOT_RECORDED``; but for transfers,
+# none recorded is the common case and no gap, and says so.
+NO_TRANSFER = (
+    "No transfer to a third country or an international organisation is recorded."
+)
+NONE_RECORDED = dict.fromkeys(("30(1)(e)", "30(2)(c)"), NO_TRANSFER)
 FACTS_SEPARATOR = " \u00b7 "
 
 TRANSFERS_TITLE = (
@@ -286,7 +294,7 @@ class _Book:
         controller = self.register.controller
         if controller is None:
             return ALL_CONTROLLERS
-        return self.catalogue.organisations[controller.pk]["name"]
+        return printable(self.catalogue.organisations[controller.pk]["name"]).strip()
 
     def add(self, activity):
         names = self.names
@@ -337,7 +345,8 @@ class _Book:
         for (element, heading), content in zip(elements, contents, strict=True):
             blocks.append(Heading(2, heading))
             fields = content(activity, names)
-            blocks.extend(fields or [Text(NOT_RECORDED, missing=True)])
+            empty = NONE_RECORDED.get(element, NOT_RECORDED)
+            blocks.extend(fields or [Text(empty, missing=True)])
             blocks.extend(by_element[element])
         sections.extend(blocks)
 
@@ -461,19 +470,31 @@ def _parties(title, organisations, names):
     """
     Organisations' names and contact details, then their DPOs' and their
     representatives', each named once, with the organisations it serves when
-    there are several.
+    there are several. A DPO not recorded says so, as does a representative
+    not recorded for an organisation that needs one (Art. 27): the element
+    names both "where applicable", and a reader cannot tell a line left out
+    from a party forgotten.
     """
     several = len(organisations) > 1
     blocks = [field(title, [contact(row) for row in organisations])]
-    for role, of in (
-        ("Data protection officer", names.officer),
-        ("Representative (Art. 27)", names.representative),
+    for role, of, needed in (
+        ("Data protection officer", names.officer, lambda row: True),
+        (
+            "Representative (Art. 27)",
+            names.representative,
+            lambda row: needs_representative(row, names),
+        ),
     ):
         served = defaultdict(list)
         for organisation in organisations:
             party = of(organisation)
             if party:
                 served[contact(party)].append(organisation["name"])
+            elif needed(organisation):
+                served[NOT_RECORDED].append(organisation["name"])
+        if list(served) == [NOT_RECORDED]:
+            blocks.append(field(role, ""))
+            continue
         lines = [
             f"{line} (for {_and(parties)})" if several else line
             for line, parties in served.items()

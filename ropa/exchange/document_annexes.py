@@ -68,6 +68,10 @@ RELABELLED = {
     ),
     "Activities": "Activities in this record",
 }
+# The users of an agreement or arrangement the record lists (in force, the
+# controller a party) that no activity of the statuses included uses: not a
+# value missing.
+UNUSED = "None of the activities in this record (of the statuses included)"
 
 
 def organisations_part(book):
@@ -80,6 +84,8 @@ def organisations_part(book):
         blocks.append(Heading(3, organisation["name"]))
         blocks.append(Field("Role in the record", ", ".join(roles).capitalize()))
         blocks += organisation_fields(organisation, book.names, role="Name")[1:]
+    if not book.roles:
+        blocks.append(Text(NONE_LISTED))
     return blocks
 
 
@@ -137,6 +143,8 @@ def _catalogue_annex(book, heading, key, rows, users, columns, *, is_party, titl
         # The first column is the reference, in the entry's heading.
         for column in columns[1:]:
             value = text_of(column.write(row, book.names))
+            if column.header == "Activities" and not value:
+                value = UNUSED
             blocks.append(field(RELABELLED.get(column.header, column.header), value))
     if not listed:
         blocks.append(Text(NONE_LISTED))

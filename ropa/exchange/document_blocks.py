@@ -17,9 +17,15 @@ fingerprint is computed from: what a block says is exactly what is printed.
 - ``Picture``: a picture of the charts (``ropa.charts.flows``): the flows of
   one activity or of the register, or the map of the transfers; the writer
   draws it from ``flows``, which are the data it shows.
+
+A block's text is printable: a control character the admin let through (a
+vertical tab or a unit separator pasted between two words) reads as the
+space it stands for, in every writer and in the fingerprint alike. XML, and
+so the PDF's markup and the Word file, cannot hold it.
 """
 
 import datetime
+import re
 from dataclasses import dataclass
 
 from django_countries import countries
@@ -31,54 +37,87 @@ from ropa.exchange.layout import readable, retention_text, transfer_destination
 
 NOT_RECORDED = "Not recorded"
 
+# The C0 control characters but tab, line feed and carriage return, and DEL.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 # The kinds of ``Picture``.
 FLOWS = "flows"
 MAP = "map"
 
 
+def printable(text):
+    """``text`` with each control character as a space."""
+    return CONTROL.sub(" ", text)
+
+
+class _Printable:
+    """A block whose ``TEXTS`` attributes are kept ``printable``."""
+
+    TEXTS = ("text",)
+
+    def __post_init__(self):
+        for name in self.TEXTS:
+            # The dataclass is frozen: its own constructor sets it thus too.
+            object.__setattr__(self, name, printable(getattr(self, name)))
+
+
 @dataclass(frozen=True)
-class Heading:
+class Heading(_Printable):
     level: int
     text: str
     key: str = ""
 
 
 @dataclass(frozen=True)
-class Field:
+class Field(_Printable):
     label: str
     value: str
     missing: bool = False
     # The value's lines are the items of a list.
     listed: bool = False
 
+    TEXTS = ("label", "value")
+
+    def __post_init__(self):
+        super().__post_init__()
+        # A value of only spaces or control characters (a bell pasted into a
+        # text) is no value: it reads so, as ``field`` writes it.
+        if not self.value.strip():
+            object.__setattr__(self, "value", NOT_RECORDED)
+            object.__setattr__(self, "missing", True)
+            object.__setattr__(self, "listed", False)
+
 
 @dataclass(frozen=True)
-class Text:
+class Text(_Printable):
     text: str
     # ``NOT_RECORDED`` said of a whole element.
     missing: bool = False
 
 
 @dataclass(frozen=True)
-class Gap:
+class Gap(_Printable):
     text: str
 
 
 @dataclass(frozen=True)
-class Picture:
+class Picture(_Printable):
     kind: str
     title: str
     # Unique in the document: the picture's ids are prefixed with it.
     key: str
     flows: tuple
 
+    TEXTS = ("title",)
+
 
 def field(label, value):
     """A ``Field`` of ``value``, text or lines (a list); ``NOT_RECORDED`` if empty."""
     listed = not isinstance(value, str)
     if listed:
-        value = "\n".join(line.strip() for line in value if line.strip())
-    value = value.strip()
+        lines = (printable(line).strip() for line in value)
+        value = "\n".join(line for line in lines if line)
+    value = printable(value).strip()
     if not value:
         return Field(label, NOT_RECORDED, missing=True)
     return Field(label, value, listed=listed)
@@ -107,9 +146,22 @@ def country_name(code):
 
 
 def contact(party):
-    """A party's name, address, e-mail and telephone on one line."""
+    """
+    A party's name, address, e-mail and telephone on one line, the address's
+    lines separated by commas too ("Storgatan 1, 111 22 Stockholm").
+    """
+    address = ", ".join(
+        line.strip() for line in party.get("address", "").splitlines() if line.strip()
+    )
     return contact_line(
-        *(party.get(key, "") for key in ("name", "address", "email", "phone"))
+        party.get("name", ""), address, party.get("email", ""), party.get("phone", "")
+    )
+
+
+def needs_representative(organisation, names):
+    """Whether Art. 27 asks ``organisation`` for a representative in the Union."""
+    return not organisation["art27_exempt"] and (
+        organisation["country"] not in names.gaps.eea
     )
 
 
@@ -121,12 +173,12 @@ def organisation_fields(organisation, names, role="Controller"):
         represented = contact(representative)
     elif organisation["art27_exempt"]:
         represented = "None: exempt under Art. 27(2)"
-    elif organisation["country"] in names.gaps.eea:
+    elif not needs_representative(organisation, names):
         represented = "None needed: established in the EEA"
     else:
         represented = ""
     return [
-        Field(role, organisation["name"]),
+        field(role, organisation["name"]),
         *optional("Registration number", organisation["registration_number"]),
         *optional("Country", country_name(organisation["country"])),
         field("Address", organisation["address"]),

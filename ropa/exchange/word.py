@@ -31,7 +31,15 @@ from docx.shared import Pt, RGBColor
 
 from ropa.charts.svg import MUTED, WARNING
 from ropa.exchange.document import build_document
-from ropa.exchange.document_blocks import FLOWS, Field, Gap, Heading, Picture, Text
+from ropa.exchange.document_blocks import (
+    FLOWS,
+    Field,
+    Gap,
+    Heading,
+    Picture,
+    Text,
+    printable,
+)
 from ropa.exchange.xlsx import xml_safe
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -51,7 +59,8 @@ def _colour(hex_colour):
 
 
 def _text(text):
-    return xml_safe(text)
+    """Text as Word holds it: a control character as a space, as in the blocks."""
+    return xml_safe(printable(text))
 
 
 def _field_code(paragraph, instruction, placeholder=""):

@@ -16,6 +16,7 @@ from ropa.exchange.document import (
     CONTROLLER_PART,
     FINGERPRINT,
     FINGERPRINT_NOTE,
+    NONE_RECORDED,
     PROCESSOR_ELEMENTS,
     PROCESSOR_PART,
     build_document,
@@ -29,6 +30,7 @@ from ropa.exchange.document_annexes import (
     RETENTION,
     SECURITY,
     TRANSFERS,
+    UNUSED,
     WHERE_THE_DATA_GOES,
 )
 from ropa.exchange.document_blocks import (
@@ -181,9 +183,10 @@ def test_document_says_not_recorded_and_marks_the_art30_gap():
     security = element(blocks, headings_by_letter["30(1)(g)"])
     assert security[0] == Text(NOT_RECORDED, missing=True)
     assert any(isinstance(block, Gap) for block in security)
-    # No transfer, and none needed: said, but no gap.
+    # No transfer, and none needed: said as such (not "not recorded"), no gap.
     transfers = element(blocks, headings_by_letter["30(1)(e)"])
-    assert transfers == [Text(NOT_RECORDED, missing=True)]
+    assert transfers == [Text(NONE_RECORDED["30(1)(e)"], missing=True)]
+    assert NONE_RECORDED["30(1)(e)"].startswith("No transfer to a third country")
 
 
 def test_document_prints_the_transfer_mechanism_and_art49_safeguards():
@@ -293,6 +296,27 @@ def test_cover_of_one_controller_names_it_its_dpo_and_representative():
     assert fields["Activities"].startswith("1: 1 controller records")
 
 
+def test_an_address_of_several_lines_reads_with_commas_between_them():
+    representative = OrganisationFactory(
+        name="Rep AB",
+        country="SE",
+        address="Järnvägsgatan 12\n262 32 Ängelholm\r\n\nSweden",
+        phone="",
+    )
+    controller = OrganisationFactory(country="US", representative=representative)
+    ProcessingActivityFactory(organisations=[controller])
+
+    fields = {
+        block.label: block.value
+        for block in document(controller).cover
+        if isinstance(block, Field)
+    }
+
+    assert fields["Representative (Art. 27)"] == (
+        "Rep AB, Järnvägsgatan 12, 262 32 Ängelholm, Sweden, privacy@rep-ab.example"
+    )
+
+
 def test_cover_of_all_controllers_lists_them_and_the_organisations_part_details_them():
     first = GroupCompanyFactory(name="Jørgen Ødegård AS", country="NO")
     second = GroupCompanyFactory(name="Väinö Äärelä Oy", country="FI")
@@ -348,3 +372,78 @@ def test_annexes_list_agreements_arrangements_transfers_retention_and_measures()
     pictures = [block for block in annexes if isinstance(block, Picture)]
     assert [picture.kind for picture in pictures] == [FLOWS, MAP]
     assert [flow.reference for flow in pictures[0].flows] == ["PA-0001"]
+
+
+def test_element_a_says_a_dpo_and_a_needed_representative_not_recorded():
+    # Art. 30(1)(a) names the DPO and the representative "where applicable":
+    # a line left out cannot be told from a party forgotten.
+    eea = OrganisationFactory(name="Acme AB", country="SE", dpo=None)
+    abroad = OrganisationFactory(name="Acme Inc.", country="US", dpo=None)
+    exempt = OrganisationFactory(
+        name="Acme Ltd",
+        country="US",
+        art27_exempt=True,
+        art27_exemption_reason="Occasional processing",
+        dpo=None,
+    )
+    for reference, organisation in (
+        ("PA-0001", eea),
+        ("PA-0002", abroad),
+        ("PA-0003", exempt),
+    ):
+        ProcessingActivityFactory(reference=reference, organisations=[organisation])
+    doc = document()
+    heading = dict(CONTROLLER_ELEMENTS)["30(1)(a)"]
+    missing = Field("Data protection officer", NOT_RECORDED, missing=True)
+    representative = "Representative (Art. 27)"
+
+    in_the_eea = element(section(doc, "PA-0001"), heading)
+    assert missing in in_the_eea
+    assert values(in_the_eea, representative) == []
+    outside = element(section(doc, "PA-0002"), heading)
+    assert missing in outside
+    assert Field(representative, NOT_RECORDED, missing=True) in outside
+    assert values(element(section(doc, "PA-0003"), heading), representative) == []
+
+
+def test_element_a_names_the_dpo_of_each_controller_or_says_it_is_missing():
+    officer = DataProtectionOfficerFactory(
+        name="Åsa Dpo", email="dpo@acme.example", phone=""
+    )
+    named = OrganisationFactory(name="Acme AB", country="SE", dpo=officer)
+    unnamed = OrganisationFactory(name="Beta AB", country="SE", dpo=None)
+    ProcessingActivityFactory(reference="PA-0001", organisations=[named, unnamed])
+    blocks = element(
+        section(document(), "PA-0001"), dict(CONTROLLER_ELEMENTS)["30(1)(a)"]
+    )
+    assert field_value(blocks, "Data protection officer") == (
+        "Åsa Dpo, dpo@acme.example (for Acme AB)\nNot recorded (for Beta AB)"
+    )
+
+
+def test_empty_register_says_no_organisation_is_named():
+    doc = document()
+    organisations = doc.blocks[: position(doc.blocks, CONTROLLER_PART)]
+    assert organisations == [
+        Heading(0, ORGANISATIONS, key="organisations"),
+        Text("None recorded."),
+    ]
+
+
+def test_annex_says_an_agreement_only_drafts_use_serves_no_activity_of_the_record():
+    # The agreement is in force, so annex 1 lists it (as the XLSX export
+    # does); the draft using it is left out, and the annex says so rather
+    # than "not recorded".
+    agreement = ProcessorAgreementFactory(reference="DPA-0001")
+    ProcessingActivityFactory(reference="PA-0001")
+    ProcessingActivityFactory(
+        reference="PA-0002",
+        status=ActivityStatus.DRAFT,
+        processor_agreements=[agreement],
+    )
+    doc = document()
+    annexes = doc.blocks[position(doc.blocks, ANNEXES) :]
+    assert Field("Activities in this record", UNUSED) in annexes
+    with_drafts = document(statuses=statuses_of(drafts=True))
+    annexes = with_drafts.blocks[position(with_drafts.blocks, ANNEXES) :]
+    assert values(annexes, "Activities in this record") == ["PA-0002"]

@@ -5,6 +5,7 @@ type, and the choice of statuses.
 """
 
 import io
+import re
 import zipfile
 from io import StringIO
 
@@ -33,6 +34,7 @@ from ropa.roles import CONTRIBUTOR
 from tests.admin_pages import form_data
 from tests.factories import (
     FunctionMembershipFactory,
+    LawfulBasisFactory,
     OrganisationFactory,
     ProcessingActivityFactory,
     StaffUserFactory,
@@ -119,6 +121,68 @@ def test_command_writes_the_word_document(activities, tmp_path):
     )
     word = WordDocument(str(path))
     assert "PA-0001 To manage orders" in [p.text for p in word.paragraphs]
+
+
+def _word_text(path):
+    """The Word document's text: its paragraphs and its tables' cells."""
+    word = WordDocument(str(path))
+    cells = [
+        cell.text for table in word.tables for row in table.rows for cell in row.cells
+    ]
+    return " ".join([*(p.text for p in word.paragraphs), *cells])
+
+
+@pytest.mark.parametrize("fmt", [PDF, DOCX])
+def test_command_prints_control_characters_of_names_as_spaces(fmt, tmp_path):
+    # The admin accepts a vertical tab or a unit separator pasted into a name;
+    # XML (the PDF's markup, the Word file) cannot hold them. They read as
+    # the space between the words, on the cover as in the record.
+    controller = OrganisationFactory(slug="acme-ab", name="Acme\x0bAB\x1f")
+    ProcessingActivityFactory(
+        reference="PA-0001",
+        name="To\x1fmanage orders",
+        purpose="Orders\x0cand invoices\x07",
+        organisations=[controller],
+    )
+    path = tmp_path / f"register.{fmt}"
+    call_command(
+        "export_register",
+        "--format",
+        fmt,
+        "--controller",
+        "acme-ab",
+        "--output",
+        str(path),
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+    text = Pdf(path.read_bytes()).text if fmt == PDF else _word_text(path)
+    assert "AcmeAB" not in text
+    assert "Tomanage" not in text  # nor in the Word file's table of the flows
+    assert text.count("Acme AB") >= 3  # the title, the cover, the record
+    assert "PA-0001 To manage orders" in text
+    assert "Orders and invoices" in text
+
+
+@pytest.mark.parametrize("fmt", [PDF, DOCX])
+def test_command_reads_a_text_of_only_a_control_character_as_not_recorded(
+    fmt, tmp_path
+):
+    # The admin strips spaces, not a bell: the explanation is stored as it is.
+    activity = ProcessingActivityFactory(reference="PA-0001", lawful_basis=False)
+    LawfulBasisFactory(activity=activity, explanation="\x07")
+    path = tmp_path / f"register.{fmt}"
+    call_command(
+        "export_register",
+        "--format",
+        fmt,
+        "--output",
+        str(path),
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+    text = Pdf(path.read_bytes()).text if fmt == PDF else _word_text(path)
+    assert re.search(r"Lawful basis: Contract \(Art\. 6\(1\)\(b\)\) Not recorded", text)
 
 
 @pytest.mark.parametrize("option", ["--include-drafts", "--include-retired"])
