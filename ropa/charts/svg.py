@@ -31,6 +31,8 @@ register.
 
 import io
 import re
+import warnings
+from contextlib import contextmanager
 from functools import lru_cache
 
 import matplotlib
@@ -80,7 +82,23 @@ _TEXT_TO_PATH = TextToPath()
 
 @lru_cache(maxsize=8192)
 def _text_metrics(text, prop):
-    return _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
+    with _glyphs_may_be_missing():
+        return _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
+
+
+@contextmanager
+def _glyphs_may_be_missing():
+    """
+    Quiet matplotlib's warning for a character DejaVu Sans has no glyph for
+    (a name in Chinese or Japanese): the SVG keeps the character as text,
+    which a browser draws in a font of its own; only its measured width and
+    the PDF's drawing of it are a box's.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning
+        )
+        yield
 
 
 def plain_text(text):
@@ -124,7 +142,8 @@ def _draw(figure):
         DPI,
         _Renderer(width * DPI, height * DPI, out, image_dpi=DPI, metadata=_METADATA),
     )
-    figure.draw(renderer)
+    with _glyphs_may_be_missing():
+        figure.draw(renderer)
     renderer.finalize()
     return out.getvalue()
 

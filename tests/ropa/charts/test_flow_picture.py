@@ -200,3 +200,31 @@ def test_a_recipient_whose_country_is_not_recorded_is_a_gap_not_a_clean_picture(
 
     assert _strokes(picture, COUNTRY_UNRECORDED) == {WARNING}
     assert COUNTRY_UNRECORDED in texts(picture)
+
+
+def test_a_name_the_font_has_no_glyph_for_is_kept_as_text():
+    # DejaVu Sans has no CJK glyphs; the suite turns matplotlib's warning
+    # about them into an error, as a server's log would fill with it.
+    flow = ActivityFlow(
+        reference="PA-0100",
+        name="顧客サポート",
+        purpose="",
+        business_function="Support",
+        controllers=(),
+        subjects=("顧客",),
+        recipients=("株式会社サンプル",),
+        transfers=(
+            Transfer(
+                country="JP",
+                country_name="Japan",
+                recipient="株式会社サンプル",
+                mechanism="Adequacy decision (Art. 45)",
+                needs_mechanism=False,
+            ),
+        ),
+    )
+
+    picture = flow_svg(flow, title="顧客サポート", id_prefix="cjk")
+
+    for name in ("顧客", "株式会社サンプル"):
+        assert shows(picture, name), name
