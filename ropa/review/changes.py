@@ -207,24 +207,37 @@ def _history_window(history_model, condition, *, since, until):
     return sorted([*before, *after], key=lambda row: (row.history_date, row.history_id))
 
 
+# The rows one edit writes (a record and its links) follow each other within
+# milliseconds, but may fall either side of a second's turn.
+ONE_EDIT = datetime.timedelta(seconds=1)
+
+
 def _edit(row):
     user = row.history_user
     return Edit(
         by=user.get_username() if user else None,
-        # To the second: the saves of one edit (a record and its links) fall
-        # within it, and count as one.
         at=row.history_date.replace(microsecond=0),
         reason=row.history_change_reason or "",
     )
 
 
 def _edits(rows):
-    """The edits of ``rows``; one save writes several rows for a link change."""
+    """
+    The edits of ``rows``, in order; one save writes several rows for a link
+    change: rows by the same user for the same reason within ``ONE_EDIT`` of
+    the previous one are one edit, shown at its first row's second.
+    """
     edits = []
+    last_at = None
     for row in rows:
         edit = _edit(row)
-        if not edits or edits[-1] != edit:
+        if (
+            not edits
+            or (edits[-1].by, edits[-1].reason) != (edit.by, edit.reason)
+            or row.history_date - last_at > ONE_EDIT
+        ):
             edits.append(edit)
+        last_at = row.history_date
     return tuple(edits)
 
 

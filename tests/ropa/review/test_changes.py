@@ -1,4 +1,5 @@
 import datetime
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -9,6 +10,7 @@ from ropa.review.changes import (
     NEVER_REVIEWED,
     Ref,
     ValueChange,
+    _edits,
     change_report,
 )
 from ropa.review.services import complete_review
@@ -255,3 +257,29 @@ def test_change_report_query_count_does_not_grow_with_activities(
     three = count(activities)
 
     assert one == three
+
+
+def test_the_rows_of_one_edit_across_a_seconds_turn_are_one_edit(dpo_user):
+    # A link change writes its rows milliseconds apart; on a busy machine
+    # they may fall either side of a second's turn.
+    turn = datetime.datetime(2026, 3, 2, 10, 0, 1, tzinfo=datetime.UTC)
+
+    def row(at, reason="Categories corrected"):
+        return SimpleNamespace(
+            history_user=dpo_user, history_date=at, history_change_reason=reason
+        )
+
+    edits = _edits(
+        [
+            row(turn - datetime.timedelta(milliseconds=2)),
+            row(turn + datetime.timedelta(milliseconds=3)),
+            row(turn + datetime.timedelta(seconds=30)),
+            row(turn + datetime.timedelta(seconds=30), reason="Another reason"),
+        ]
+    )
+
+    assert [(edit.at.second, edit.reason) for edit in edits] == [
+        (0, "Categories corrected"),
+        (31, "Categories corrected"),
+        (31, "Another reason"),
+    ]
