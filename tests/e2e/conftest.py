@@ -210,6 +210,13 @@ def open_activity(page, reference):
     return activity
 
 
+def open_export_page(page):
+    """From the activity list, "Export register": the register export page."""
+    page.get_by_role("link", name="Export register", exact=True).click()
+    page.wait_for_url(at(reverse("admin:ropa_processingactivity_export_register")))
+    fits_width(page)
+
+
 def change_url(activity):
     return reverse("admin:ropa_processingactivity_change", args=(activity.pk,))
 

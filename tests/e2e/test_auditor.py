@@ -12,7 +12,7 @@ from ropa.exchange import layout
 from ropa.models import ProcessingActivity
 from ropa.roles import AUDITOR, DPO
 from tests.admin_pages import form_data
-from tests.e2e.conftest import at, log_in, member_of
+from tests.e2e.conftest import at, log_in, member_of, open_export_page
 from tests.factories import PASSWORD, ProcessingActivityFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -47,8 +47,7 @@ def test_auditor_exports_the_register_as_xlsx_from_the_admin(
         "link", name="Processing activities", exact=True
     ).click()
     page.wait_for_url(at(ACTIVITIES))
-    page.get_by_role("link", name="Export register", exact=True).click()
-    page.wait_for_url(at(reverse("admin:ropa_processingactivity_export_register")))
+    open_export_page(page)
     assert page.locator("#id_format").input_value() == "xlsx"
     with page.expect_download() as download_info:
         page.click("#export-register-form input[type=submit]")

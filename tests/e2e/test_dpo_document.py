@@ -1,11 +1,10 @@
 """A DPO downloads the register as a PDF from the admin, in a real browser."""
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from ropa.roles import DPO
-from tests.e2e.conftest import at, fits_width, log_in, member_of
+from tests.e2e.conftest import at, log_in, member_of, open_export_page
 from tests.factories import PASSWORD, ProcessingActivityFactory
 from tests.ropa.exchange.test_pdf_document import Pdf
 
@@ -25,9 +24,7 @@ def test_dpo_downloads_the_register_as_a_pdf_with_drafts(browser_page, roles, tm
         "link", name="Processing activities", exact=True
     ).click()
     page.wait_for_url(at(ACTIVITIES))
-    page.get_by_role("link", name="Export register", exact=True).click()
-    page.wait_for_url(at(reverse("admin:ropa_processingactivity_export_register")))
-    fits_width(page)
+    open_export_page(page)
     page.select_option("#id_format", "pdf")
     page.get_by_label("Include drafts").check()
     with page.expect_download() as download_info:

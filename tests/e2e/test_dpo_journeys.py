@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
     log_in,
     member_of,
     open_activity,
+    open_export_page,
 )
 from tests.factories import PASSWORD
 
@@ -221,9 +222,7 @@ def test_dpo_exports_edits_and_imports_the_register_after_its_preview(
 
     page.goto(ACTIVITIES)
     fits_width(page)
-    page.get_by_role("link", name="Export register", exact=True).click()
-    page.wait_for_url(at(reverse("admin:ropa_processingactivity_export_register")))
-    fits_width(page)
+    open_export_page(page)
     assert page.locator("#id_format").input_value() == "xlsx"
     with page.expect_download() as download_info:
         page.click("#export-register-form input[type=submit]")

@@ -23,7 +23,15 @@ from ropa.exchange.plan import ICO as ICO_TEMPLATE
 from ropa.exchange.plan import IMPORT_FORMATS, import_reason
 from ropa.models import ProcessingActivity
 from ropa.roles import DPO
-from tests.e2e.conftest import ACTIVITIES, at, change_url, fits_width, log_in, member_of
+from tests.e2e.conftest import (
+    ACTIVITIES,
+    at,
+    change_url,
+    fits_width,
+    log_in,
+    member_of,
+    open_export_page,
+)
 from tests.e2e.test_dpo_journeys import table, texts
 from tests.factories import PASSWORD
 from tests.ropa.exchange import ico_files
@@ -238,9 +246,7 @@ def test_dpo_exports_a_controllers_ico_template_and_imports_it_back_unchanged(
 
     page.goto(ACTIVITIES)
     fits_width(page)
-    page.get_by_role("link", name="Export register", exact=True).click()
-    page.wait_for_url(at(reverse(EXPORT_URL)))
-    fits_width(page)
+    open_export_page(page)
     form = page.locator("#export-register-form")
     form.locator("select[name=format]").select_option(label=ico_label)
     form.locator("input[type=submit]").click()
